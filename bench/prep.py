@@ -47,6 +47,7 @@ def main():
     ap.add_argument('--work', default='data/bench-prep', help='scratch folder, deleted and rewritten')
     ap.add_argument('--naive', type=int, default=1500, help='images for the naive loop')
     ap.add_argument('--workers', type=int, default=None, help='processes (default: all cores)')
+    ap.add_argument('--repeat', type=int, default=3, help='runs of the naive loop and of center mode; the fastest counts')
     ap.add_argument('--results', default=Path(__file__).parent/'results'/'prep.md')
     a = ap.parse_args()
     root = get_path('lfw', a.lfw); work = Path(a.work)
@@ -55,13 +56,15 @@ def main():
     splits = lfw_splits(root, source.subject)
     img_root = Path(source.attrs['root'])
 
-    shutil.rmtree(work/'naive', ignore_errors=True)
-    sub = list(source.src[:a.naive])
-    t_naive = naive_loop(img_root, sub, work/'naive'); r_naive = len(sub) / t_naive
-    print(f'naive loop: {len(sub)} images in {t_naive:.1f}s = {r_naive:.0f} images/s')
-
-    rc, t_center = timed_prepare(source, work/'center', PrepConfig(mode='center'), splits, a.workers)
-    print(f'center: {n} images in {t_center:.1f}s = {n / t_center:.0f} images/s')
+    # this machine is shared and noisy: the two fast paths alternate, and the fastest run of each counts
+    sub, t_naive, t_center, runs = list(source.src[:a.naive]), [], [], []
+    for i in range(a.repeat):
+        shutil.rmtree(work/'naive', ignore_errors=True)
+        t_naive.append(naive_loop(img_root, sub, work/'naive'))
+        t_center.append(timed_prepare(source, work/'center', PrepConfig(mode='center'), splits, a.workers)[1])
+        runs.append(f'naive {len(sub) / t_naive[-1]:.0f}, center {n / t_center[-1]:.0f}')
+        print(f'run {i + 1}: {runs[-1]} images/s')
+    t_naive, t_center = min(t_naive), min(t_center); r_naive = len(sub) / t_naive
     ra, t_align = timed_prepare(source, work/'align', PrepConfig(mode='align'), splits, a.workers)
     print(f'align: {n} images in {t_align:.1f}s = {n / t_align:.0f} images/s')
     t0 = time.perf_counter(); prepare(source, work/'align', PrepConfig(mode='align'), splits=splits, n_workers=a.workers, progress=False)
@@ -77,9 +80,11 @@ def main():
         '# Data preparation benchmark (`bench/prep.py`)', '',
         f'Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, '
         f'Pillow {PIL.__version__}, dlib {dlib.__version__}. LFW deep-funneled, {n:,} images of {source.subject.nunique():,} people; '
-        'output HR 112x112 + VLR 32x32 PNG per image. All rows measured in the same run.', '',
+        f'output HR 112x112 + VLR 32x32 PNG per image. All rows measured in the same run; the naive loop and '
+        f'centre mode ran {a.repeat} times each, alternating, and the fastest run of each is shown.', '',
         '| path | images | seconds | images/s | vs naive | vs original system (91/s) |', '|---|---|---|---|---|---|',
         *[f'| {p} | {k:,} | {t:.1f} | {r:.0f} | {r / r_naive:.1f}x | {r / ORIGINAL_RATE:.1f}x |' for p, k, t, r in rows], '',
+        f'All runs (images/s): {"; ".join(runs)}.', '',
         f'Align mode, share of worker time: reading {tm["t_read"] / busy:.0%}, face detection + landmarks '
         f'{tm["t_detect"] / busy:.0%}, warping + degrading + writing {tm["t_write"] / busy:.0%}. '
         f'Rerun of the finished align job (everything resumed, nothing to do): {t_resume:.1f}s.', '',
