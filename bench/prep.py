@@ -71,6 +71,9 @@ def main():
     t_resume = time.perf_counter() - t0
 
     tm = ra.timings; busy = tm['t_read'] + tm['t_detect'] + tm['t_write']
+    mean_kb = lambda d, names: sum((d/n).stat().st_size for n in names) / len(names) / 1024
+    hr_ours = mean_kb(work/'center', [f'hr/{n}.png' for n in source.name[:len(sub)]])
+    hr_naive = mean_kb(work/'naive'/'hr', [str(Path(x).with_suffix('.png')) for x in sub])
     rows = [('naive loop, 1 process (subset)', len(sub), t_naive, r_naive),
             (f'vlrface center, {a.workers or os.cpu_count()} processes', n, t_center, n / t_center),
             (f'vlrface align, {a.workers or os.cpu_count()} processes', n, t_align, n / t_align)]
@@ -85,6 +88,8 @@ def main():
         '| path | images | seconds | images/s | vs naive | vs original system (91/s) |', '|---|---|---|---|---|---|',
         *[f'| {p} | {k:,} | {t:.1f} | {r:.0f} | {r / r_naive:.1f}x | {r / ORIGINAL_RATE:.1f}x |' for p, k, t, r in rows], '',
         f'All runs (images/s): {"; ".join(runs)}.', '',
+        f'Part of the speed is the PNG encoder (one fixed filter, Huffman-only deflate): an HR face takes {hr_ours:.1f} kB '
+        f'on average against {hr_naive:.1f} kB with Pillow\'s default settings in the naive loop ({hr_ours / hr_naive - 1:+.0%}).', '',
         f'Align mode, share of worker time: reading {tm["t_read"] / busy:.0%}, face detection + landmarks '
         f'{tm["t_detect"] / busy:.0%}, warping + degrading + writing {tm["t_write"] / busy:.0%}. '
         f'Rerun of the finished align job (everything resumed, nothing to do): {t_resume:.1f}s.', '',
