@@ -16,7 +16,8 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # %% auto #0
 __all__ = ['HR_SIZE', 'VLR_SIZE', 'VLR_SIZES', 'MEAN', 'STD', 'PATH_VARS', 'TMP_SUFFIX', 'check_vlr_size', 'find_path',
            'get_path', 'get_device', 'stable_seed', 'seed_everything', 'ImageReadError', 'to_rgb', 'read_rgb',
-           'atomic_path', 'atomic_write', 'encode_png', 'save_png', 'remove_stale_tmp']
+           'atomic_path', 'atomic_write', 'encode_png', 'save_png', 'remove_stale_tmp', 'fast_dtype', 'export_onnx',
+           'onnx_session', 'onnx_run']
 
 # %% ../nbs/00_core.ipynb #ddaaa926
 HR_SIZE = 112             # side of the aligned high-resolution face that recognisers take
@@ -214,3 +215,50 @@ def remove_stale_tmp(folder)->int:
     n = 0
     for p in Path(folder).rglob(f'*{TMP_SUFFIX}'): p.unlink(missing_ok=True); n += 1
     return n
+
+# %% ../nbs/00_core.ipynb #d6261462
+def fast_dtype(device=None # a device; default: the best available
+              ):
+    "`torch.bfloat16` where `device` runs it natively (CUDA with bf16, CPU with AMX/AVX512-BF16), else `torch.float32`"
+    import torch
+    device = get_device(device)
+    if device.type == 'cuda': return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float32
+    if device.type == 'cpu' and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported(): return torch.bfloat16
+    return torch.float32
+
+# %% ../nbs/00_core.ipynb #5dc90483
+def _need_onnx():
+    try:
+        import onnx, onnxruntime, onnxscript
+        return onnxruntime
+    except ImportError as e: raise ImportError(f'ONNX export and inference need the onnx extra: pip install "vlrface[onnx]" ({e})') from None
+
+# %% ../nbs/00_core.ipynb #b1c0e38f
+def export_onnx(model, # a module in eval mode
+                path, # the .onnx file to write (atomically)
+                example # an example input batch, (n, c, h, w)
+               )->Path:
+    "Export `model` to an ONNX file with a dynamic batch axis, with torch's dynamo exporter"
+    import torch
+    _need_onnx()
+    path = Path(path)
+    with atomic_path(path) as tmp, warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        torch.onnx.export(model.eval(), (example,), str(tmp), dynamo=True, external_data=False, verbose=False,
+                          dynamic_shapes=({0: torch.export.Dim('batch')},), input_names=['input'], output_names=['output'])
+    return path
+
+# %% ../nbs/00_core.ipynb #69a11308
+def onnx_session(path, # an .onnx file
+                 threads:int|None=None # intra-op threads; default: ONNX Runtime's choice
+                ):
+    "An ONNX Runtime CPU session for `path`"
+    ort = _need_onnx()
+    opts = ort.SessionOptions()
+    if threads: opts.intra_op_num_threads = threads
+    opts.log_severity_level = 3  # errors only
+    return ort.InferenceSession(str(path), opts, providers=['CPUExecutionProvider'])
+
+def onnx_run(session, x)->np.ndarray:
+    "Run an ONNX session on one input batch (a tensor or array)"
+    return session.run(None, {session.get_inputs()[0].name: np.asarray(x, dtype=np.float32)})[0]

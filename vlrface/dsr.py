@@ -18,7 +18,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .core import *
 
 # %% auto #0
-__all__ = ['DSRConfig', 'ResBlock', 'DSR', 'dsr_cost', 'save_dsr', 'read_dsr_config', 'load_dsr']
+__all__ = ['DSRConfig', 'ResBlock', 'DSR', 'dsr_cost', 'upscale', 'save_dsr', 'read_dsr_config', 'load_dsr']
 
 # %% ../nbs/02_dsr.ipynb #d31a0aaa
 @dataclass(frozen=True)
@@ -81,6 +81,23 @@ def dsr_cost(cfg:DSRConfig)->dict:
     m = DSR(cfg)
     with FlopCounterMode(display=False) as fc, torch.no_grad(): m(torch.zeros(1, cfg.in_chans, cfg.in_size, cfg.in_size))
     return dict(in_size=cfg.in_size, params=sum(p.numel() for p in m.parameters()), gflops=fc.get_total_flops() / 1e9)
+
+# %% ../nbs/02_dsr.ipynb #a8a9fa04
+@torch.no_grad()
+def upscale(model:DSR, # a DSR
+            vlr:torch.Tensor, # (n, 3, s, s) normalised faces
+            bs:int=64, # batch size
+            dtype:torch.dtype|None=None # compute dtype; default `fast_dtype` of the model's device
+           )->torch.Tensor:
+    "Super-resolve `vlr` to (n, 3, 112, 112) float32 on the CPU, by the fastest accurate path of this machine"
+    device = next(model.parameters()).device
+    dtype = dtype or fast_dtype(device)
+    model = model.eval().to(memory_format=torch.channels_last)
+    outs = []
+    for b in vlr.split(bs):
+        b = b.to(device).contiguous(memory_format=torch.channels_last)
+        with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32): outs.append(model(b).float().cpu())
+    return torch.cat(outs)
 
 # %% ../nbs/02_dsr.ipynb #9010e673
 def save_dsr(model:DSR, path):
