@@ -1,0 +1,140 @@
+"""Speed of the vlrface models on this machine, written to bench/results/models.md.
+
+DSR (default configuration, each input size) and EdgeFace-XXS, in fp32 eager, channels_last,
+bf16 autocast, bf16 + channels_last, torch.compile, torch.compile + bf16 + channels_last, and
+ONNX Runtime, side by side in one run: latency at batch 1, throughput at batch 64, the ratio to
+fp32 eager, and the achieved GFLOP/s next to this machine's matrix-multiply rate, measured in
+the same run. Also how much bf16 changes the outputs.
+
+    python bench/models.py            # all
+    python bench/models.py --quick    # fewer repeats
+"""
+import argparse, os, platform, statistics, tempfile, time, warnings
+from datetime import datetime, timezone
+from pathlib import Path
+
+import torch, torch.nn.functional as F
+from torch.utils.flop_counter import FlopCounterMode
+
+from vlrface.core import find_path, export_onnx, onnx_session, onnx_run, fast_dtype
+from vlrface.dsr import DSR, DSRConfig
+from vlrface.edgeface import EdgeFace, load_edgeface
+
+warnings.filterwarnings('ignore')
+
+
+def gflops(model, x):
+    with FlopCounterMode(display=False) as fc, torch.no_grad(): model(x)
+    return fc.get_total_flops() / 1e9 / len(x)
+
+
+def timed(f, x, reps):
+    "Median seconds of `reps` calls after one warm-up"
+    with torch.no_grad():
+        f(x); ts = []
+        for _ in range(reps):
+            t = time.perf_counter(); f(x); ts.append(time.perf_counter() - t)
+    return statistics.median(ts)
+
+
+def runners(model, example, tmp):
+    "name -> (callable on a batch, input transform)"
+    cl = lambda x: x.contiguous(memory_format=torch.channels_last)
+    def bf16(m):
+        def f(x):
+            with torch.autocast('cpu', dtype=torch.bfloat16): return m(x).float()
+        return f
+    mcl = model.to(memory_format=torch.channels_last)
+    sess = onnx_session(export_onnx(model, tmp/'m.onnx', example))
+    comp = torch.compile(model)
+    comp_cl = torch.compile(mcl)
+    return {'fp32 eager': (model, lambda x: x.contiguous()),
+            'channels_last': (mcl, cl),
+            'bf16 autocast': (bf16(model), lambda x: x.contiguous()),
+            'bf16 + channels_last': (bf16(mcl), cl),
+            'torch.compile': (comp, lambda x: x.contiguous()),
+            'compile + bf16 + channels_last': (bf16(comp_cl), cl),
+            'ONNX Runtime': (lambda x: torch.from_numpy(onnx_run(sess, x)), lambda x: x.contiguous())}
+
+
+def bench_model(name, make, in_shape, reps, quality):
+    "Rows of the speed table for one model, and its bf16 quality line"
+    model = make().eval()
+    x1, x64 = torch.rand(1, *in_shape) * 2 - 1, torch.rand(64, *in_shape) * 2 - 1
+    gf = gflops(model, x1)
+    with tempfile.TemporaryDirectory() as d:
+        rs = runners(model, x1.repeat(2, 1, 1, 1), Path(d))
+        rows, base = [], None
+        with torch.no_grad(): ref = model.to(memory_format=torch.contiguous_format)(x64)
+        for mode, (f, tf) in rs.items():
+            lat = timed(f, tf(x1), max(reps * 3, 5))
+            thr = 64 / timed(f, tf(x64), reps)
+            with torch.no_grad(): out = f(tf(x64)).float()
+            base = base or (lat, thr)
+            rows.append(dict(model=name, mode=mode, lat_ms=lat * 1e3, thr=thr, speedup=thr / base[1], gflops=thr * gf,
+                             quality=quality(out, ref)))
+            print(f"{name:24s} {mode:32s} {lat * 1e3:8.1f} ms  {thr:7.1f} img/s  x{thr / base[1]:.2f}  {rows[-1]['quality']}", flush=True)
+    return rows, gf
+
+
+def psnr(out, ref):  # images in [-1, 1]: peak-to-peak 2
+    mse = (out - ref).square().mean().item()
+    return f'PSNR {10 * torch.log10(torch.tensor(4 / mse)).item():.1f} dB' if mse > 0 else 'identical'
+
+
+def cosine(out, ref): return f'min cosine {F.cosine_similarity(out, ref).min().item():.5f}'
+
+
+def matmul_rate(dtype, n=2048, reps=5):
+    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
+    a @ b
+    t = time.perf_counter()
+    for _ in range(reps): a @ b
+    return 2 * n ** 3 * reps / (time.perf_counter() - t) / 1e9
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap.add_argument('--quick', action='store_true', help='fewer repeats')
+    ap.add_argument('--results', default=Path(__file__).parent/'results'/'models.md')
+    a = ap.parse_args()
+    reps = 1 if a.quick else 2
+    torch.manual_seed(0)
+    mm32, mm16 = matmul_rate(torch.float32), matmul_rate(torch.bfloat16)
+    print(f'matmul 2048: fp32 {mm32:.0f} GFLOP/s, bf16 {mm16:.0f} GFLOP/s')
+
+    def make_dsr(s):
+        def f():
+            m = DSR(DSRConfig(in_size=s))
+            m.tail[0].reset_parameters()  # untrained: give the residual a trained-like size, not the near-zero start
+            return m
+        return f
+    ckpt = find_path('edgeface')
+    make_ef = (lambda: load_edgeface(ckpt)) if ckpt and ckpt.exists() else (lambda: EdgeFace('edgeface_xxs'))
+    rows, costs = [], {}
+    for s in (32, 24, 16):
+        r, costs[f'DSR {s}->112'] = bench_model(f'DSR {s}->112', make_dsr(s), (3, s, s), reps, psnr); rows += r
+    r, costs['EdgeFace-XXS'] = bench_model('EdgeFace-XXS', make_ef, (3, 112, 112), reps, cosine); rows += r
+
+    cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor())
+    import onnxruntime
+    lines = ['# Model speed benchmark (`bench/models.py`)', '',
+             f'Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, '
+             f'CPU capability {torch.backends.cpu.get_cpu_capability()}; torch {torch.__version__}, onnxruntime {onnxruntime.__version__}. '
+             f'Matrix multiply (2048x2048) measured in the same run: fp32 {mm32:.0f} GFLOP/s, bf16 {mm16:.0f} GFLOP/s '
+             f'({mm16 / mm32:.1f}x). `fast_dtype()` here: {fast_dtype("cpu")}.', '',
+             'Latency: median of repeated batch-1 calls; throughput: batch 64. Quality: the batch-64 output of each mode against fp32 '
+             'eager (DSR: PSNR, images in [-1, 1]; EdgeFace: the smallest cosine between embeddings). DSR has untrained weights with its '
+             'output layer at the default initialisation (so its residual is as large as a trained one\'s); EdgeFace-XXS is '
+             f'{"the official checkpoint" if ckpt and ckpt.exists() else "randomly initialised"}. GFLOPs per image by torch\'s FlopCounterMode: '
+             + ', '.join(f'{k} {v:.2f}' for k, v in costs.items()) + '.', '',
+             '| model | mode | latency bs1 (ms) | throughput bs64 (img/s) | vs fp32 eager | achieved GFLOP/s | vs fp32 |',
+             '|---|---|---|---|---|---|---|',
+             *[f"| {r['model']} | {r['mode']} | {r['lat_ms']:.1f} | {r['thr']:.1f} | {r['speedup']:.2f}x | {r['gflops']:.0f} | {r['quality']} |" for r in rows], '']
+    text = '\n'.join(lines)
+    print('\n' + text)
+    Path(a.results).parent.mkdir(parents=True, exist_ok=True)
+    Path(a.results).write_text(text)
+
+
+if __name__ == '__main__': main()
