@@ -6,8 +6,9 @@ ONNX Runtime, side by side in one run: latency at batch 1, throughput at batch 6
 fp32 eager, and the achieved GFLOP/s next to this machine's matrix-multiply rate, measured in
 the same run. Also how much bf16 changes the outputs.
 
-    python bench/models.py            # all
-    python bench/models.py --quick    # fewer repeats
+    python bench/models.py                  # all, on the CPU
+    python bench/models.py --device cuda    # on a GPU (writes bench/results/models-cuda.md)
+    python bench/models.py --quick          # fewer repeats
 """
 import argparse, os, platform, statistics, tempfile, time, warnings
 from datetime import datetime, timezone
@@ -21,19 +22,25 @@ from vlrface.dsr import DSR, DSRConfig
 from vlrface.edgeface import EdgeFace, load_edgeface
 
 warnings.filterwarnings('ignore')
+DEV = torch.device('cpu')
+
+
+def sync():
+    if DEV.type == 'cuda': torch.cuda.synchronize()
 
 
 def gflops(model, x):
-    with FlopCounterMode(display=False) as fc, torch.no_grad(): model(x)
+    with FlopCounterMode(display=False) as fc, torch.no_grad(): model.cpu()(x.cpu())
+    model.to(DEV)
     return fc.get_total_flops() / 1e9 / len(x)
 
 
 def timed(f, x, reps):
     "Median seconds of `reps` calls after one warm-up"
     with torch.no_grad():
-        f(x); ts = []
+        f(x); sync(); ts = []
         for _ in range(reps):
-            t = time.perf_counter(); f(x); ts.append(time.perf_counter() - t)
+            t = time.perf_counter(); f(x); sync(); ts.append(time.perf_counter() - t)
     return statistics.median(ts)
 
 
@@ -42,30 +49,37 @@ def runners(model, example, tmp):
     cl = lambda x: x.contiguous(memory_format=torch.channels_last)
     def bf16(m):
         def f(x):
-            with torch.autocast('cpu', dtype=torch.bfloat16): return m(x).float()
+            with torch.autocast(DEV.type, dtype=torch.bfloat16): return m(x).float()
         return f
-    mcl = model.to(memory_format=torch.channels_last)
-    sess = onnx_session(export_onnx(model, tmp/'m.onnx', example))
+    import copy
+    mcl = copy.deepcopy(model).to(memory_format=torch.channels_last)
+    onnx_file = export_onnx(copy.deepcopy(model).cpu(), tmp/'m.onnx', example.cpu())
+    if DEV.type == 'cuda':
+        import onnxruntime as ort
+        prov = [p for p in ('CUDAExecutionProvider',) if p in ort.get_available_providers()]
+        sess = ort.InferenceSession(str(onnx_file), providers=prov) if prov else None
+    else: sess = onnx_session(onnx_file)
     comp = torch.compile(model)
     comp_cl = torch.compile(mcl)
-    return {'fp32 eager': (model, lambda x: x.contiguous()),
+    rs = {'fp32 eager': (model, lambda x: x.contiguous()),
             'channels_last': (mcl, cl),
             'bf16 autocast': (bf16(model), lambda x: x.contiguous()),
             'bf16 + channels_last': (bf16(mcl), cl),
             'torch.compile': (comp, lambda x: x.contiguous()),
-            'compile + bf16 + channels_last': (bf16(comp_cl), cl),
-            'ONNX Runtime': (lambda x: torch.from_numpy(onnx_run(sess, x)), lambda x: x.contiguous())}
+            'compile + bf16 + channels_last': (bf16(comp_cl), cl)}
+    if sess is not None: rs['ONNX Runtime'] = (lambda x: torch.from_numpy(onnx_run(sess, x.cpu())).to(DEV), lambda x: x.contiguous())
+    return rs
 
 
 def bench_model(name, make, in_shape, reps, quality):
     "Rows of the speed table for one model, and its bf16 quality line"
-    model = make().eval()
-    x1, x64 = torch.rand(1, *in_shape) * 2 - 1, torch.rand(64, *in_shape) * 2 - 1
+    model = make().eval().to(DEV)
+    x1, x64 = (torch.rand(1, *in_shape) * 2 - 1).to(DEV), (torch.rand(64, *in_shape) * 2 - 1).to(DEV)
     gf = gflops(model, x1)
     with tempfile.TemporaryDirectory() as d:
         rs = runners(model, x1.repeat(2, 1, 1, 1), Path(d))
         rows, base = [], None
-        with torch.no_grad(): ref = model.to(memory_format=torch.contiguous_format)(x64)
+        with torch.no_grad(): ref = model(x64)
         for mode, (f, tf) in rs.items():
             lat = timed(f, tf(x1), max(reps * 3, 5))
             thr = 64 / timed(f, tf(x64), reps)
@@ -86,18 +100,24 @@ def cosine(out, ref): return f'min cosine {F.cosine_similarity(out, ref).min().i
 
 
 def matmul_rate(dtype, n=2048, reps=5):
-    a, b = torch.randn(n, n, dtype=dtype), torch.randn(n, n, dtype=dtype)
-    a @ b
+    if DEV.type == 'cuda': n, reps = 8192, 20
+    a, b = torch.randn(n, n, dtype=dtype, device=DEV), torch.randn(n, n, dtype=dtype, device=DEV)
+    a @ b; sync()
     t = time.perf_counter()
     for _ in range(reps): a @ b
+    sync()
     return 2 * n ** 3 * reps / (time.perf_counter() - t) / 1e9
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--quick', action='store_true', help='fewer repeats')
-    ap.add_argument('--results', default=Path(__file__).parent/'results'/'models.md')
+    ap.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
+    ap.add_argument('--results', default=None, help='default: bench/results/models.md (models-cuda.md on a GPU)')
     a = ap.parse_args()
+    global DEV
+    DEV = torch.device(a.device)
+    a.results = a.results or Path(__file__).parent/'results'/('models.md' if DEV.type == 'cpu' else f'models-{DEV.type}.md')
     reps = 1 if a.quick else 2
     torch.manual_seed(0)
     mm32, mm16 = matmul_rate(torch.float32), matmul_rate(torch.bfloat16)
@@ -117,12 +137,14 @@ def main():
     r, costs['EdgeFace-XXS'] = bench_model('EdgeFace-XXS', make_ef, (3, 112, 112), reps, cosine); rows += r
 
     cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor())
+    if DEV.type == 'cuda': cpu = f'{torch.cuda.get_device_name()} (host: {cpu})'
+
     import onnxruntime
     lines = ['# Model speed benchmark (`bench/models.py`)', '',
              f'Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, '
              f'CPU capability {torch.backends.cpu.get_cpu_capability()}; torch {torch.__version__}, onnxruntime {onnxruntime.__version__}. '
              f'Matrix multiply (2048x2048) measured in the same run: fp32 {mm32:.0f} GFLOP/s, bf16 {mm16:.0f} GFLOP/s '
-             f'({mm16 / mm32:.1f}x). `fast_dtype()` here: {fast_dtype("cpu")}.', '',
+             f'({mm16 / mm32:.1f}x). `fast_dtype()` here: {fast_dtype(DEV)}.', '',
              'Latency: median of repeated batch-1 calls; throughput: batch 64. Quality: the batch-64 output of each mode against fp32 '
              'eager (DSR: PSNR, images in [-1, 1]; EdgeFace: the smallest cosine between embeddings). DSR has untrained weights with its '
              'output layer at the default initialisation (so its residual is as large as a trained one\'s); EdgeFace-XXS is '
