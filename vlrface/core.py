@@ -34,12 +34,13 @@ def check_vlr_size(size:int # a VLR side in pixels
         raise ValueError(f"VLR size {size!r} is not supported; choose one of {VLR_SIZES}")
     return int(size)
 
-# %% ../nbs/00_core.ipynb #eeff87bc
+# %% ../nbs/00_core.ipynb #6fc002ce
 PATH_VARS = dict(
     lfw=('VLRFACE_LFW', 'shared/data/lfw',
          "LFW (deep-funneled images and the View 1/View 2 lists) from https://vis-www.cs.umass.edu/lfw/"),
     edgeface=('VLRFACE_EDGEFACE', 'shared/weights/edgeface_xxs_q.pt',
-              "the official EdgeFace checkpoints from https://github.com/otroshi/edgeface"),
+              "the official EdgeFace checkpoints from https://github.com/otroshi/edgeface "
+              "(vlrface.edgeface.edgeface_checkpoint() downloads them)"),
     data=('VLRFACE_DATA', None, "a folder of your choice for prepared data (default ./data)"),
 )
 

@@ -82,7 +82,7 @@ def dsr_cost(cfg:DSRConfig)->dict:
     with FlopCounterMode(display=False) as fc, torch.no_grad(): m(torch.zeros(1, cfg.in_chans, cfg.in_size, cfg.in_size))
     return dict(in_size=cfg.in_size, params=sum(p.numel() for p in m.parameters()), gflops=fc.get_total_flops() / 1e9)
 
-# %% ../nbs/02_dsr.ipynb #2467c9ad
+# %% ../nbs/02_dsr.ipynb #7dae9d6a
 @torch.no_grad()
 def upscale(model:DSR, # a DSR
             vlr:torch.Tensor, # (n, 3, s, s) normalised faces
@@ -90,12 +90,13 @@ def upscale(model:DSR, # a DSR
             dtype:torch.dtype|None=None, # compute dtype; default `fast_dtype` of the model's device
             compile:bool=False # also `torch.compile` the model (kept on it): about 2x more for long jobs, after a warm-up
            )->torch.Tensor:
-    "Super-resolve `vlr` to (n, 3, 112, 112) float32 on the CPU, by the fastest accurate path of this machine"
+    "Super-resolve `vlr` to (n, 3, 112, 112) float32 on the CPU by the fast path of this machine (leaves `model` in eval mode, channels_last)"
     device = next(model.parameters()).device
     dtype = dtype or fast_dtype(device)
     model = model.eval().to(memory_format=torch.channels_last)
     if compile:
-        # kept in the instance dict, not as a sub-module: the compiled wrapper holds the model itself
+        # kept in the instance dict, not as a sub-module: the compiled wrapper holds the model itself.
+        # torch's compile cache is per function (8 entries by default), shared by all DSRs in a process
         if '_compiled' not in vars(model): object.__setattr__(model, '_compiled', torch.compile(model))
         model = vars(model)['_compiled']
     outs = []
@@ -111,7 +112,7 @@ def save_dsr(model:DSR, path):
         save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp),
                   metadata=dict(format='vlrface.dsr', config=json.dumps(asdict(model.cfg))))
 
-# %% ../nbs/02_dsr.ipynb #5e333e4a
+# %% ../nbs/02_dsr.ipynb #8e379288
 def read_dsr_config(path)->DSRConfig:
     "The `DSRConfig` stored in a DSR safetensors file"
     path = Path(path)
@@ -120,9 +121,11 @@ def read_dsr_config(path)->DSRConfig:
         with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
     except Exception as e: raise ValueError(f"{path}: not a safetensors file ({e})") from None
     if meta.get('format') != 'vlrface.dsr': raise ValueError(f"{path}: not a vlrface DSR file (no DSR configuration in its metadata)")
-    return DSRConfig(**json.loads(meta['config']))
+    try: return DSRConfig(**json.loads(meta['config']))
+    except (KeyError, TypeError, json.JSONDecodeError) as e:
+        raise ValueError(f"{path}: its DSR configuration is damaged or from another version ({type(e).__name__}: {e})") from None
 
-# %% ../nbs/02_dsr.ipynb #929ceed6
+# %% ../nbs/02_dsr.ipynb #d7f04fcd
 def load_dsr(path, # a file written by `save_dsr`
              in_size:int|None=None, # the VLR size you will feed it; checked against the file
              cfg:DSRConfig|None=None, # the architecture you expect; checked against the file
@@ -130,7 +133,7 @@ def load_dsr(path, # a file written by `save_dsr`
             )->DSR:
     "A DSR rebuilt from `path` in eval mode, refusing a file made for another input size or architecture"
     got = read_dsr_config(path)
-    if in_size is not None and got.in_size != in_size:
+    if in_size is not None and got.in_size != int(in_size):
         raise ValueError(f"{path} is a DSR for {got.in_size}x{got.in_size} faces, not {in_size}x{in_size}: "
                          f"use a DSR trained at {in_size} px, or resize your faces to {got.in_size} px")
     if cfg is not None and cfg != got:

@@ -58,7 +58,7 @@ EDGEFACE_VARIANTS = {  # name: (timm architecture, gamma or None)
 }
 EDGEFACE_URL = 'https://gitlab.idiap.ch/bob/bob.paper.tbiom2023_edgeface/-/raw/master/checkpoints/{}.pt'  # from the official hubconf.py
 
-# %% ../nbs/03_edgeface.ipynb #0e347374
+# %% ../nbs/03_edgeface.ipynb #9cd0a289
 class EdgeFace(nn.Module):
     "An EdgeFace recogniser: 112x112 RGB faces (normalised, mean/std 0.5) -> `num_features`-d embeddings"
     def __init__(self, variant:str='edgeface_xxs', # one of `EDGEFACE_VARIANTS`
@@ -81,6 +81,11 @@ class EdgeFace(nn.Module):
         "Eval mode and no parameter gradients, kept even if a parent module calls `.train()`; inputs still get gradients"
         self.requires_grad_(False); self.frozen = True
         return self.eval()
+
+    def unfreeze(self):
+        "Undo `freeze`: parameters learn again and `.train()` works"
+        self.requires_grad_(True); self.frozen = False
+        return self
 
     def train(self, mode:bool=True): return super().train(mode and not getattr(self, 'frozen', False))
 
@@ -109,14 +114,16 @@ def infer_variant(sd:dict)->str|None:
     shapes = {k: tuple(v.shape) for k, v in sd.items()}
     return next((v for v in EDGEFACE_VARIANTS if _layout(v) == shapes), None)
 
-# %% ../nbs/03_edgeface.ipynb #60f1a8d4
+# %% ../nbs/03_edgeface.ipynb #688a9452
 def read_edgeface_state(path)->tuple[dict, dict]:
     "A float state dict and the metadata from an official `.pt` (float or int8) or a vlrface `.safetensors` file"
     path = Path(path)
     if not path.is_file(): raise FileNotFoundError(f"{path}: no such EdgeFace checkpoint; get the official ones from https://github.com/otroshi/edgeface")
     if path.suffix == '.safetensors':
-        with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
-        return load_file(str(path)), meta
+        try:
+            with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
+            return load_file(str(path)), meta
+        except Exception as e: raise ValueError(f"{path}: not a readable safetensors file ({type(e).__name__}: {str(e)[:200]})") from None
     try:
         with warnings.catch_warnings():
             warnings.simplefilter('ignore')  # torch warns that quantised tensors are deprecated; we dequantise them at once
@@ -125,15 +132,19 @@ def read_edgeface_state(path)->tuple[dict, dict]:
     if not isinstance(sd, dict): raise ValueError(f"{path}: holds a {type(sd).__name__}, not a state dict")
     return dequantize_state_dict(sd), {}
 
-# %% ../nbs/03_edgeface.ipynb #c0e15828
+# %% ../nbs/03_edgeface.ipynb #a0690559
 def load_edgeface(path=None, # checkpoint file; default `$VLRFACE_EDGEFACE` or ../shared/weights/edgeface_xxs_q.pt
                   variant:str|None=None, # expected variant; None: inferred from the file
-                  device=None # where the model goes; default CPU
+                  device=None, # where the model goes; default CPU
+                  download:bool=False # no file given or found: download the official `variant` (default edgeface_xxs)
                  )->EdgeFace:
     "An `EdgeFace` in eval mode with the weights of `path`, checked against the variant's exact layout"
+    if path is None and download and find_path('edgeface') is None: path = edgeface_checkpoint(variant or 'edgeface_xxs')
     path = get_path('edgeface', path)
     sd, meta = read_edgeface_state(path)
-    found = meta.get('variant') or infer_variant(sd)
+    found = meta.get('variant')
+    if found not in EDGEFACE_VARIANTS or _layout(found) != {k: tuple(v.shape) for k, v in sd.items()}:
+        found = infer_variant(sd)  # the metadata is a hint; the tensors decide
     if found is None:
         raise ValueError(f"{path}: its {len(sd)} tensors match no EdgeFace variant ({', '.join(EDGEFACE_VARIANTS)}); "
                          "is it an EdgeFace checkpoint, or one saved from a modified model?")
@@ -168,20 +179,30 @@ def edgeface_checkpoint(variant:str='edgeface_xxs', # an official variant
                            f"or put it at {dest}, or set VLRFACE_EDGEFACE") from None
     return dest
 
-# %% ../nbs/03_edgeface.ipynb #b8f94680
-def to_face_batch(images)->torch.Tensor:
-    "A float (n, 3, h, w) tensor in [0, 1] from uint8/float tensors or arrays (NCHW or NHWC) or a list of PIL images"
-    if isinstance(images, Image.Image): images = [images]
-    if isinstance(images, (list, tuple)):
-        images = np.stack([np.asarray(to_rgb(i) if isinstance(i, Image.Image) else i) for i in images])
-    x = torch.as_tensor(images)
-    if x.ndim == 3: x = x[None]
-    if x.ndim != 4: raise ValueError(f"expected a batch of images (n, 3, h, w) or (n, h, w, 3), got shape {tuple(x.shape)}")
-    if x.shape[1] != 3 and x.shape[-1] == 3: x = x.permute(0, 3, 1, 2)
-    if x.shape[1] != 3: raise ValueError(f"expected RGB images with 3 channels, got shape {tuple(x.shape)}")
-    return x.float() / 255 if x.dtype == torch.uint8 else x.float()
+# %% ../nbs/03_edgeface.ipynb #c0fc714c
+def _pil_batch(images)->np.ndarray:
+    "Stack PIL images as RGB uint8, resizing any that are not 112x112 (with a warning)"
+    imgs = [to_rgb(i) for i in images]
+    if any(i.size != (HR_SIZE, HR_SIZE) for i in imgs):
+        warnings.warn(f"some faces are not {HR_SIZE}x{HR_SIZE}; resizing them (bicubic)")
+        imgs = [i if i.size == (HR_SIZE, HR_SIZE) else i.resize((HR_SIZE, HR_SIZE), Image.Resampling.BICUBIC) for i in imgs]
+    return np.stack([np.asarray(i) for i in imgs])
 
-# %% ../nbs/03_edgeface.ipynb #94bc2c4c
+def to_face_batch(images)->torch.Tensor:
+    "A float (n, 3, h, w) tensor in [0, 1] from integer (0-255) or float (0-1) tensors or arrays, NCHW or NHWC, or PIL images"
+    if isinstance(images, Image.Image): images = [images]
+    if isinstance(images, (list, tuple)) and images and all(isinstance(i, Image.Image) for i in images): images = _pil_batch(images)
+    x = torch.as_tensor(np.asarray(images) if isinstance(images, (list, tuple)) else images)
+    shape = tuple(x.shape)
+    if x.ndim == 3 and x.shape[-1] == 3: x = x[None]  # one HWC image
+    if x.ndim != 4: raise ValueError(f"expected RGB images (n, 3, h, w) or (n, h, w, 3), got shape {shape}")
+    if x.shape[1] != 3 and x.shape[-1] == 3: x = x.permute(0, 3, 1, 2)
+    if x.shape[1] != 3: raise ValueError(f"expected RGB images with 3 channels, got shape {shape}")
+    if not x.is_floating_point(): return x.float() / 255  # uint8, or integers from an array of 0-255 values
+    if x.numel() and x.max() > 1.5: raise ValueError(f"float images must be in [0, 1], got values up to {x.max():.1f}: divide by 255")
+    return x.float()
+
+# %% ../nbs/03_edgeface.ipynb #cb31ef87
 @torch.no_grad()
 def embed(model:nn.Module, # a recogniser, e.g. `load_edgeface()`
           images, # faces: see `to_face_batch`
@@ -190,6 +211,7 @@ def embed(model:nn.Module, # a recogniser, e.g. `load_edgeface()`
          )->torch.Tensor:
     "L2-normalised embeddings (n, d) of `images`, preprocessing included"
     x = to_face_batch(images)
+    if not len(x): return torch.zeros(0, model.num_features if hasattr(model, 'num_features') else 512)
     if x.shape[-2:] != (HR_SIZE, HR_SIZE):
         warnings.warn(f"faces are {x.shape[-1]}x{x.shape[-2]}, resizing to {HR_SIZE}x{HR_SIZE} (bicubic)")
         x = F.interpolate(x, size=(HR_SIZE, HR_SIZE), mode='bicubic', align_corners=False, antialias=True).clamp(0, 1)
