@@ -15,9 +15,9 @@ from pathlib import Path
 import PIL
 from PIL import Image
 
-from vlrface.core import get_path, read_rgb
+from vlrface.core import get_path
 from vlrface.data import (PrepConfig, scan_identity_folders, lfw_images_dir, lfw_splits, prepare, md_table,
-                          describe_source, center_crop)
+                          describe_source)
 
 ORIGINAL_RATE = 142_713 / (26 * 60)  # the original system: 142,713 images resized in about 26 minutes
 

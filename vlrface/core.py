@@ -227,10 +227,10 @@ def fast_dtype(device=None # a device; default: the best available
     if device.type == 'cpu' and torch.backends.mkldnn.is_available() and torch.ops.mkldnn._is_mkldnn_bf16_supported(): return torch.bfloat16
     return torch.float32
 
-# %% ../nbs/00_core.ipynb #5dc90483
+# %% ../nbs/00_core.ipynb #0f7abcbd
 def _need_onnx():
     try:
-        import onnx, onnxruntime, onnxscript
+        import onnx, onnxruntime, onnxscript  # noqa: F401 (the exporter needs all three)
         return onnxruntime
     except ImportError as e: raise ImportError(f'ONNX export and inference need the onnx extra: pip install "vlrface[onnx]" ({e})') from None
 
