@@ -179,19 +179,22 @@ def edgeface_checkpoint(variant:str='edgeface_xxs', # an official variant
                            f"or put it at {dest}, or set VLRFACE_EDGEFACE") from None
     return dest
 
-# %% ../nbs/03_edgeface.ipynb #c0fc714c
-def _pil_batch(images)->np.ndarray:
-    "Stack PIL images as RGB uint8, resizing any that are not 112x112 (with a warning)"
+# %% ../nbs/03_edgeface.ipynb #4b91b1e7
+def _pil_batch(images, size=None)->np.ndarray:
+    "Stack PIL images as RGB uint8; those not `size` x `size` are resized (with a warning)"
     imgs = [to_rgb(i) for i in images]
-    if any(i.size != (HR_SIZE, HR_SIZE) for i in imgs):
-        warnings.warn(f"some faces are not {HR_SIZE}x{HR_SIZE}; resizing them (bicubic)")
-        imgs = [i if i.size == (HR_SIZE, HR_SIZE) else i.resize((HR_SIZE, HR_SIZE), Image.Resampling.BICUBIC) for i in imgs]
+    if size is None and len({i.size for i in imgs}) > 1: raise ValueError(f"faces of different sizes {sorted({i.size for i in imgs})}: pass size= to resize them")
+    if size is not None and any(i.size != (size, size) for i in imgs):
+        warnings.warn(f"some faces are not {size}x{size}; resizing them (bicubic)")
+        imgs = [i if i.size == (size, size) else i.resize((size, size), Image.Resampling.BICUBIC) for i in imgs]
     return np.stack([np.asarray(i) for i in imgs])
 
-def to_face_batch(images)->torch.Tensor:
+def to_face_batch(images, # tensors or arrays (NCHW or NHWC; integers 0-255 or floats 0-1), or PIL images
+                  size:int|None=None # PIL images that are not `size` x `size` are resized to it
+                 )->torch.Tensor:
     "A float (n, 3, h, w) tensor in [0, 1] from integer (0-255) or float (0-1) tensors or arrays, NCHW or NHWC, or PIL images"
     if isinstance(images, Image.Image): images = [images]
-    if isinstance(images, (list, tuple)) and images and all(isinstance(i, Image.Image) for i in images): images = _pil_batch(images)
+    if isinstance(images, (list, tuple)) and images and all(isinstance(i, Image.Image) for i in images): images = _pil_batch(images, size)
     x = torch.as_tensor(np.asarray(images) if isinstance(images, (list, tuple)) else images)
     shape = tuple(x.shape)
     if x.ndim == 3 and x.shape[-1] == 3: x = x[None]  # one HWC image
@@ -202,7 +205,7 @@ def to_face_batch(images)->torch.Tensor:
     if x.numel() and x.max() > 1.5: raise ValueError(f"float images must be in [0, 1], got values up to {x.max():.1f}: divide by 255")
     return x.float()
 
-# %% ../nbs/03_edgeface.ipynb #cb31ef87
+# %% ../nbs/03_edgeface.ipynb #492c1ea0
 @torch.no_grad()
 def embed(model:nn.Module, # a recogniser, e.g. `load_edgeface()`
           images, # faces: see `to_face_batch`
@@ -210,7 +213,7 @@ def embed(model:nn.Module, # a recogniser, e.g. `load_edgeface()`
           device=None # default: the model's device
          )->torch.Tensor:
     "L2-normalised embeddings (n, d) of `images`, preprocessing included"
-    x = to_face_batch(images)
+    x = to_face_batch(images, size=HR_SIZE)
     if not len(x): return torch.zeros(0, model.num_features if hasattr(model, 'num_features') else 512)
     if x.shape[-2:] != (HR_SIZE, HR_SIZE):
         warnings.warn(f"faces are {x.shape[-1]}x{x.shape[-2]}, resizing to {HR_SIZE}x{HR_SIZE} (bicubic)")
