@@ -121,7 +121,7 @@ class Gallery:
         self.names = [new if n == old else n for n in self.names]
         return self
 
-# %% ../nbs/05_pipeline.ipynb #1494cbde
+# %% ../nbs/05_pipeline.ipynb #70a95ddf
 from fastcore.basics import patch
 
 @patch
@@ -130,7 +130,8 @@ def scores(self:Gallery, emb:torch.Tensor)->tuple[list, torch.Tensor]:
     if not len(self): raise ValueError("the gallery is empty: enrol subjects first")
     sim = F.normalize(torch.as_tensor(emb, dtype=torch.float32), dim=1) @ self.embeddings.T
     subs = self.subjects
-    idx = torch.tensor([subs.index(n) for n in self.names])
+    col = {n: j for j, n in enumerate(subs)}  # a dict, not list.index: linear in the gallery size
+    idx = torch.tensor([col[n] for n in self.names])
     best = torch.full((len(sim), len(subs)), -1.).scatter_reduce(1, idx.expand(len(sim), -1), sim, 'amax')
     return subs, best
 
