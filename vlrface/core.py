@@ -14,17 +14,18 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['HR_SIZE', 'VLR_SIZE', 'VLR_SIZES', 'MEAN', 'STD', 'PATH_VARS', 'TMP_SUFFIX', 'check_vlr_size', 'find_path',
-           'get_path', 'get_device', 'stable_seed', 'seed_everything', 'ImageReadError', 'to_rgb', 'read_rgb',
-           'atomic_path', 'atomic_write', 'encode_png', 'save_png', 'remove_stale_tmp', 'fast_dtype', 'export_onnx',
-           'onnx_session', 'onnx_run']
+__all__ = ['HR_SIZE', 'VLR_SIZE', 'VLR_SIZES', 'MEAN', 'STD', 'THRESHOLD', 'PATH_VARS', 'TMP_SUFFIX', 'check_vlr_size',
+           'find_path', 'get_path', 'get_device', 'stable_seed', 'seed_everything', 'ImageReadError', 'to_rgb',
+           'read_rgb', 'atomic_path', 'atomic_write', 'encode_png', 'save_png', 'remove_stale_tmp', 'fast_dtype',
+           'export_onnx', 'onnx_session', 'onnx_run']
 
-# %% ../nbs/00_core.ipynb #ddaaa926
+# %% ../nbs/00_core.ipynb #4b5259c4
 HR_SIZE = 112             # side of the aligned high-resolution face that recognisers take
 VLR_SIZE = 32             # default very-low-resolution side (112/32 = 3.5x upscaling)
 VLR_SIZES = (16, 24, 32)  # the VLR sides the library supports
 MEAN = (0.5, 0.5, 0.5)    # per-channel normalisation: x_norm = (x/255 - MEAN) / STD
 STD = (0.5, 0.5, 0.5)
+THRESHOLD = 0.35          # cosine below which a face matches nobody (the original system's value)
 
 # %% ../nbs/00_core.ipynb #d8df12a0
 def check_vlr_size(size:int # a VLR side in pixels

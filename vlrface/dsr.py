@@ -18,7 +18,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from .core import *
 
 # %% auto #0
-__all__ = ['DSRConfig', 'ResBlock', 'DSR', 'dsr_cost', 'upscale', 'save_dsr', 'read_dsr_config', 'load_dsr']
+__all__ = ['DSRConfig', 'ResBlock', 'DSR', 'dsr_cost', 'upscale', 'upscale_faces', 'save_dsr', 'read_dsr_config', 'load_dsr']
 
 # %% ../nbs/02_dsr.ipynb #d31a0aaa
 @dataclass(frozen=True)
@@ -104,6 +104,15 @@ def upscale(model:DSR, # a DSR
         b = b.to(device).contiguous(memory_format=torch.channels_last)
         with torch.autocast(device.type, dtype=dtype, enabled=dtype != torch.float32): outs.append(model(b).float().cpu())
     return torch.cat(outs)
+
+# %% ../nbs/02_dsr.ipynb #fa910b0c
+def upscale_faces(faces:torch.Tensor, # (n, 3, s, s) faces in [0, 1]
+                  dsr:DSR|None=None, # super-resolve with this; `None`: bicubic interpolation (the baseline)
+                  **kwargs # passed to `upscale`
+                 )->torch.Tensor:
+    "112x112 faces in [0, 1] from VLR faces in [0, 1]: by `dsr`, or bicubic without one"
+    if dsr is None: return F.interpolate(faces.float(), size=(HR_SIZE, HR_SIZE), mode='bicubic', align_corners=False).clamp(0, 1)
+    return ((upscale(dsr, faces * 2 - 1, **kwargs) + 1) / 2).clamp(0, 1)
 
 # %% ../nbs/02_dsr.ipynb #9010e673
 def save_dsr(model:DSR, path):
