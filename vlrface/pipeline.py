@@ -22,7 +22,7 @@ from .dsr import DSR, load_dsr, upscale_faces
 from .edgeface import EdgeFace, load_edgeface, embed, to_face_batch
 
 # %% auto #0
-__all__ = ['load_faces', 'Pipeline', 'Gallery', 'verify']
+__all__ = ['load_faces', 'Pipeline', 'Gallery', 'verify', 'show_match', 'identify_widget']
 
 # %% ../nbs/05_pipeline.ipynb #327be4e0
 def load_faces(images, # paths, PIL images, an array or a tensor (see `to_face_batch`)
@@ -210,3 +210,51 @@ def add_folder(self:Gallery, root, # ROOT/PERSON/face images
     src = scan_identity_folders(root)
     if not len(src): raise ValueError(f"{root}: no images in person folders (expected {root}/PERSON/image.jpg)")
     return self.add_files(src.subject, [Path(root)/p for p in src.src], pipeline, bs, progress)
+
+# %% ../nbs/05_pipeline.ipynb #db404596
+def _face_img(x:torch.Tensor)->np.ndarray: return x.permute(1, 2, 0).clamp(0, 1).numpy()
+
+def show_match(gallery:Gallery, pipeline:Pipeline, probe, # a face file, PIL image or (3, s, s) tensor
+               hr=None, # the probe's HR face (file or image), if known
+               truth:str|None=None, # the probe's true subject, if known: frames matches green or red
+               k:int=3, threshold:float=THRESHOLD, figsize_per:float=1.7):
+    "Plot a probe (VLR, upscaled, HR) and its top-`k` gallery matches with scores"
+    import matplotlib.pyplot as plt
+    x = load_faces([probe] if isinstance(probe, (str, Path, Image.Image)) else probe[None] if torch.is_tensor(probe) and probe.ndim == 3 else probe)
+    res = gallery.identify(x, pipeline, k=k, threshold=threshold)[0]
+    panels = [(f'input {x.shape[-1]}x{x.shape[-2]}', x[0])]
+    if pipeline.mode != 'hr': panels.append(('bicubic', upscale_faces(_resize(x, pipeline.in_size, 'show_match'))[0]))
+    if pipeline.mode == 'dsr': panels.append(('DSR', pipeline.upscale(x)[0]))
+    if hr is not None: panels.append(('HR', load_faces([hr] if isinstance(hr, (str, Path, Image.Image)) else hr)[0]))
+    fig, axs = plt.subplots(1, len(panels) + k, figsize=(figsize_per * (len(panels) + k), figsize_per * 1.25))
+    for ax, (t, im) in zip(axs, panels): ax.imshow(_face_img(im), interpolation='nearest'); ax.set_title(t, fontsize=9)
+    for ax, (name, s) in zip(axs[len(panels):], res['matches']):
+        src = next((f for n, f in zip(gallery.names, gallery.sources) if n == name and f), None)
+        if src and Path(src).exists(): ax.imshow(read_rgb(src))
+        ax.set_title(f"{name[:14]}\n{s:.3f}", fontsize=8, color='k' if s >= threshold else 'grey')
+        if truth is not None:
+            for sp in ax.spines.values(): sp.set(color='green' if name == truth else 'red', linewidth=3)
+    for ax in axs: ax.set_xticks([]); ax.set_yticks([])
+    fig.suptitle(f"identified as: {res['identity']}" + (f"   (truth: {truth})" if truth else ''), fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.92))
+    return fig
+
+# %% ../nbs/05_pipeline.ipynb #ac00138d
+def identify_widget(gallery:Gallery, pipeline:Pipeline,
+                    probes:list, # probe face files
+                    hrs:list|None=None, # their HR faces, if known
+                    truths:list|None=None, # their subjects, if known
+                    k:int=3):
+    "A drop-down over `probes` that shows `show_match` for the chosen one (for JupyterLab)"
+    import ipywidgets as W, matplotlib.pyplot as plt
+    from IPython.display import display
+    pick = W.Dropdown(options=[(Path(p).stem, i) for i, p in enumerate(probes)], description='probe')
+    out = W.Output()
+    def render(_=None):
+        i = pick.value
+        with out:
+            out.clear_output(wait=True)
+            fig = show_match(gallery, pipeline, probes[i], hrs[i] if hrs else None, truths[i] if truths else None, k=k)
+            display(fig); plt.close(fig)
+    pick.observe(render, names='value'); render()
+    return W.VBox([pick, out])
