@@ -59,7 +59,7 @@ EDGEFACE_VARIANTS = {  # name: (timm architecture, gamma or None)
 }
 EDGEFACE_URL = 'https://gitlab.idiap.ch/bob/bob.paper.tbiom2023_edgeface/-/raw/master/checkpoints/{}.pt'  # from the official hubconf.py
 
-# %% ../nbs/03_edgeface.ipynb #9cd0a289
+# %% ../nbs/03_edgeface.ipynb #adf73546
 class EdgeFace(nn.Module):
     "An EdgeFace recogniser: 112x112 RGB faces (normalised, mean/std 0.5) -> `num_features`-d embeddings"
     def __init__(self, variant:str='edgeface_xxs', # one of `EDGEFACE_VARIANTS`
@@ -77,6 +77,11 @@ class EdgeFace(nn.Module):
     def forward_intermediates(self, x):
         "The output of each of the four stages, for feature-matching losses"
         return self.model.forward_intermediates(x, intermediates_only=True)
+
+    def forward_with_intermediates(self, x):
+        "The embedding and the output of each stage from one pass (identity and feature-matching losses together)"
+        f, inter = self.model.forward_intermediates(x)
+        return self.model.forward_head(f), inter
 
     def freeze(self):
         "Eval mode and no parameter gradients, kept even if a parent module calls `.train()`; inputs still get gradients"
