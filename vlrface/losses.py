@@ -83,13 +83,13 @@ class PerceptualLoss(nn.Module):
         with torch.no_grad(): t = self._feats(hr)
         return torch.stack([F.l1_loss(a.float(), b.float()) for a, b in zip(self._feats(sr), t)]).mean()
 
-# %% ../nbs/06_losses.ipynb #f50a62dc
+# %% ../nbs/06_losses.ipynb #5fa238d7
 DSR_LOSS_WEIGHTS = dict(pixel=1., identity=0.60, perceptual=0.025, fm=0.18, tv=2e-6)   # the original system's
 
 class DSRLoss(nn.Module):
     "Weighted pixel + identity + perceptual + feature-matching + TV loss; `terms` holds each unweighted term"
     def __init__(self, recognizer:EdgeFace|None, # frozen here; `None` turns identity and feature matching off
-                 perceptual='auto', # a `PerceptualLoss`, 'auto' (`PerceptualLoss.from_file()`), or `None`
+                 vgg='auto', # the perceptual term: a `PerceptualLoss`, 'auto' (`PerceptualLoss.from_file()`), or `None`
                  **weights): # pixel, identity, perceptual, fm, tv (default `DSR_LOSS_WEIGHTS`)
         super().__init__()
         bad = set(weights) - set(DSR_LOSS_WEIGHTS)
@@ -97,8 +97,8 @@ class DSRLoss(nn.Module):
         self.w = {**DSR_LOSS_WEIGHTS, **weights}
         self.rec = recognizer.freeze() if recognizer is not None else None
         if self.rec is None: self.w.update(identity=0., fm=0.)
-        if perceptual == 'auto': perceptual = PerceptualLoss.from_file() if self.w['perceptual'] else None
-        self.perceptual = perceptual
+        if isinstance(vgg, str) and vgg == 'auto': vgg = PerceptualLoss.from_file() if self.w['perceptual'] else None
+        self.perceptual = vgg
         if self.perceptual is None and self.w['perceptual']:
             warnings.warn(f"perceptual loss off: no VGG-16 weights ({VGG16_FILE}) in $VLRFACE_VGG16 or {Path(torch.hub.get_dir())/'checkpoints'}")
             self.w['perceptual'] = 0.
