@@ -1,4 +1,4 @@
-"""Thin console entry points: `vlrface-prep` (data), `vlrface-eval` (evaluation) and `vlrface enroll|identify|verify`; they parse arguments, call the library and print what it returns.
+"""Thin console entry points: `vlrface-prep` (data), `vlrface-train-dsr` and `vlrface-quickstart` (training), `vlrface-eval` (evaluation) and `vlrface enroll|identify|verify`; they parse arguments, call the library and print what it returns.
 
 Docs: https://vlrface.github.io/vlrface/cli.html.md"""
 
@@ -12,7 +12,8 @@ from pathlib import Path
 from .core import HR_SIZE, VLR_SIZE, VLR_SIZES, THRESHOLD
 
 # %% auto #0
-__all__ = ['prep_parser', 'run_prep', 'prep', 'eval_parser', 'run_eval', 'evaluate_main', 'main_parser', 'run_main', 'main']
+__all__ = ['prep_parser', 'run_prep', 'prep', 'eval_parser', 'run_eval', 'evaluate_main', 'main_parser', 'run_main', 'main',
+           'train_parser', 'run_train', 'train_main', 'quickstart_parser', 'run_quickstart', 'quickstart_main']
 
 # %% ../nbs/09_cli.ipynb #76d5846f
 def _num_or_range(s:str):
@@ -286,3 +287,91 @@ def run_main(argv:list|None=None)->int:
 def main():
     "Console entry point of `vlrface`"
     sys.exit(run_main())
+
+# %% ../nbs/09_cli.ipynb #fdcb7efa
+_TRAIN_FLAGS = dict(   # TrainConfig field: (type, help)
+    size=(int, 'VLR input side: 16, 24 or 32'), channels=(int, 'DSR channels'), blocks=(int, 'DSR residual blocks'),
+    bs=(int, 'batch size'), epochs=(int, 'epochs (ignored with --minutes)'), minutes=(float, 'time budget: as many epochs as fit'),
+    lr=(float, 'peak learning rate of the one-cycle schedule'), wd=(float, 'weight decay'), clip=(float, 'gradient clipping max norm (0: off)'),
+    precision=(str, "'auto', 'bf16', 'fp16' or 'fp32'"), ema=(float, 'EMA decay of the weights, e.g. 0.999 (0: off)'),
+    pixel=(float, 'pixel L1 weight'), identity=(float, 'identity loss weight'), perceptual=(float, 'perceptual loss weight (needs VGG-16 weights, see $VLRFACE_VGG16)'),
+    fm=(float, 'feature-matching weight'), tv=(float, 'total-variation weight'), seed=(int, 'seed of init, shuffles and flips'),
+    limit=(int, 'at most this many pairs per split (0: all)'))
+
+def train_parser()->argparse.ArgumentParser:
+    "The argument parser of `vlrface-train-dsr`"
+    p = argparse.ArgumentParser(prog='vlrface-train-dsr', description='Train a DSR super-resolution network on a folder prepared by vlrface-prep.')
+    p.add_argument('data', type=Path, help='a folder made by vlrface-prep (with the VLR size you train)')
+    p.add_argument('--out', type=Path, required=True, help='run folder: checkpoints, history.csv, plots')
+    p.add_argument('--preset', choices=('gpu', 'cpu'), default='gpu', help="all settings at once; 'gpu' is the original system's (default: gpu)")
+    p.add_argument('--resume', action='store_true', help='continue the run in --out from its last finished epoch, with its saved settings')
+    p.add_argument('--edgeface', type=Path, default=None, help='recogniser for the identity terms (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
+    p.add_argument('--device', default=None, help="'cuda', 'cuda:1', 'cpu', ... (default: the best there is)")
+    p.add_argument('--no-flip', action='store_true', help='no horizontal flips')
+    p.add_argument('--from-disk', action='store_true', help='decode faces batch by batch instead of once into memory')
+    p.add_argument('--quiet', action='store_true', help='no progress bars or per-epoch table')
+    g = p.add_argument_group('settings (default: the preset)')
+    for k, (t, h) in _TRAIN_FLAGS.items(): g.add_argument(f'--{k}', type=t, default=None, help=h)
+    return p
+
+def run_train(argv:list|None=None)->int:
+    "Run `vlrface-train-dsr` with `argv`; return the exit status"
+    a = train_parser().parse_args(argv)
+    from dataclasses import replace
+    from vlrface.train import PRESETS, train_dsr
+    cfg = replace(PRESETS[a.preset], **{k: getattr(a, k) for k in _TRAIN_FLAGS if getattr(a, k) is not None},
+                  **({'flip': False} if a.no_flip else {}), **({'in_memory': False} if a.from_disk else {}))
+    try: learn = train_dsr(a.data, a.out, cfg, a.edgeface, a.resume, a.device, progress=not a.quiet, quiet=a.quiet)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: every finished epoch is saved in {a.out}; continue with the same command and --resume", file=sys.stderr); return 130
+    except (OSError, ValueError, KeyError) as e:
+        print(f"vlrface-train-dsr: error: {e}", file=sys.stderr); return 2
+    if getattr(learn, 'nan_message', None): return 3
+    _print_run(a.out)
+    return 0
+
+def _print_run(run):
+    import json
+    b = json.loads((run/'best.json').read_text()) if (run/'best.json').exists() else None
+    bic = json.loads((run/'bicubic.json').read_text()) if (run/'bicubic.json').exists() else {}
+    if b:
+        m = b['metrics']
+        print(f"\nbest epoch {b['epoch']} by {b['monitor']}: PSNR {m.get('valid_psnr_db', float('nan')):.2f} dB, SSIM {m.get('valid_ssim_luma', float('nan')):.4f}"
+              + (f", identity cosine {m['valid_cos']:.4f}" if 'valid_cos' in m else '')
+              + (f"  (bicubic: {bic['psnr']:.2f} dB, {bic['ssim']:.4f}" + (f", {bic['cos']:.4f}" if bic.get('cos') is not None else '') + ")" if bic else ''))
+    print(f"model: {run/'best.safetensors'}; curves: {run/'losses.png'}; samples: {run/'samples.png'}")
+
+def train_main():
+    "Console entry point of `vlrface-train-dsr`"
+    sys.exit(run_train())
+
+# %% ../nbs/09_cli.ipynb #dcfda24f
+def quickstart_parser()->argparse.ArgumentParser:
+    "The argument parser of `vlrface-quickstart`"
+    p = argparse.ArgumentParser(prog='vlrface-quickstart', description='Prepare LFW, train a small DSR on the View 1 DevTrain people on the CPU, and evaluate it on DevTest against bicubic and HR.')
+    p.add_argument('--lfw', type=Path, default=None, help='LFW folder (default: $VLRFACE_LFW or ../shared/data/lfw)')
+    p.add_argument('--edgeface', type=Path, default=None, help='EdgeFace checkpoint (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
+    p.add_argument('--data', type=Path, default=Path('data/lfw-vlr'), help='where LFW is prepared (default: data/lfw-vlr)')
+    p.add_argument('--out', type=Path, default=Path('runs/quickstart'), help='training run and evaluation (default: runs/quickstart)')
+    p.add_argument('--size', type=int, choices=VLR_SIZES, default=16, help='VLR side (default: 16)')
+    p.add_argument('--minutes', type=float, default=20., help='training budget in minutes (default: 20)')
+    p.add_argument('--device', default=None, help='default: the best there is')
+    return p
+
+def run_quickstart(argv:list|None=None)->int:
+    "Run `vlrface-quickstart` with `argv`; return the exit status"
+    a = quickstart_parser().parse_args(argv)
+    from vlrface.train import quickstart
+    try: ev = quickstart(a.lfw, a.edgeface, a.data, a.out, a.size, a.minutes, a.device)
+    except KeyboardInterrupt:
+        print("\ninterrupted: prepared data and finished epochs are kept; run the same command again to resume", file=sys.stderr); return 130
+    except (OSError, ValueError, KeyError) as e:
+        print(f"vlrface-quickstart: error: {e}", file=sys.stderr); return 2
+    cols = ['mode', 'size', 'protocol', 'acc %', '± %', 'TAR@1e-2 %', 'rank-1 %', 'PSNR', 'SSIM', 'cos HR']
+    print(f"\nLFW View 1 DevTest\n{ev.summary()[cols].to_string(index=False)}\n\nall numbers and plots: {a.out/'eval'}")
+    _print_run(a.out/f'dsr{a.size}')
+    return 0
+
+def quickstart_main():
+    "Console entry point of `vlrface-quickstart`"
+    sys.exit(run_quickstart())

@@ -36,7 +36,7 @@ from .evaluate import load_face_set, psnr, ssim
 __all__ = ['PRESETS', 'PairData', 'pair_data', 'PairDL', 'pair_dls', 'defaults_cpus', 'psnr_db', 'ssim_luma', 'LossTerm',
            'dsr_metrics', 'EpochSeed', 'AMP', 'precision_for', 'BicubicBaseline', 'NaNStop', 'TimeLimit', 'EMA',
            'Checkpoint', 'CSVLog', 'resume_from', 'dsr_learner', 'TrainConfig', 'epochs_for', 'plot_history',
-           'train_dsr']
+           'train_dsr', 'quickstart']
 
 # %% ../nbs/07_train.ipynb #f299ce11
 class PairData:
@@ -346,7 +346,7 @@ def dsr_learner(dls:DataLoaders, dsr:DSR, loss:DSRLoss,
     learn.recorder.train_metrics, learn.precision = True, prec
     return learn
 
-# %% ../nbs/07_train.ipynb #9d1a5d5a
+# %% ../nbs/07_train.ipynb #3211e4db
 @dataclass
 class TrainConfig:
     "Every setting of a DSR training run; defaults are the original system's (the 'gpu' preset)"
@@ -357,7 +357,7 @@ class TrainConfig:
     seed:int=0; flip:bool=True; in_memory:bool=True; limit:int=0  # data: seed, flip, decode once, pairs per split (0: all)
     minutes:float=0.                                            # time budget: as many epochs as fit (0: `epochs`)
 
-PRESETS = dict(gpu=TrainConfig(), cpu=TrainConfig(channels=48, blocks=6, bs=32, lr=1e-3, minutes=20))
+PRESETS = dict(gpu=TrainConfig(), cpu=TrainConfig(channels=64, blocks=8, bs=32, lr=3e-3, minutes=20))
 
 # %% ../nbs/07_train.ipynb #fefc0569
 def _step_seconds(learn:Learner, n:int=3)->float:
@@ -450,3 +450,32 @@ def train_dsr(data, # a folder prepared by vlrface-prep (with the VLR size of `c
         import matplotlib.pyplot as plt
         _save_fig(plt.gcf(), out/'samples.png')
     return learn
+
+# %% ../nbs/07_train.ipynb #0e3e3556
+def quickstart(lfw=None, # LFW root (default `$VLRFACE_LFW` or ../shared/data/lfw)
+               edgeface=None, # EdgeFace checkpoint (default `$VLRFACE_EDGEFACE` or ../shared/weights/edgeface_xxs_q.pt)
+               data='data/lfw-vlr', # where LFW is prepared (at 16, 24 and 32 pixels)
+               out='runs/quickstart', # the training run and the evaluation go here
+               size:int=16, # VLR side
+               minutes:float=20., # training budget
+               device=None, progress:bool=True):
+    "Prepare LFW, train a CPU-preset DSR on DevTrain for `minutes`, evaluate on DevTest: the `Evaluation`"
+    from vlrface.data import prepare_lfw, PrepConfig, read_manifest
+    from vlrface.evaluate import read_pairs, standard_modes, evaluate
+    from vlrface.dsr import load_dsr
+    lfw, data, out, size = get_path('lfw', lfw), Path(data), Path(out), check_vlr_size(size)
+    if not (data/'manifest.csv').exists(): prepare_lfw(lfw, data, PrepConfig(sizes=VLR_SIZES), progress=progress)
+    if f'vlr{size}' not in read_manifest(data).columns: raise ValueError(f"{data} has no {size}x{size} faces: prepare into another folder with --sizes {size}")
+    run = out/f'dsr{size}'
+    done = (run/'config.json').exists() and (run/'history.csv').exists() and \
+           len(pd.read_csv(run/'history.csv')) >= json.loads((run/'config.json').read_text())['epochs_planned']
+    if not done:
+        cfg = replace(PRESETS['cpu'], size=size, minutes=minutes)
+        train_dsr(data, run, cfg, edgeface, resume=(run/'last.state.pt').exists(), device=device, progress=progress)
+    pairs = read_pairs(lfw/'pairsDevTest.txt')
+    faces = load_face_set(data, names=set(pairs.a) | set(pairs.b), split='test', sizes=[size], progress=progress)
+    rec = load_edgeface(edgeface)
+    ev = evaluate(faces, standard_modes(rec, [size], [load_dsr(run/'best.safetensors')]), pairs, identify='test', progress=progress)
+    ev.settings.update(run=str(run), training=json.loads((run/'config.json').read_text()))
+    ev.save(out/'eval')
+    return ev
