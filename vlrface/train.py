@@ -203,7 +203,7 @@ def precision_for(device, precision:str='auto')->str:
     if fast_dtype(device) == torch.bfloat16: return 'bf16'
     return 'fp16' if device.type == 'cuda' else 'fp32'
 
-# %% ../nbs/07_train.ipynb #6d6e3495
+# %% ../nbs/07_train.ipynb #15cf678b
 class BicubicBaseline(Callback):
     "Measure bicubic upscaling on the validation split before training: `learn.bicubic` (printed once)"
     order = 5
@@ -239,7 +239,7 @@ class TimeLimit(Callback):
     def __init__(self, seconds:float): self.seconds = seconds
     def before_fit(self): self.t0 = time.time()
     def after_epoch(self):
-        if time.time() - self.t0 > self.seconds: raise CancelFitException()
+        if time.time() - self.t0 > self.seconds: self.learn.stopped_by = 'time limit'; raise CancelFitException()
 
 # %% ../nbs/07_train.ipynb #01b4aa45
 class EMA(Callback):
@@ -416,7 +416,7 @@ def _save_fig(fig, path):
     with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=90)
     plt.close(fig)
 
-# %% ../nbs/07_train.ipynb #026d4ff0
+# %% ../nbs/07_train.ipynb #c8969aec
 def train_dsr(data, # a folder prepared by vlrface-prep (with the VLR size of `cfg`)
               out, # the run folder: checkpoints, logs, plots
               cfg:TrainConfig|None=None, # settings (default: the GPU preset); ignored on resume (the run's own are used)
@@ -457,6 +457,9 @@ def train_dsr(data, # a folder prepared by vlrface-prep (with the VLR size of `c
         learn.fit_one_cycle(epochs, cfg.lr, wd=cfg.wd, start_epoch=start, cbs=extra)
     if rank_distrib(): return learn
     if getattr(learn, 'bicubic', None): atomic_write(out/'bicubic.json', json.dumps(learn.bicubic))
+    n = len(pd.read_csv(out/'history.csv')) if (out/'history.csv').exists() else 0
+    if n >= epochs or getattr(learn, 'stopped_by', None):   # finished: the schedule ran out, or the time budget did
+        atomic_write(out/'finished.json', json.dumps(dict(epochs=n, planned=epochs, stopped_by=getattr(learn, 'stopped_by', 'schedule'))))
     if (out/'history.csv').exists() and len(pd.read_csv(out/'history.csv')):
         _save_fig(plot_history(out), out/'losses.png')
         v, h = learn.dls.valid.one_batch()   # (not `learn.show_results`: its `get_preds` would wait for the other ranks)
@@ -474,7 +477,7 @@ class DistributedDSR(DistributedTrainer):
     "fastai's `DistributedTrainer` (Accelerate + DDP) for DSR training, on any backend (NCCL, gloo)"
     def _wrap_dl(self, dl): return dl if isinstance(dl, DistributedDL) else ReplayableDDL(dl, device=self.dls.device)
 
-# %% ../nbs/07_train.ipynb #0e3e3556
+# %% ../nbs/07_train.ipynb #a102ba74
 def quickstart(lfw=None, # LFW root (default `$VLRFACE_LFW` or ../shared/data/lfw)
                edgeface=None, # EdgeFace checkpoint (default `$VLRFACE_EDGEFACE` or ../shared/weights/edgeface_xxs_q.pt)
                data='data/lfw-vlr', # where LFW is prepared (at 16, 24 and 32 pixels)
@@ -490,9 +493,7 @@ def quickstart(lfw=None, # LFW root (default `$VLRFACE_LFW` or ../shared/data/lf
     if not (data/'manifest.csv').exists(): prepare_lfw(lfw, data, PrepConfig(sizes=VLR_SIZES), progress=progress)
     if f'vlr{size}' not in read_manifest(data).columns: raise ValueError(f"{data} has no {size}x{size} faces: prepare into another folder with --sizes {size}")
     run = out/f'dsr{size}'
-    done = (run/'config.json').exists() and (run/'history.csv').exists() and \
-           len(pd.read_csv(run/'history.csv')) >= json.loads((run/'config.json').read_text())['epochs_planned']
-    if not done:
+    if not (run/'finished.json').exists():
         cfg = replace(PRESETS['cpu'], size=size, minutes=minutes)
         train_dsr(data, run, cfg, edgeface, resume=(run/'last.state.pt').exists(), device=device, progress=progress)
     pairs = read_pairs(lfw/'pairsDevTest.txt')
