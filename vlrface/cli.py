@@ -288,12 +288,12 @@ def main():
     "Console entry point of `vlrface`"
     sys.exit(run_main())
 
-# %% ../nbs/09_cli.ipynb #fdcb7efa
+# %% ../nbs/09_cli.ipynb #863972a1
 _TRAIN_FLAGS = dict(   # TrainConfig field: (type, help)
-    size=(int, 'VLR input side: 16, 24 or 32'), channels=(int, 'DSR channels'), blocks=(int, 'DSR residual blocks'),
+    size=(int, 'VLR input side'), channels=(int, 'DSR channels'), blocks=(int, 'DSR residual blocks'),
     bs=(int, 'batch size'), epochs=(int, 'epochs (ignored with --minutes)'), minutes=(float, 'time budget: as many epochs as fit'),
     lr=(float, 'peak learning rate of the one-cycle schedule'), wd=(float, 'weight decay'), clip=(float, 'gradient clipping max norm (0: off)'),
-    precision=(str, "'auto', 'bf16', 'fp16' or 'fp32'"), ema=(float, 'EMA decay of the weights, e.g. 0.999 (0: off)'),
+    precision=(str, "mixed precision: 'auto' (bf16 where native, fp16 on older GPUs, else fp32)"), ema=(float, 'EMA decay of the weights, e.g. 0.999 (0: off)'),
     pixel=(float, 'pixel L1 weight'), identity=(float, 'identity loss weight'), perceptual=(float, 'perceptual loss weight (needs VGG-16 weights, see $VLRFACE_VGG16)'),
     fm=(float, 'feature-matching weight'), tv=(float, 'total-variation weight'), seed=(int, 'seed of init, shuffles and flips'),
     limit=(int, 'at most this many pairs per split (0: all)'))
@@ -311,7 +311,8 @@ def train_parser()->argparse.ArgumentParser:
     p.add_argument('--from-disk', action='store_true', help='decode faces batch by batch instead of once into memory')
     p.add_argument('--quiet', action='store_true', help='no progress bars or per-epoch table')
     g = p.add_argument_group('settings (default: the preset)')
-    for k, (t, h) in _TRAIN_FLAGS.items(): g.add_argument(f'--{k}', type=t, default=None, help=h)
+    for k, (t, h) in _TRAIN_FLAGS.items():
+        g.add_argument(f'--{k}', type=t, default=None, help=h, **({'choices': VLR_SIZES} if k == 'size' else {'choices': ('auto', 'bf16', 'fp16', 'fp32')} if k == 'precision' else {}))
     return p
 
 def run_train(argv:list|None=None)->int:
