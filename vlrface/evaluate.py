@@ -379,7 +379,7 @@ class Evaluation:
         "The summary as a Markdown table"
         return md_table(self.summary().set_index('mode'))
 
-# %% ../nbs/04_evaluate.ipynb #718609c2
+# %% ../nbs/04_evaluate.ipynb #0528a0b4
 def _jsonable(o):
     if isinstance(o, dict): return {str(k): _jsonable(v) for k, v in o.items()}
     if isinstance(o, (list, tuple, np.ndarray)): return [_jsonable(v) for v in o]
@@ -450,9 +450,9 @@ def save(self:Evaluation, out)->Path:
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     atomic_write(out/'results.json', json.dumps(self.to_json(), indent=1))
     atomic_write(out/'results.md', self.markdown())
-    figs = dict(roc=self.plot_roc, cmc=self.plot_cmc, open_set=self.plot_open_set, faces=self.show_faces)
-    for name, f in figs.items():
-        if name in ('roc', 'cmc', 'open_set') and not any(k in c for c in self.curves.values() for k in [dict(roc='roc_tar', cmc='cmc', open_set='dir')[name]]): continue
+    figs = dict(roc=(self.plot_roc, 'roc_tar'), cmc=(self.plot_cmc, 'cmc'), open_set=(self.plot_open_set, 'dir'), faces=(self.show_faces, None))
+    for name, (f, key) in figs.items():
+        if key and not any(c.get(key) is not None for c in self.curves.values()): continue   # nothing measured to plot
         fig = f()
         # faces at about their own pixel size (a 112-pixel face in 1.3 inches): sharp, and not megabytes
         with atomic_path(out/f'{name}.png') as tmp: fig.savefig(tmp, format='png', dpi=86 if name == 'faces' else 110)
