@@ -1,4 +1,4 @@
-"""Thin console entry points: `vlrface-prep` (data), `vlrface-train-dsr` and `vlrface-quickstart` (training), `vlrface-eval` (evaluation) and `vlrface enroll|identify|verify`; they parse arguments, call the library and print what it returns.
+"""Thin console entry points: `vlrface-prep` (data), `vlrface-train-dsr`, `vlrface-finetune` and `vlrface-quickstart` (training), `vlrface-eval` (evaluation) and `vlrface enroll|identify|verify`; they parse arguments, call the library and print what it returns.
 
 Docs: https://vlrface.github.io/vlrface/cli.html.md"""
 
@@ -13,7 +13,8 @@ from .core import HR_SIZE, VLR_SIZE, VLR_SIZES, THRESHOLD
 
 # %% auto #0
 __all__ = ['prep_parser', 'run_prep', 'prep', 'eval_parser', 'run_eval', 'evaluate_main', 'main_parser', 'run_main', 'main',
-           'train_parser', 'run_train', 'train_main', 'quickstart_parser', 'run_quickstart', 'quickstart_main']
+           'train_parser', 'run_train', 'train_main', 'quickstart_parser', 'run_quickstart', 'quickstart_main',
+           'finetune_parser', 'run_finetune', 'finetune_main']
 
 # %% ../nbs/09_cli.ipynb #76d5846f
 def _num_or_range(s:str):
@@ -376,3 +377,59 @@ def run_quickstart(argv:list|None=None)->int:
 def quickstart_main():
     "Console entry point of `vlrface-quickstart`"
     sys.exit(run_quickstart())
+
+# %% ../nbs/09_cli.ipynb #7f698a68
+_FT_FLAGS = dict(   # FinetuneConfig field: (type, help)
+    epochs1=(int, 'stage 1 epochs (head only, backbone frozen)'), lr1=(float, 'stage 1 peak learning rate'),
+    epochs2=(int, 'stage 2 epochs (everything)'), lr_backbone=(float, 'stage 2 peak learning rate of the recogniser'),
+    lr_head=(float, 'stage 2 peak learning rate of the head'), bs=(int, 'batch size'), wd=(float, 'weight decay'),
+    clip=(float, 'gradient clipping max norm (0: off)'), precision=(str, "mixed precision: 'auto' (bf16 where native, fp16 on older GPUs, else fp32)"),
+    margin=(float, 'ArcFace angular margin (radians)'), scale=(float, 'ArcFace logit scale'),
+    hr_ratio=(float, 'share of HR faces in each epoch, 0-1 (0: DSR outputs only)'), min_images=(int, 'training images a person needs to get a class'),
+    holdout=(int, 'people with this many images lend one to closed-set validation (0: none)'),
+    per_subject=(int, 'genuine validation pairs per validation person, at most'), seed=(int, 'seed of the head, draws, shuffles and flips'))
+
+def finetune_parser()->argparse.ArgumentParser:
+    "The argument parser of `vlrface-finetune`"
+    p = argparse.ArgumentParser(prog='vlrface-finetune', description='Fine-tune EdgeFace on DSR outputs (and HR faces) of the training people, with an ArcFace head, in two stages.')
+    p.add_argument('data', type=Path, help='a folder made by vlrface-prep (with the VLR sizes of the DSRs)')
+    p.add_argument('--out', type=Path, required=True, help='run folder: checkpoints, history.csv, plots')
+    p.add_argument('--dsr', type=Path, nargs='+', action='extend', default=[], help='trained DSR files (best.safetensors), one per VLR size (none: fine-tune on HR faces only)')
+    p.add_argument('--resume', action='store_true', help='continue the run in --out where it stopped, with its saved settings')
+    p.add_argument('--edgeface', type=Path, default=None, help='the recogniser to start from (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
+    p.add_argument('--device', default=None, help="'cuda', 'cuda:1', 'cpu', ... (default: the best there is)")
+    p.add_argument('--no-flip', action='store_true', help='no horizontal flips')
+    p.add_argument('--quiet', action='store_true', help='no progress bars or per-epoch table')
+    g = p.add_argument_group("settings (default: the original system's schedule)")
+    for k, (t, h) in _FT_FLAGS.items():
+        g.add_argument(f"--{k.replace('_', '-')}", dest=k, type=t, default=None, help=h, **({'choices': ('auto', 'bf16', 'fp16', 'fp32')} if k == 'precision' else {}))
+    return p
+
+def _print_finetune(run):
+    import json
+    b = json.loads((run/'best.json').read_text()) if (run/'best.json').exists() else None
+    base = json.loads((run/'baseline.json').read_text()) if (run/'baseline.json').exists() else {}
+    if b:
+        keys = [k for k in b['metrics'] if k.startswith('ver_acc_')]
+        print(f"\nbest epoch {b['epoch'] + b.get('epoch_offset', 0)} (stage {b.get('stage', '?')}) by {b['monitor']}; verification accuracy on the validation people, original -> fine-tuned:")
+        for k in keys: print(f"  {k[8:]:>3}: {base.get(k, float('nan')) * 100:.2f} % -> {b['metrics'][k] * 100:.2f} %")
+    print(f"recogniser: {run/'best.safetensors'} (head: {run/'best.head.safetensors'}); curves: {run/'history.png'}")
+
+def run_finetune(argv:list|None=None)->int:
+    "Run `vlrface-finetune` with `argv`; return the exit status"
+    a = finetune_parser().parse_args(argv)
+    from dataclasses import replace
+    from vlrface.finetune import FinetuneConfig, train_finetune
+    cfg = replace(FinetuneConfig(), **{k: getattr(a, k) for k in _FT_FLAGS if getattr(a, k) is not None}, **({'flip': False} if a.no_flip else {}))
+    try: learn = train_finetune(a.data, a.out, a.dsr, cfg, a.edgeface, a.resume, a.device, progress=not a.quiet, quiet=a.quiet)
+    except KeyboardInterrupt:
+        print(f"\ninterrupted: every finished epoch is saved in {a.out}; continue with the same command and --resume", file=sys.stderr); return 130
+    except (OSError, ValueError, KeyError) as e:
+        print(f"vlrface-finetune: error: {e}", file=sys.stderr); return 2
+    if getattr(learn, 'nan_message', None): return 3
+    _print_finetune(a.out)
+    return 0
+
+def finetune_main():
+    "Console entry point of `vlrface-finetune`"
+    sys.exit(run_finetune())

@@ -175,13 +175,13 @@ def dsr_metrics(loss:DSRLoss)->list:
     terms = [k for k, w in loss.w.items() if w] + (['cos'] if loss.w['identity'] or loss.w['fm'] else [])
     return [AvgMetric(psnr_db), AvgMetric(ssim_luma)] + [LossTerm(t) for t in terms]
 
-# %% ../nbs/07_train.ipynb #de8f0528
+# %% ../nbs/07_train.ipynb #66320329
 class EpochSeed(Callback):
-    "Give the training `PairDL` the current epoch, so that its shuffle and flips replay on resume"
+    "Give the training loader the current epoch (any loader with an `epoch`), so that its shuffle and flips replay on resume"
     order = -10
     def before_epoch(self):
         dl = getattr(self.dls.train, 'dl', self.dls.train)   # through fastai's `DistributedDL`
-        if isinstance(dl, PairDL): dl.epoch = self.epoch
+        if hasattr(dl, 'epoch'): dl.epoch = self.epoch
 
 class AMP(MixedPrecision):
     "fastai's `MixedPrecision` on the `Learner`'s device: bf16 without loss scaling, fp16 with a `GradScaler`"
@@ -252,7 +252,7 @@ class EMA(Callback):
     def before_validate(self): self._swap()
     def after_validate(self): self._swap()
 
-# %% ../nbs/07_train.ipynb #277ffd01
+# %% ../nbs/07_train.ipynb #5fea1f73
 def _plain(o):
     "fastai's optimizer state with its `L`s as lists, so that `torch.load(weights_only=True)` reads it back"
     if isinstance(o, dict): return {k: _plain(v) for k, v in o.items()}
@@ -266,7 +266,9 @@ def unwrap(model:nn.Module)->nn.Module:
 class Checkpoint(Callback):
     "Save model + optimizer state every epoch, atomically; keep the best model by a validation metric"
     order = 90   # after the Recorder has logged the epoch
-    def __init__(self, path, monitor:str='cos'): self.path, self.monitor, self.best = Path(path), monitor, -math.inf
+    def __init__(self, path, monitor:str='cos', # the metric (`valid_` + it, or it as named) to keep the best by; higher is better
+                 save=save_dsr): # `save(model, file)` writes the deployable weights (default: a DSR)
+        self.path, self.monitor, self.save, self.best = Path(path), monitor, save, -math.inf
 
     def _metrics(self)->dict:
         r = self.recorder
@@ -283,19 +285,21 @@ class Checkpoint(Callback):
         self.path.mkdir(parents=True, exist_ok=True)
         ema, model = getattr(self.learn, 'ema', None), unwrap(self.model)
         deploy = ema.module if ema is not None else model
-        save_dsr(deploy, self.path/'last.safetensors')
+        self.save(deploy, self.path/'last.safetensors')
         if getattr(self.learn, 'bicubic', None) and not (self.path/'bicubic.json').exists():
             atomic_write(self.path/'bicubic.json', json.dumps(self.learn.bicubic))
         m = self._metrics()
-        score = m.get(f'valid_{self.monitor}', m.get('valid_loss') and -m['valid_loss'])
+        score = m.get(f'valid_{self.monitor}', m.get(self.monitor, m.get('valid_loss') and -m['valid_loss']))
+        if score is not None and not math.isfinite(score): score = None
         improved = score is not None and score > self.best
         if improved: self.best = score
         state = dict(epoch=self.epoch, best=float(self.best), model=model.state_dict(), opt=_plain(self.opt.state_dict()),
-                     ema=None if ema is None else ema.module.state_dict())
+                     ema=None if ema is None else ema.module.state_dict(), extra=getattr(self.learn, 'checkpoint_extra', {}))
         with atomic_path(self.path/'last.state.pt') as tmp: torch.save(state, tmp)
         if improved:
-            save_dsr(deploy, self.path/'best.safetensors')
-            atomic_write(self.path/'best.json', json.dumps(dict(epoch=self.epoch, monitor=f'valid_{self.monitor}', score=score, metrics=m), indent=1))
+            self.save(deploy, self.path/'best.safetensors')
+            atomic_write(self.path/'best.json', json.dumps(dict(epoch=self.epoch, monitor=self.monitor, score=score, metrics=m,
+                                                                **getattr(self.learn, 'checkpoint_extra', {})), indent=1))
 
 class CSVLog(CSVLogger):
     "fastai's `CSVLogger`, appending without a second header, and without the epochs that a resumed run skips"
@@ -308,28 +312,31 @@ class CSVLog(CSVLogger):
         if had:   # the header was just written again: cut it off
             self.file.close(); lines = f.read_text().splitlines(keepends=True); f.write_text(''.join(lines[:-1]))
             self.file = f.open('a')
-    trained = False
+    trained, epoch_offset = False, 0   # `epoch_offset`: added to the epoch column (runs made of several fits)
     def after_train(self): self.trained = True
     def _write_line(self, log):
-        if self.trained: super()._write_line(log)
+        if self.trained: super()._write_line([log[0] + self.epoch_offset, *log[1:]] if self.epoch_offset else log)
     def after_fit(self):
         if self.active: super().after_fit()
     def after_epoch(self): self.trained = False   # (after the Recorder has written the epoch's line)
 
 def resume_from(learn:Learner, path)->int:
-    "Load the last checkpoint in `path` into `learn` (model, optimizer, EMA, best score); return the epoch to start from"
+    "Load the last checkpoint in `path` into `learn` (model, optimizer, EMA, best score, `checkpoint_extra`); return the epoch to start from"
     f = Path(path)/'last.state.pt'
     if not f.exists(): raise FileNotFoundError(f"{f}: no checkpoint to resume from (train without --resume first)")
-    cfg = read_dsr_config(Path(path)/'last.safetensors')
-    if cfg != learn.model.cfg: raise ValueError(f"{path} holds a DSR {cfg}, this run builds {learn.model.cfg}: resume with the same settings, or train into another folder")
+    if isinstance(learn.model, DSR):
+        cfg = read_dsr_config(Path(path)/'last.safetensors')
+        if cfg != learn.model.cfg: raise ValueError(f"{path} holds a DSR {cfg}, this run builds {learn.model.cfg}: resume with the same settings, or train into another folder")
     st = torch.load(f, map_location=next(learn.model.parameters()).device, weights_only=True)
-    learn.model.load_state_dict(st['model'])
+    try: learn.model.load_state_dict(st['model'])
+    except RuntimeError as e: raise ValueError(f"{f} does not fit this run's model ({str(e)[:300]}): resume with the same settings, or train into another folder") from None
     learn.create_opt(); learn.opt.load_state_dict(dict(st['opt'], hypers=L(st['opt']['hypers'])))
     if st.get('ema') is not None:   # the EMA callback builds `learn.ema` only if there is none: build it here to load into
         from timm.utils import ModelEmaV3
         learn.ema = ModelEmaV3(learn.model); learn.ema.module.load_state_dict(st['ema'])
     for cb in learn.cbs:
         if isinstance(cb, Checkpoint): cb.best = st['best']
+    learn.checkpoint_extra = st.get('extra', {})
     return st['epoch'] + 1
 
 # %% ../nbs/07_train.ipynb #e3db7055
