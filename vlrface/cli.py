@@ -378,7 +378,7 @@ def quickstart_main():
     "Console entry point of `vlrface-quickstart`"
     sys.exit(run_quickstart())
 
-# %% ../nbs/09_cli.ipynb #7f698a68
+# %% ../nbs/09_cli.ipynb #ab71cd95
 _FT_FLAGS = dict(   # FinetuneConfig field: (type, help)
     epochs1=(int, 'stage 1 epochs (head only, backbone frozen)'), lr1=(float, 'stage 1 peak learning rate'),
     epochs2=(int, 'stage 2 epochs (everything)'), lr_backbone=(float, 'stage 2 peak learning rate of the recogniser'),
@@ -413,6 +413,7 @@ def _print_finetune(run):
         keys = [k for k in b['metrics'] if k.startswith('ver_acc_')]
         print(f"\nbest epoch {b['epoch'] + b.get('epoch_offset', 0)} (stage {b.get('stage', '?')}) by {b['monitor']}; verification accuracy on the validation people, original -> fine-tuned:")
         for k in keys: print(f"  {k[8:]:>3}: {base.get(k, float('nan')) * 100:.2f} % -> {b['metrics'][k] * 100:.2f} %")
+        if b.get('stage') == 1: print("no stage-2 epoch beat the original recogniser on the validation people: best.safetensors holds the original weights")
     print(f"recogniser: {run/'best.safetensors'} (head: {run/'best.head.safetensors'}); curves: {run/'history.png'}")
 
 def run_finetune(argv:list|None=None)->int:
@@ -420,6 +421,10 @@ def run_finetune(argv:list|None=None)->int:
     a = finetune_parser().parse_args(argv)
     from dataclasses import replace
     from vlrface.finetune import FinetuneConfig, train_finetune
+    given = [f"--{k.replace('_', '-')}" for k in _FT_FLAGS if getattr(a, k) is not None] + (['--dsr'] if a.dsr else []) + (['--no-flip'] if a.no_flip else []) + (['--edgeface'] if a.edgeface else [])
+    if a.resume and given:
+        print(f"vlrface-finetune: error: --resume continues with the run's own settings ({a.out/'config.json'}); drop {', '.join(given)}, "
+              "or fine-tune into a new folder to change them", file=sys.stderr); return 2
     cfg = replace(FinetuneConfig(), **{k: getattr(a, k) for k in _FT_FLAGS if getattr(a, k) is not None}, **({'flip': False} if a.no_flip else {}))
     try: learn = train_finetune(a.data, a.out, a.dsr, cfg, a.edgeface, a.resume, a.device, progress=not a.quiet, quiet=a.quiet)
     except KeyboardInterrupt:

@@ -175,13 +175,13 @@ def dsr_metrics(loss:DSRLoss)->list:
     terms = [k for k, w in loss.w.items() if w] + (['cos'] if loss.w['identity'] or loss.w['fm'] else [])
     return [AvgMetric(psnr_db), AvgMetric(ssim_luma)] + [LossTerm(t) for t in terms]
 
-# %% ../nbs/07_train.ipynb #66320329
+# %% ../nbs/07_train.ipynb #3a91ed7b
 class EpochSeed(Callback):
     "Give the training loader the current epoch (any loader with an `epoch`), so that its shuffle and flips replay on resume"
     order = -10
     def before_epoch(self):
         dl = getattr(self.dls.train, 'dl', self.dls.train)   # through fastai's `DistributedDL`
-        if hasattr(dl, 'epoch'): dl.epoch = self.epoch
+        if 'epoch' in vars(dl): dl.epoch = self.epoch   # (not `hasattr`: fastai loaders pass unknown attributes on to their dataset)
 
 class AMP(MixedPrecision):
     "fastai's `MixedPrecision` on the `Learner`'s device: bf16 without loss scaling, fp16 with a `GradScaler`"
@@ -252,7 +252,7 @@ class EMA(Callback):
     def before_validate(self): self._swap()
     def after_validate(self): self._swap()
 
-# %% ../nbs/07_train.ipynb #5fea1f73
+# %% ../nbs/07_train.ipynb #5ec55c49
 def _plain(o):
     "fastai's optimizer state with its `L`s as lists, so that `torch.load(weights_only=True)` reads it back"
     if isinstance(o, dict): return {k: _plain(v) for k, v in o.items()}
@@ -289,7 +289,8 @@ class Checkpoint(Callback):
         if getattr(self.learn, 'bicubic', None) and not (self.path/'bicubic.json').exists():
             atomic_write(self.path/'bicubic.json', json.dumps(self.learn.bicubic))
         m = self._metrics()
-        score = m.get(f'valid_{self.monitor}', m.get(self.monitor, m.get('valid_loss') and -m['valid_loss']))
+        key = next((k for k in (f'valid_{self.monitor}', self.monitor) if k in m), 'valid_loss')
+        score = m.get(key) if key != 'valid_loss' else (m.get('valid_loss') and -m['valid_loss'])
         if score is not None and not math.isfinite(score): score = None
         improved = score is not None and score > self.best
         if improved: self.best = score
@@ -298,7 +299,7 @@ class Checkpoint(Callback):
         with atomic_path(self.path/'last.state.pt') as tmp: torch.save(state, tmp)
         if improved:
             self.save(deploy, self.path/'best.safetensors')
-            atomic_write(self.path/'best.json', json.dumps(dict(epoch=self.epoch, monitor=self.monitor, score=score, metrics=m,
+            atomic_write(self.path/'best.json', json.dumps(dict(epoch=self.epoch, monitor=key if key != 'valid_loss' else '-valid_loss', score=score, metrics=m,
                                                                 **getattr(self.learn, 'checkpoint_extra', {})), indent=1))
 
 class CSVLog(CSVLogger):
