@@ -25,18 +25,15 @@ from sklearn.metrics import roc_auc_score
 
 from vlrface.dsr import load_dsr, upscale_faces
 from vlrface.edgeface import load_edgeface, embed
-from vlrface.evaluate import load_face_set, read_pairs, best_threshold, deal_folds
+from vlrface.evaluate import load_face_set, read_pairs, kfold_accuracy, deal_folds
 
 warnings.filterwarnings('ignore')
 
 
 def correct_per_pair(s, y, folds):
-    "Right or wrong for each pair, each fold decided at the threshold best on the other folds (the LFW protocol)"
-    out = np.zeros(len(s), bool)
-    for k in np.unique(folds):
-        th = best_threshold(s[folds != k], y[folds != k])
-        out[folds == k] = (s[folds == k] >= th) == y[folds == k]
-    return out
+    "Right or wrong for each pair, at its fold's threshold from `kfold_accuracy` (the LFW protocol)"
+    th = np.asarray(kfold_accuracy(s, y, folds)['thresholds'])   # one per fold, in `np.unique(folds)` order
+    return (s >= th[np.searchsorted(np.unique(folds), folds)]) == y
 
 
 def compare(sa, sb, y, folds, n_boot=2000, seed=0):
