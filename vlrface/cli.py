@@ -385,7 +385,8 @@ _FT_FLAGS = dict(   # FinetuneConfig field: (type, help)
     lr_head=(float, 'stage 2 peak learning rate of the head'), bs=(int, 'batch size'), wd=(float, 'weight decay'),
     clip=(float, 'gradient clipping max norm (0: off)'), precision=(str, "mixed precision: 'auto' (bf16 where native, fp16 on older GPUs, else fp32)"),
     margin=(float, 'ArcFace angular margin (radians)'), scale=(float, 'ArcFace logit scale'),
-    hr_ratio=(float, 'share of HR faces in each epoch, 0-1 (0: DSR outputs only)'), min_images=(int, 'training images a person needs to get a class'),
+    hr_ratio=(float, 'share of HR faces in each epoch, 0-1 (0: DSR outputs only)'), distill=(float, "weight of 1 - cos to the original recogniser's embedding of each image's HR face (0: off)"),
+    min_images=(int, 'training images a person needs to get a class'),
     holdout=(int, 'people with this many images lend one to closed-set validation (0: none)'),
     per_subject=(int, 'genuine validation pairs per validation person, at most'), seed=(int, 'seed of the head, draws, shuffles and flips'))
 

@@ -33,7 +33,7 @@ from .train import EpochSeed, AMP, precision_for, NaNStop, TrimMemory, Checkpoin
 # %% auto #0
 __all__ = ['ArcFace', 'arcface_classes', 'super_resolve', 'FaceBank', 'face_bank', 'FaceDL', 'make_pairs', 'Verification',
            'VerificationMetric', 'ClosedSetAccuracy', 'FaceClassifier', 'ArcFaceLoss', 'backbone_head_splitter',
-           'save_finetuned', 'load_head', 'finetune_learner', 'FinetuneConfig', 'fit_two_stage',
+           'save_finetuned', 'load_head', 'finetune_learner', 'distill_targets', 'FinetuneConfig', 'fit_two_stage',
            'plot_finetune_history', 'finetune_data', 'train_finetune']
 
 # %% ../nbs/08_finetune.ipynb #bb9bb00d
@@ -87,19 +87,20 @@ def super_resolve(vlr:torch.Tensor, # (n, 3, s, s) uint8 VLR faces
         out[i:i + bs] = upscale_faces(vlr[i:i + bs].float() / 255, dsr).mul(255).round().to(torch.uint8)
     return out
 
-# %% ../nbs/08_finetune.ipynb #4ded6587
+# %% ../nbs/08_finetune.ipynb #1d74355c
 class FaceBank:
     "112x112 uint8 faces with a class `label` (-1: none), a `kind` ('HR', 'DSR 16', ...) and an image `name` each"
     def __init__(self, faces:torch.Tensor, labels, kinds, names):
-        self.faces, self.labels = faces, torch.as_tensor(np.asarray(labels, dtype=np.int64))
+        self.faces, self.labels, self.targets = faces, torch.as_tensor(np.asarray(labels, dtype=np.int64)), None
         self.kinds, self.names = np.asarray(kinds, dtype=object), np.asarray(names, dtype=object)
         if not len(self.faces) == len(self.labels) == len(self.kinds) == len(self.names): raise ValueError("faces, labels, kinds and names differ in length")
     def __len__(self): return len(self.faces)
     def __getitem__(self, i): return self.faces[i], self.labels[i]
     def __repr__(self): return f"FaceBank of {len(self):,} faces ({', '.join(f'{k}: {n:,}' for k, n in zip(*np.unique(self.kinds, return_counts=True)))})"
     def to(self, device):
-        "Keep the faces and labels on `device` (batches are then cut there)"
+        "Keep the faces, labels and any distillation targets on `device` (batches are then cut there)"
         self.faces, self.labels = self.faces.to(device), self.labels.to(device)
+        if self.targets is not None: self.targets = self.targets.to(device)
         return self
 
 def face_bank(faces:FaceSet, # decoded faces, from `load_face_set`
@@ -116,13 +117,14 @@ def face_bank(faces:FaceSet, # decoded faces, from `load_face_set`
     return FaceBank(torch.cat([p for _, p in parts]), np.tile(labels, len(parts)),
                     np.repeat([k for k, _ in parts], len(idx)), np.tile(names, len(parts)))
 
-# %% ../nbs/08_finetune.ipynb #4ded279b
+# %% ../nbs/08_finetune.ipynb #b287dc26
 def _hr_count(n_sr:int, n_hr:int, hr_ratio:float)->int:
     if n_sr == 0 or hr_ratio >= 1: return n_hr
     return int(round(n_sr * hr_ratio / (1 - hr_ratio)))
 
 class FaceDL(DataLoader):
-    "Batches of normalised faces (mean/std 0.5) and labels from a `FaceBank`; HR share, shuffle and flips seeded per epoch"
+    "Batches of normalised faces (mean/std 0.5) and labels (and targets, if the bank has them) from a `FaceBank`; HR share, shuffle and flips seeded per epoch"
+    n_inp = 1   # the faces; labels and distillation targets are both targets
     def __init__(self, dataset:FaceBank, hr_ratio:float|None=None, # per epoch: all DSR faces + HR faces at this share; `None`: every face once
                  flip:bool=False, seed:int=0, epoch:int=0,
                  stage:int=1, # a second stream of draws for a second fit over the same data (fine-tuning's stage 2)
@@ -159,7 +161,8 @@ class FaceDL(DataLoader):
         x = ds.faces[idx].float().div(127.5).sub(1)     # EdgeFace's normalisation: (x / 255 - 0.5) / 0.5
         f = torch.as_tensor(self._flips[b], device=x.device)
         if f.any(): x = torch.where(f[:, None, None, None], x.flip(-1), x)
-        return x, ds.labels[idx]
+        if ds.targets is None: return x, ds.labels[idx]
+        return x, ds.labels[idx], ds.targets[idx, f.long()]   # the target of the face as flipped
 
 # %% ../nbs/08_finetune.ipynb #1c6f6a43
 def make_pairs(names, # image name of each face
@@ -184,7 +187,7 @@ def make_pairs(names, # image name of each face
     same = np.r_[np.ones(len(gen), bool), np.zeros(len(imp), bool)]
     return pd.DataFrame(dict(fold=deal_folds(same, seed=seed), a=names[ab[:, 0]], b=names[ab[:, 1]], same=same))
 
-# %% ../nbs/08_finetune.ipynb #0bcd20b7
+# %% ../nbs/08_finetune.ipynb #19a4d84e
 class Verification(Callback):
     "After each validation, verification accuracy and TAR@FAR 1e-2 on pairs of unseen people, per kind of face"
     order = 40   # before the Recorder (50) reads the metrics
@@ -241,13 +244,14 @@ class ClosedSetAccuracy(Metric):
     def reset(self): self.right, self.n = 0, 0
     def accumulate(self, learn):
         pred = learn.model.head.cosine(learn.pred).argmax(1)
-        self.right += int((pred == learn.y).sum()); self.n += len(learn.y)
+        y = learn.yb[0]   # (the labels: a distilling loader adds targets after them)
+        self.right += int((pred == y).sum()); self.n += len(y)
     @property
     def value(self): return self.right / self.n if self.n else float('nan')
     @property
     def name(self): return 'closed_acc'
 
-# %% ../nbs/08_finetune.ipynb #f7c2ff6c
+# %% ../nbs/08_finetune.ipynb #2c22899b
 class FaceClassifier(nn.Module):
     "A recogniser with an ArcFace head: `forward` gives the embeddings, the loss uses the head"
     def __init__(self, backbone:EdgeFace, head:ArcFace):
@@ -255,13 +259,17 @@ class FaceClassifier(nn.Module):
     def forward(self, x): return self.backbone(x)
 
 class ArcFaceLoss:
-    "Cross-entropy of the ArcFace logits from `model.head` (`terms` names it for `NaNStop`)"
-    def __init__(self, model:FaceClassifier): self.model, self.terms = model, {}
-    def __call__(self, emb, labels):
+    "Cross-entropy of the ArcFace logits from `model.head`, plus `distill` x (1 - cos) to the targets if given (`terms` names each for `NaNStop`)"
+    def __init__(self, model:FaceClassifier, distill:float=0.): self.model, self.distill, self.terms = model, distill, {}
+    def __call__(self, emb, labels, target=None):
         if not torch.isfinite(emb).all(): self.terms = {'embedding (the recogniser output)': emb}; return emb.sum() * float('nan')
         l = F.cross_entropy(self.model.head(emb, labels), labels)
         self.terms = {'arcface': l}
-        return l
+        if not self.distill: return l
+        if target is None: raise ValueError("distillation is on but the batch has no targets: give the banks targets with `distill_targets`")
+        d = 1 - F.cosine_similarity(emb.float(), target.float(), dim=1).mean()
+        self.terms['distill'] = d
+        return l + self.distill * d
 
 def backbone_head_splitter(model:FaceClassifier)->list:
     "Two parameter groups: the recogniser, then the head"
@@ -287,12 +295,13 @@ def load_head(path)->ArcFace:
     with torch.no_grad(): h.weight.copy_(w)
     return h
 
-# %% ../nbs/08_finetune.ipynb #e4f97ca5
+# %% ../nbs/08_finetune.ipynb #10d74162
 def finetune_learner(dls:DataLoaders, model:FaceClassifier,
                      ver:Verification|None=None, # validation on unseen people (adds its metrics)
                      path=None, # folder for checkpoints and history.csv; `None`: neither
                      lr:float=9e-4, wd:float=0., clip:float|None=None, # gradient clipping (max norm); `None`: off
                      precision:str='auto', # 'auto', 'bf16', 'fp16' or 'fp32'
+                     distill:float=0., # weight of the distillation term (the banks need `distill_targets`)
                      )->Learner:
     "A fastai `Learner` that trains `model` (recogniser + ArcFace head) with two parameter groups"
     device = dls.device or get_device()
@@ -301,13 +310,34 @@ def finetune_learner(dls:DataLoaders, model:FaceClassifier,
     cbs = [EpochSeed(), NaNStop(), TrimMemory()] + ([GradientClip(clip)] if clip else []) + ([AMP(prec)] if prec != 'fp32' else [])
     if ver is not None: cbs.append(ver)
     if path is not None: cbs += [Checkpoint(path, monitor='ver_acc' if ver is not None else 'closed_acc', save=save_finetuned), CSVLog('history.csv', append=True)]
-    learn = Learner(dls, model, loss_func=ArcFaceLoss(model), opt_func=Adam, lr=lr, wd=wd, splitter=backbone_head_splitter,
+    learn = Learner(dls, model, loss_func=ArcFaceLoss(model, distill), opt_func=Adam, lr=lr, wd=wd, splitter=backbone_head_splitter,
                     metrics=[ClosedSetAccuracy()] + (ver.metrics() if ver is not None else []), cbs=cbs, train_bn=False,
                     path=Path(path) if path is not None else Path('.'), model_dir='.')
     learn.precision = prec
     return learn
 
-# %% ../nbs/08_finetune.ipynb #7859e196
+# %% ../nbs/08_finetune.ipynb #ed5a0cf8
+@torch.no_grad()
+def distill_targets(bank:FaceBank, # faces to give targets; the HR face of each of their images must be in it
+                    model:nn.Module, # the original recogniser, whose embeddings become the targets
+                    bs:int=256, progress:bool=True)->FaceBank:
+    "Give every face of `bank` a target: `model`'s normalised embedding of its image's HR face, as is and flipped, (n, 2, d)"
+    hr = np.flatnonzero(bank.kinds == 'HR')
+    pos = dict(zip(bank.names[hr], range(len(hr))))
+    missing = sorted(set(bank.names) - set(pos))
+    if missing: raise ValueError(f"{len(missing)} images of the bank have no HR face in it (first: {missing[0]}): the targets are embeddings of HR faces")
+    was, dev = model.training, next(model.parameters()).device
+    model.eval(); out = []
+    steps = range(0, len(hr), bs)
+    for i in (progress_bar(steps, leave=False) if progress and len(steps) > 1 else steps):
+        x = bank.faces[hr[i:i + bs]].to(dev).float().div(127.5).sub(1)
+        out.append(torch.stack([F.normalize(model(v).float(), dim=1) for v in (x, x.flip(-1))], 1))
+    model.train(was)
+    t = torch.cat(out) if out else torch.zeros(0, 2, 0)
+    bank.targets = t[torch.as_tensor([pos[n] for n in bank.names], dtype=torch.long)].to(bank.faces.device)
+    return bank
+
+# %% ../nbs/08_finetune.ipynb #aae9bb57
 @dataclass
 class FinetuneConfig:
     "Every setting of a fine-tuning run; the defaults are the original system's two stages"
@@ -316,6 +346,7 @@ class FinetuneConfig:
     bs:int=32; wd:float=0.; clip:float=0.; precision:str='auto'      # batch, weight decay, clipping (0: off), precision
     margin:float=0.45; scale:float=64.                               # the ArcFace head
     hr_ratio:float=0.25                                              # share of HR faces in each epoch (0: DSR outputs only)
+    distill:float=0.                                                 # weight of 1 - cos to the original's embedding of the HR face (0: off)
     min_images:int=2                                                 # a training person needs this many images to get a class
     holdout:int=4                                                    # people with this many images lend one to closed-set validation (0: none)
     per_subject:int=20                                               # genuine validation pairs per validation person, at most
@@ -352,16 +383,17 @@ def fit_two_stage(learn:Learner, cfg:FinetuneConfig,
     if start < cfg.epochs2: learn.fit_one_cycle(cfg.epochs2, np.array([cfg.lr_backbone, cfg.lr_head]), wd=cfg.wd, start_epoch=start, cbs=cbs)
     return learn
 
-# %% ../nbs/08_finetune.ipynb #7e179a4e
+# %% ../nbs/08_finetune.ipynb #54997f09
 def plot_finetune_history(out)->'plt.Figure':
     "Loss, closed-set accuracy and validation verification per epoch of a fine-tuning run (original recogniser dashed)"
     import matplotlib.pyplot as plt
     out = Path(out); h = pd.read_csv(out/'history.csv').apply(pd.to_numeric, errors='coerce')
     base = json.loads((out/'baseline.json').read_text()) if (out/'baseline.json').exists() else {}
-    e1 = json.loads((out/'config.json').read_text()).get('epochs1') if (out/'config.json').exists() else None
+    conf = json.loads((out/'config.json').read_text()) if (out/'config.json').exists() else {}
+    e1, w = conf.get('epochs1'), conf.get('distill', 0)
     accs = [c for c in h.columns if c.startswith('ver_acc_')]
     fig, axs = plt.subplots(1, 3, figsize=(11, 3))
-    axs[0].plot(h.epoch, h.train_loss, label='train'); axs[0].plot(h.epoch, h.valid_loss, label='held-out (closed set)'); axs[0].set_title('ArcFace loss', fontsize=9)
+    axs[0].plot(h.epoch, h.train_loss, label='train'); axs[0].plot(h.epoch, h.valid_loss, label='held-out (closed set)'); axs[0].set_title('ArcFace loss' + (f' + {w:g} x distillation' if w else ''), fontsize=9)
     axs[1].plot(h.epoch, h.closed_acc); axs[1].set_title('closed-set top-1 (training people)', fontsize=9)
     for c, col in zip(accs, plt.rcParams['axes.prop_cycle'].by_key()['color']):
         axs[2].plot(h.epoch, h[c] * 100, c=col, label=c[8:])
@@ -419,7 +451,7 @@ def finetune_data(data, # a folder prepared by vlrface-prep
     dls.sr_seconds, dls.n_sr = secs, int((tr.kinds != 'HR').sum() + (cv.kinds != 'HR').sum() + (vb.kinds != 'HR').sum())
     return dls, Verification(vb, pairs), cl
 
-# %% ../nbs/08_finetune.ipynb #1936e5f6
+# %% ../nbs/08_finetune.ipynb #0f0bd167
 def train_finetune(data, # a folder prepared by vlrface-prep
                    out, # the run folder
                    dsrs=(), # DSR files, one per VLR size, whose outputs to fine-tune on
@@ -434,7 +466,8 @@ def train_finetune(data, # a folder prepared by vlrface-prep
     if resume:
         if not (out/'config.json').exists(): raise FileNotFoundError(f"{out}: no fine-tuning run to resume (no config.json)")
         saved = json.loads((out/'config.json').read_text())
-        cfg, dsrs, edgeface = FinetuneConfig(**{f.name: saved[f.name] for f in fields(FinetuneConfig)}), saved['dsrs'], saved['edgeface']
+        cfg = FinetuneConfig(**{f.name: saved[f.name] for f in fields(FinetuneConfig) if f.name in saved})   # (settings added since: their defaults)
+        dsrs, edgeface = saved['dsrs'], saved['edgeface']
     elif (out/'config.json').exists(): raise FileExistsError(f"{out} holds a run already: resume it, or fine-tune into another folder")
     cfg = cfg or FinetuneConfig()
     seed_everything(cfg.seed)
@@ -444,7 +477,11 @@ def train_finetune(data, # a folder prepared by vlrface-prep
                         f"DSR outputs of {dls.n_sr:,} faces computed in {dls.sr_seconds:.1f} s")
     edgeface = str(get_path('edgeface', edgeface))
     model = FaceClassifier(load_edgeface(edgeface), ArcFace(cl.label.nunique(), margin=cfg.margin, scale=cfg.scale))
-    learn = finetune_learner(dls, model, ver, out, cfg.lr1, cfg.wd, cfg.clip or None, cfg.precision)
+    learn = finetune_learner(dls, model, ver, out, cfg.lr1, cfg.wd, cfg.clip or None, cfg.precision, cfg.distill)
+    if cfg.distill:   # (before any training or resume: the targets are the original's embeddings)
+        t0 = time.time()
+        for b in (dls.train.dataset, dls.valid.dataset): distill_targets(b, model.backbone, progress=progress and not quiet)
+        if not quiet: print(f"distillation targets: the original recogniser's embeddings of {int((dls.train.dataset.kinds == 'HR').sum() + (dls.valid.dataset.kinds == 'HR').sum()):,} HR faces, as is and mirrored, in {time.time() - t0:.1f} s")
     if not resume:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write(out/'config.json', json.dumps(dict(asdict(cfg), dsrs=[str(d) for d in dsrs], edgeface=edgeface, data=str(data)), indent=1))
