@@ -117,7 +117,11 @@ def face_bank(faces:FaceSet, # decoded faces, from `load_face_set`
     return FaceBank(torch.cat([p for _, p in parts]), np.tile(labels, len(parts)),
                     np.repeat([k for k, _ in parts], len(idx)), np.tile(names, len(parts)))
 
-# %% ../nbs/08_finetune.ipynb #b287dc26
+# %% ../nbs/08_finetune.ipynb #06a00461
+def _normalise(faces:torch.Tensor)->torch.Tensor:
+    "uint8 faces as EdgeFace's input: (x / 255 - 0.5) / 0.5"
+    return faces.float().div(127.5).sub(1)
+
 def _hr_count(n_sr:int, n_hr:int, hr_ratio:float)->int:
     if n_sr == 0 or hr_ratio >= 1: return n_hr
     return int(round(n_sr * hr_ratio / (1 - hr_ratio)))
@@ -158,7 +162,7 @@ class FaceDL(DataLoader):
 
     def create_batch(self, b):
         ds = self.dataset; idx = torch.as_tensor(self._order[b], device=ds.faces.device)
-        x = ds.faces[idx].float().div(127.5).sub(1)     # EdgeFace's normalisation: (x / 255 - 0.5) / 0.5
+        x = _normalise(ds.faces[idx])
         f = torch.as_tensor(self._flips[b], device=x.device)
         if f.any(): x = torch.where(f[:, None, None, None], x.flip(-1), x)
         if ds.targets is None: return x, ds.labels[idx]
@@ -187,7 +191,7 @@ def make_pairs(names, # image name of each face
     same = np.r_[np.ones(len(gen), bool), np.zeros(len(imp), bool)]
     return pd.DataFrame(dict(fold=deal_folds(same, seed=seed), a=names[ab[:, 0]], b=names[ab[:, 1]], same=same))
 
-# %% ../nbs/08_finetune.ipynb #19a4d84e
+# %% ../nbs/08_finetune.ipynb #3d91b146
 class Verification(Callback):
     "After each validation, verification accuracy and TAR@FAR 1e-2 on pairs of unseen people, per kind of face"
     order = 40   # before the Recorder (50) reads the metrics
@@ -207,7 +211,7 @@ class Verification(Callback):
         model.eval(); embs = []
         dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(precision)
         for i in range(0, len(self.bank), self.bs):
-            x = self.bank.faces[i:i + self.bs].to(dev).float().div(127.5).sub(1)
+            x = _normalise(self.bank.faces[i:i + self.bs].to(dev))
             with torch.autocast(dev.type, dtype=dtype or torch.float32, enabled=dtype is not None): embs.append(F.normalize(model(x).float(), dim=1).cpu())
         model.train(was)
         E, res = torch.cat(embs), {}
@@ -316,7 +320,7 @@ def finetune_learner(dls:DataLoaders, model:FaceClassifier,
     learn.precision = prec
     return learn
 
-# %% ../nbs/08_finetune.ipynb #ed5a0cf8
+# %% ../nbs/08_finetune.ipynb #aac4ac9b
 @torch.no_grad()
 def distill_targets(bank:FaceBank, # faces to give targets; the HR face of each of their images must be in it
                     model:nn.Module, # the original recogniser, whose embeddings become the targets
@@ -330,7 +334,7 @@ def distill_targets(bank:FaceBank, # faces to give targets; the HR face of each 
     model.eval(); out = []
     steps = range(0, len(hr), bs)
     for i in (progress_bar(steps, leave=False) if progress and len(steps) > 1 else steps):
-        x = bank.faces[hr[i:i + bs]].to(dev).float().div(127.5).sub(1)
+        x = _normalise(bank.faces[hr[i:i + bs]].to(dev))
         out.append(torch.stack([F.normalize(model(v).float(), dim=1) for v in (x, x.flip(-1))], 1))
     model.train(was)
     t = torch.cat(out) if out else torch.zeros(0, 2, 0)
@@ -451,7 +455,7 @@ def finetune_data(data, # a folder prepared by vlrface-prep
     dls.sr_seconds, dls.n_sr = secs, int((tr.kinds != 'HR').sum() + (cv.kinds != 'HR').sum() + (vb.kinds != 'HR').sum())
     return dls, Verification(vb, pairs), cl
 
-# %% ../nbs/08_finetune.ipynb #0f0bd167
+# %% ../nbs/08_finetune.ipynb #f2e36f4d
 def train_finetune(data, # a folder prepared by vlrface-prep
                    out, # the run folder
                    dsrs=(), # DSR files, one per VLR size, whose outputs to fine-tune on
@@ -481,7 +485,8 @@ def train_finetune(data, # a folder prepared by vlrface-prep
     if cfg.distill:   # (before any training or resume: the targets are the original's embeddings)
         t0 = time.time()
         for b in (dls.train.dataset, dls.valid.dataset): distill_targets(b, model.backbone, progress=progress and not quiet)
-        if not quiet: print(f"distillation targets: the original recogniser's embeddings of {int((dls.train.dataset.kinds == 'HR').sum() + (dls.valid.dataset.kinds == 'HR').sum()):,} HR faces, as is and mirrored, in {time.time() - t0:.1f} s")
+        n_hr = sum(int((b.kinds == 'HR').sum()) for b in (dls.train.dataset, dls.valid.dataset))
+        if not quiet: print(f"distillation targets: the original recogniser's embeddings of {n_hr:,} HR faces, as is and mirrored, in {time.time() - t0:.1f} s")
     if not resume:
         out.mkdir(parents=True, exist_ok=True)
         atomic_write(out/'config.json', json.dumps(dict(asdict(cfg), dsrs=[str(d) for d in dsrs], edgeface=edgeface, data=str(data)), indent=1))
