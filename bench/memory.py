@@ -2,7 +2,7 @@
 
 On glibc, memory that training frees can stay with the allocator, so a process grows step by
 step although no tensor is leaked (a fine-tuning run on LFW reached 24 GiB this way).
-`vlrface.train.TrimMemory` calls `malloc_trim` every 25 training batches. This script trains
+`vlrface.runs.TrimMemoryCallback` calls `malloc_trim` every 25 training batches. This script trains
 the fine-tuning learner (EdgeFace-XXS + an ArcFace head of 3,836 classes, as with every LFW
 DevTrain person, batch 32, stage 2: everything unfrozen) for the same steps on the same random
 faces, once with and once without the callback, each in a fresh process one after the other,
@@ -29,18 +29,18 @@ def child(trim:bool, steps:int, classes:int):
     from fastai.data.core import DataLoaders
     from vlrface.edgeface import EdgeFace
     from vlrface.finetune import ArcFace, FaceBank, FaceDL, FaceClassifier, finetune_learner
-    from vlrface.train import TrimMemory
+    from vlrface.runs import TrimMemoryCallback
     torch.manual_seed(0); n = 4096
     bank = FaceBank(torch.randint(0, 256, (n, 3, 112, 112), dtype=torch.uint8), np.random.default_rng(0).integers(0, classes, n),
                     np.array(['DSR 16'] * n, dtype=object), np.array([f'f{i}' for i in range(n)], dtype=object))
     dl = FaceDL(bank, bs=32, shuffle=True, flip=True); dl.drop_last = True
     learn = finetune_learner(DataLoaders(dl, FaceDL(bank, bs=64), device='cpu'), FaceClassifier(EdgeFace('edgeface_xxs'), ArcFace(classes)),
                              precision='fp32')
-    if not trim: learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, TrimMemory)])
+    if not trim: learn.remove_cbs([cb for cb in learn.cbs if isinstance(cb, TrimMemoryCallback)])
     rec = {}
     rss = lambda: int(open('/proc/self/statm').read().split()[1]) * os.sysconf('SC_PAGE_SIZE')   # resident bytes (Linux)
     class Probe(Callback):
-        order = 99   # after TrimMemory
+        order = 99   # after TrimMemoryCallback
         def after_batch(self):
             if not self.training: return
             k = self.train_iter

@@ -142,6 +142,7 @@ def eval_parser()->argparse.ArgumentParser:
     p.add_argument('--threshold', type=float, default=THRESHOLD, help=f'open-set decision threshold on cosine (default: {THRESHOLD})')
     p.add_argument('--seed', type=int, default=0, help='seed of the gallery draw and of the View 1 fold deal (default: 0)')
     p.add_argument('--bs', type=int, default=256, help='faces per step (default: 256)')
+    p.add_argument('--device', default=None, help="'cuda', 'cuda:1', 'cpu', ... (default: the best there is)")
     p.add_argument('--json', action='store_true', help='print every number as JSON instead of the table')
     return p
 
@@ -152,15 +153,17 @@ def run_eval(argv:list|None=None)->int:
     from vlrface.evaluate import read_pairs, load_face_set, standard_modes, evaluate
     from vlrface.edgeface import load_edgeface
     from vlrface.dsr import load_dsr
+    from vlrface.core import get_device
     try:
         ident = None if a.identify.lower() == 'none' else a.identify
         pairs = read_pairs(a.pairs) if a.pairs else None
         names = None if pairs is None else sorted(set(pairs.a) | set(pairs.b))
-        dsrs = [load_dsr(f) for f in a.dsr]
+        dev = get_device(a.device)
+        dsrs = [load_dsr(f, device=dev) for f in a.dsr]
         sizes = sorted(set(a.sizes or []) | {m.cfg.in_size for m in dsrs}) or None
         faces = load_face_set(a.data, names=names, split=ident, sizes=sizes, progress=not a.json)
-        rec = load_edgeface(a.edgeface)
-        ft = load_edgeface(a.finetuned) if a.finetuned else None
+        rec = load_edgeface(a.edgeface, device=dev)
+        ft = load_edgeface(a.finetuned, device=dev) if a.finetuned else None
         ev = evaluate(faces, standard_modes(rec, a.sizes or sorted(faces.vlr), dsrs, ft), pairs, ident,
                       threshold=a.threshold, seed=a.seed, bs=a.bs, progress=not a.json)
         ev.settings.update(pairs_file=str(a.pairs) if a.pairs else None, edgeface=str(a.edgeface or 'default'),
@@ -187,6 +190,7 @@ def _pipeline_options()->argparse.ArgumentParser:
     g.add_argument('--mode', choices=('dsr', 'bicubic', 'hr'), default=None, help="how faces reach 112x112 (default: 'hr' for enroll; 'dsr' with --dsr, else 'bicubic')")
     g.add_argument('--size', type=int, choices=VLR_SIZES, default=VLR_SIZE, help='VLR input side for bicubic (default: 32)')
     g.add_argument('--threshold', type=float, default=THRESHOLD, help=f'cosine below which faces do not match (default: {THRESHOLD})')
+    g.add_argument('--device', default=None, help="'cuda', 'cpu', ... (default: the CPU, where one face at a time is fastest to start)")
     g.add_argument('--json', action='store_true', help='print JSON instead of a table')
     return p
 
@@ -213,7 +217,7 @@ def _make_pipeline(a, default_mode):
     from vlrface.pipeline import Pipeline
     mode = a.mode or default_mode or ('dsr' if a.dsr else 'bicubic')
     if mode == 'dsr' and a.dsr is None: raise ValueError("mode 'dsr' needs --dsr FILE (a trained DSR); or use --mode bicubic")
-    return Pipeline.from_files(a.edgeface, a.dsr if mode == 'dsr' else None, mode, a.size)
+    return Pipeline.from_files(a.edgeface, a.dsr if mode == 'dsr' else None, mode, a.size, device=a.device)
 
 def _faces_in(paths)->list:
     "Image files from files and folders (folders searched recursively)"
@@ -291,11 +295,11 @@ def main():
 
 # %% ../nbs/09_cli.ipynb #863972a1
 _TRAIN_FLAGS = dict(   # TrainConfig field: (type, help)
-    size=(int, 'VLR input side'), channels=(int, 'DSR channels'), blocks=(int, 'DSR residual blocks'),
-    bs=(int, 'batch size'), epochs=(int, 'epochs (ignored with --minutes)'), minutes=(float, 'time budget: as many epochs as fit'),
+    size=(int, 'VLR input side (default: the data\'s one size, else 32)'), channels=(int, 'DSR channels'), blocks=(int, 'DSR residual blocks'),
+    bs=(int, 'batch size'), epochs=(int, 'epochs (with --minutes: at most)'), minutes=(float, 'time budget in minutes: the schedule follows the clock and ends on time'),
     lr=(float, 'peak learning rate of the one-cycle schedule'), wd=(float, 'weight decay'), clip=(float, 'gradient clipping max norm (0: off)'),
     precision=(str, "mixed precision: 'auto' (bf16 where native, fp16 on older GPUs, else fp32)"), ema=(float, 'EMA decay of the weights, e.g. 0.999 (0: off)'),
-    pixel=(float, 'pixel L1 weight'), identity=(float, 'identity loss weight'), perceptual=(float, 'perceptual loss weight (needs VGG-16 weights, see $VLRFACE_VGG16)'),
+    pixel=(float, 'pixel L1 weight'), identity=(float, 'identity loss weight'), perceptual=(float, 'perceptual loss weight (needs the VGG-16 weights file, see $VLRFACE_VGG16; 0: off)'),
     fm=(float, 'feature-matching weight'), tv=(float, 'total-variation weight'), seed=(int, 'seed of init, shuffles and flips'),
     limit=(int, 'at most this many pairs per split (0: all)'))
 
@@ -304,8 +308,8 @@ def train_parser()->argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='vlrface-train-dsr', description='Train a DSR super-resolution network on a folder prepared by vlrface-prep.')
     p.add_argument('data', type=Path, help='a folder made by vlrface-prep (with the VLR size you train)')
     p.add_argument('--out', type=Path, required=True, help='run folder: checkpoints, history.csv, plots')
-    p.add_argument('--preset', choices=('gpu', 'cpu'), default='gpu', help="all settings at once; 'gpu' is the original system's (default: gpu)")
-    p.add_argument('--resume', action='store_true', help='continue the run in --out from its last finished epoch, with its saved settings')
+    p.add_argument('--preset', choices=('gpu', 'cpu'), default=None, help="all settings at once; 'gpu' is the original system's (default: gpu; with --resume: the run's own)")
+    p.add_argument('--resume', action='store_true', help="continue the run in --out from its last finished epoch with its own settings; more --epochs or --minutes are applied, other changes refused")
     p.add_argument('--edgeface', type=Path, default=None, help='recogniser for the identity terms (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
     p.add_argument('--device', default=None, help="'cuda', 'cuda:1', 'cpu', ... (default: the best there is)")
     p.add_argument('--no-flip', action='store_true', help='no horizontal flips')
@@ -313,17 +317,21 @@ def train_parser()->argparse.ArgumentParser:
     p.add_argument('--quiet', action='store_true', help='no progress bars or per-epoch table')
     g = p.add_argument_group('settings (default: the preset)')
     for k, (t, h) in _TRAIN_FLAGS.items():
-        g.add_argument(f'--{k}', type=t, default=None, help=h, **({'choices': VLR_SIZES} if k == 'size' else {'choices': ('auto', 'bf16', 'fp16', 'fp32')} if k == 'precision' else {}))
+        g.add_argument(f'--{k}', type=t, default=None, help=h, **({'choices': (0, *VLR_SIZES)} if k == 'size' else {'choices': ('auto', 'bf16', 'fp16', 'fp32')} if k == 'precision' else {}))
     return p
 
 def run_train(argv:list|None=None)->int:
     "Run `vlrface-train-dsr` with `argv`; return the exit status"
     a = train_parser().parse_args(argv)
     from dataclasses import replace
-    from vlrface.train import PRESETS, train_dsr
-    cfg = replace(PRESETS[a.preset], **{k: getattr(a, k) for k in _TRAIN_FLAGS if getattr(a, k) is not None},
-                  **({'flip': False} if a.no_flip else {}), **({'in_memory': False} if a.from_disk else {}))
-    try: learn = train_dsr(a.data, a.out, cfg, a.edgeface, a.resume, a.device, progress=not a.quiet, quiet=a.quiet)
+    from vlrface.train import PRESETS, TrainConfig, train_dsr
+    from vlrface.runs import RunFolder
+    given = {k: getattr(a, k) for k in _TRAIN_FLAGS if getattr(a, k) is not None}
+    given.update({'flip': False} if a.no_flip else {}, **({'in_memory': False} if a.from_disk else {}))
+    try:
+        base = PRESETS[a.preset or 'gpu'] if not a.resume or a.preset else RunFolder(a.out).config(TrainConfig)
+        cfg = replace(base, **given)
+        learn = train_dsr(a.data, a.out, cfg, a.edgeface, a.resume, a.device, progress=not a.quiet, quiet=a.quiet)
     except KeyboardInterrupt:
         print(f"\ninterrupted: every finished epoch is saved in {a.out}; continue with the same command and --resume", file=sys.stderr); return 130
     except (OSError, ValueError, KeyError) as e:
@@ -396,7 +404,7 @@ def finetune_parser()->argparse.ArgumentParser:
     p.add_argument('data', type=Path, help='a folder made by vlrface-prep (with the VLR sizes of the DSRs)')
     p.add_argument('--out', type=Path, required=True, help='run folder: checkpoints, history.csv, plots')
     p.add_argument('--dsr', type=Path, nargs='+', action='extend', default=[], help='trained DSR files (best.safetensors), one per VLR size (none: fine-tune on HR faces only)')
-    p.add_argument('--resume', action='store_true', help='continue the run in --out where it stopped, with its saved settings')
+    p.add_argument('--resume', action='store_true', help="continue the run in --out where it stopped, with its own settings and inputs; more --epochs2 is applied, other changes refused")
     p.add_argument('--edgeface', type=Path, default=None, help='the recogniser to start from (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
     p.add_argument('--device', default=None, help="'cuda', 'cuda:1', 'cpu', ... (default: the best there is)")
     p.add_argument('--no-flip', action='store_true', help='no horizontal flips')
@@ -422,12 +430,12 @@ def run_finetune(argv:list|None=None)->int:
     a = finetune_parser().parse_args(argv)
     from dataclasses import replace
     from vlrface.finetune import FinetuneConfig, train_finetune
-    given = [f"--{k.replace('_', '-')}" for k in _FT_FLAGS if getattr(a, k) is not None] + (['--dsr'] if a.dsr else []) + (['--no-flip'] if a.no_flip else []) + (['--edgeface'] if a.edgeface else [])
-    if a.resume and given:
-        print(f"vlrface-finetune: error: --resume continues with the run's own settings ({a.out/'config.json'}); drop {', '.join(given)}, "
-              "or fine-tune into a new folder to change them", file=sys.stderr); return 2
-    cfg = replace(FinetuneConfig(), **{k: getattr(a, k) for k in _FT_FLAGS if getattr(a, k) is not None}, **({'flip': False} if a.no_flip else {}))
-    try: learn = train_finetune(a.data, a.out, a.dsr, cfg, a.edgeface, a.resume, a.device, progress=not a.quiet, quiet=a.quiet)
+    from vlrface.runs import RunFolder
+    given = {k: getattr(a, k) for k in _FT_FLAGS if getattr(a, k) is not None}
+    given.update({'flip': False} if a.no_flip else {})
+    try:
+        cfg = replace(RunFolder(a.out).config(FinetuneConfig) if a.resume else FinetuneConfig(), **given)
+        learn = train_finetune(a.data, a.out, a.dsr, cfg, a.edgeface, a.resume, a.device, progress=not a.quiet, quiet=a.quiet)
     except KeyboardInterrupt:
         print(f"\ninterrupted: every finished epoch is saved in {a.out}; continue with the same command and --resume", file=sys.stderr); return 130
     except (OSError, ValueError, KeyError) as e:

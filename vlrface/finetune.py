@@ -28,7 +28,7 @@ from .core import *
 from .dsr import DSR, load_dsr, upscale_faces
 from .edgeface import EdgeFace, load_edgeface, save_edgeface
 from .evaluate import FaceSet, load_face_set, deal_folds, verification_report
-from .train import EpochSeed, AMP, precision_for, NaNStop, TrimMemory, Checkpoint, CSVLog, resume_from, _save_fig
+from .runs import *
 
 # %% auto #0
 __all__ = ['ArcFace', 'arcface_classes', 'super_resolve', 'FaceBank', 'face_bank', 'FaceDL', 'make_pairs', 'Verification',
@@ -311,9 +311,9 @@ def finetune_learner(dls:DataLoaders, model:FaceClassifier,
     device = dls.device or get_device()
     model.to(device)
     prec = precision_for(device, precision)
-    cbs = [EpochSeed(), NaNStop(), TrimMemory()] + ([GradientClip(clip)] if clip else []) + ([AMP(prec)] if prec != 'fp32' else [])
+    cbs = [EpochSeedCallback(), NaNStopCallback(), TrimMemoryCallback()] + ([GradientClip(clip)] if clip else []) + ([AMPCallback(prec)] if prec != 'fp32' else [])
     if ver is not None: cbs.append(ver)
-    if path is not None: cbs += [Checkpoint(path, monitor='ver_acc' if ver is not None else 'closed_acc', save=save_finetuned), CSVLog('history.csv', append=True)]
+    if path is not None: cbs += [CheckpointCallback(path, monitor='ver_acc' if ver is not None else 'closed_acc', save=save_finetuned), CSVLogCallback('history.csv', append=True)]
     learn = Learner(dls, model, loss_func=ArcFaceLoss(model, distill), opt_func=Adam, lr=lr, wd=wd, splitter=backbone_head_splitter,
                     metrics=[ClosedSetAccuracy()] + (ver.metrics() if ver is not None else []), cbs=cbs, train_bn=False,
                     path=Path(path) if path is not None else Path('.'), model_dir='.')
@@ -345,16 +345,28 @@ def distill_targets(bank:FaceBank, # faces to give targets; the HR face of each 
 @dataclass
 class FinetuneConfig:
     "Every setting of a fine-tuning run; the defaults are the original system's two stages"
-    epochs1:int=5; lr1:float=9e-4                                    # stage 1: head only, backbone frozen
-    epochs2:int=25; lr_backbone:float=6e-6; lr_head:float=9e-4       # stage 2: everything, two learning rates
-    bs:int=32; wd:float=0.; clip:float=0.; precision:str='auto'      # batch, weight decay, clipping (0: off), precision
-    margin:float=0.45; scale:float=64.                               # the ArcFace head
-    hr_ratio:float=0.25                                              # share of HR faces in each epoch (0: DSR outputs only)
-    distill:float=0.                                                 # weight of 1 - cos to the original's embedding of the HR face (0: off)
-    min_images:int=2                                                 # a training person needs this many images to get a class
-    holdout:int=4                                                    # people with this many images lend one to closed-set validation (0: none)
-    per_subject:int=20                                               # genuine validation pairs per validation person, at most
-    seed:int=0; flip:bool=True
+    epochs1:int=5             # stage 1 epochs: the head alone, backbone frozen
+    lr1:float=9e-4            # stage 1 peak learning rate
+    epochs2:int=25            # stage 2 epochs: everything
+    lr_backbone:float=6e-6    # stage 2 peak learning rate of the recogniser
+    lr_head:float=9e-4        # stage 2 peak learning rate of the head
+    bs:int=32                 # batch size
+    wd:float=0.               # weight decay
+    clip:float=0.             # gradient clipping max norm (0: off)
+    precision:str='auto'      # 'auto' (bf16 where native, fp16 on older GPUs, else fp32), 'bf16', 'fp16', 'fp32'
+    margin:float=0.45         # ArcFace angular margin (radians)
+    scale:float=64.           # ArcFace logit scale
+    hr_ratio:float=0.25       # share of HR faces in each epoch, 0-1 (0: DSR outputs only)
+    distill:float=0.          # weight of 1 - cos to the original recogniser's embedding of each image's HR face (0: off)
+    min_images:int=2          # training images a person needs to get a class
+    holdout:int=4             # people with this many images lend one to closed-set validation (0: none)
+    per_subject:int=20        # genuine validation pairs per validation person, at most
+    seed:int=0                # seed of the head, draws, shuffles and flips
+    flip:bool=True            # horizontal flips
+    def __post_init__(self):
+        check_settings(self, positive=('epochs2', 'lr1', 'lr_backbone', 'lr_head', 'bs', 'scale', 'min_images', 'per_subject'),
+                       non_negative=('epochs1', 'wd', 'clip', 'margin', 'distill', 'holdout'), choices=dict(precision=PRECISIONS))
+        if not 0 <= self.hr_ratio <= 1: raise ValueError(f"hr_ratio must be in [0, 1], got {self.hr_ratio}")
 
 # %% ../nbs/08_finetune.ipynb #13ac5870
 def _set_stage(learn:Learner, stage:int, epochs1:int):
@@ -363,7 +375,7 @@ def _set_stage(learn:Learner, stage:int, epochs1:int):
     if isinstance(learn.dls.train, FaceDL): learn.dls.train.stage = stage   # stage 2 draws its own shuffles and flips
     learn.checkpoint_extra = dict(stage=stage, epoch_offset=0 if stage == 1 else epochs1)
     for cb in learn.cbs:
-        if isinstance(cb, CSVLog): cb.epoch_offset = learn.checkpoint_extra['epoch_offset']
+        if isinstance(cb, CSVLogCallback): cb.epoch_offset = learn.checkpoint_extra['epoch_offset']
 
 class _EpochsDone(Callback):
     "Count the epochs that ran to their end (before any callback may stop the fit after one)"
@@ -459,27 +471,26 @@ def finetune_data(data, # a folder prepared by vlrface-prep
 def train_finetune(data, # a folder prepared by vlrface-prep
                    out, # the run folder
                    dsrs=(), # DSR files, one per VLR size, whose outputs to fine-tune on
-                   cfg:FinetuneConfig|None=None, # settings (default: the original schedule); ignored on resume
+                   cfg:FinetuneConfig|None=None, # settings (default: the original schedule; on resume: the run's own)
                    edgeface=None, # the recogniser to start from (default `$VLRFACE_EDGEFACE`)
                    resume:bool=False, # continue the run in `out` where it stopped
                    device=None, progress:bool=True, quiet:bool=False,
                    cbs=None # extra callbacks for each `fit`
                   )->Learner:
     "Fine-tune EdgeFace with an ArcFace head on DSR outputs (and HR faces) in two stages; returns the `Learner`"
-    out = Path(out)
-    if resume:
-        if not (out/'config.json').exists(): raise FileNotFoundError(f"{out}: no fine-tuning run to resume (no config.json)")
-        saved = json.loads((out/'config.json').read_text())
-        cfg = FinetuneConfig(**{f.name: saved[f.name] for f in fields(FinetuneConfig) if f.name in saved})   # (settings added since: their defaults)
-        dsrs, edgeface = saved['dsrs'], saved['edgeface']
-    elif (out/'config.json').exists(): raise FileExistsError(f"{out} holds a run already: resume it, or fine-tune into another folder")
-    cfg = cfg or FinetuneConfig()
+    out, run = Path(out), RunFolder(out, 'finetune')
+    if cfg is None and not resume: cfg = FinetuneConfig()
+    if edgeface is None and not resume: edgeface = get_path('edgeface')
+    named = lambda d: f'<{type(d).__name__} in memory>' if isinstance(d, nn.Module) else str(Path(d).resolve())
+    ins = dict(data=data_record(data), edgeface=named(edgeface) if edgeface is not None else None,
+               dsrs=[named(d) for d in dsrs] if dsrs or not resume else None)
+    cfg, inputs = run.start(FinetuneConfig, cfg, ins, resume, resumable=('epochs2',), quiet=quiet)
+    if resume: dsrs, edgeface = inputs.get('dsrs', []), inputs.get('edgeface') or get_path('edgeface')
     seed_everything(cfg.seed)
     dls, ver, cl = finetune_data(data, dsrs, cfg, device=device, progress=progress and not quiet)
     if not quiet: print(f"{cl.label.nunique():,} classes, {len(dls.train.dataset):,} training faces ({dls.train.n:,} per epoch), "
                         f"{len(dls.valid.dataset):,} held out; {len(ver.pairs):,} validation pairs of {len(set(ver.bank.names)):,} images; "
                         f"DSR outputs of {dls.n_sr:,} faces computed in {dls.sr_seconds:.1f} s")
-    edgeface = str(get_path('edgeface', edgeface))
     model = FaceClassifier(load_edgeface(edgeface), ArcFace(cl.label.nunique(), margin=cfg.margin, scale=cfg.scale))
     learn = finetune_learner(dls, model, ver, out, cfg.lr1, cfg.wd, cfg.clip or None, cfg.precision, cfg.distill)
     if cfg.distill:   # (before any training or resume: the targets are the original's embeddings)
@@ -488,8 +499,6 @@ def train_finetune(data, # a folder prepared by vlrface-prep
         n_hr = sum(int((b.kinds == 'HR').sum()) for b in (dls.train.dataset, dls.valid.dataset))
         if not quiet: print(f"distillation targets: the original recogniser's embeddings of {n_hr:,} HR faces, as is and mirrored, in {time.time() - t0:.1f} s")
     if not resume:
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write(out/'config.json', json.dumps(dict(asdict(cfg), dsrs=[str(d) for d in dsrs], edgeface=edgeface, data=str(data)), indent=1))
         atomic_write(out/'classes.csv', cl.groupby(['label', 'subject']).size().rename('images').reset_index().to_csv(index=False))
     if (out/'baseline.json').exists(): ver.res = json.loads((out/'baseline.json').read_text())
     else:
@@ -500,7 +509,7 @@ def train_finetune(data, # a folder prepared by vlrface-prep
     if (out/'last.state.pt').exists():   # (a run stopped before its first epoch ended starts afresh)
         stage = torch.load(out/'last.state.pt', map_location='cpu', weights_only=True).get('extra', {}).get('stage', 1)
         _set_stage(learn, stage, cfg.epochs1)
-        start = resume_from(learn, out)
+        start = resume_from(learn, out, quiet)
     else: _set_stage(learn, 1, cfg.epochs1)
     with contextlib.ExitStack() as ctx:
         if not progress or quiet: ctx.enter_context(learn.no_bar())
@@ -508,6 +517,6 @@ def train_finetune(data, # a folder prepared by vlrface-prep
         fit_two_stage(learn, cfg, stage, start, cbs=cbs, quiet=quiet)
     h = pd.read_csv(out/'history.csv') if (out/'history.csv').exists() else pd.DataFrame()
     if learn.checkpoint_extra.get('stage') == 2 and getattr(learn, 'epochs_done', 0) >= cfg.epochs2 and not getattr(learn, 'nan_message', None):
-        atomic_write(out/'finished.json', json.dumps(dict(epochs=len(h), stage1=cfg.epochs1, stage2=cfg.epochs2)))
-    if len(h): _save_fig(plot_finetune_history(out), out/'history.png')
+        run.finish(epochs=len(h), stage1=cfg.epochs1, stage2=cfg.epochs2)
+    if len(h): save_fig(plot_finetune_history(out), out/'history.png')
     return learn

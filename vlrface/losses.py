@@ -89,7 +89,7 @@ DSR_LOSS_WEIGHTS = dict(pixel=1., identity=0.60, perceptual=0.025, fm=0.18, tv=2
 class DSRLoss(nn.Module):
     "Weighted pixel + identity + perceptual + feature-matching + TV loss; `terms` holds each unweighted term"
     def __init__(self, recognizer:EdgeFace|None, # frozen here; `None` turns identity and feature matching off
-                 vgg='auto', # the perceptual term: a `PerceptualLoss`, 'auto' (`PerceptualLoss.from_file()`), or `None`
+                 vgg='auto', # the perceptual term: a `PerceptualLoss`, 'auto' (`PerceptualLoss.from_file()`, an error without the file), or `None` (off)
                  **weights): # pixel, identity, perceptual, fm, tv (default `DSR_LOSS_WEIGHTS`)
         super().__init__()
         bad = set(weights) - set(DSR_LOSS_WEIGHTS)
@@ -97,11 +97,13 @@ class DSRLoss(nn.Module):
         self.w = {**DSR_LOSS_WEIGHTS, **weights}
         self.rec = recognizer.freeze() if recognizer is not None else None
         if self.rec is None: self.w.update(identity=0., fm=0.)
-        if isinstance(vgg, str) and vgg == 'auto': vgg = PerceptualLoss.from_file() if self.w['perceptual'] else None
-        self.perceptual = vgg
-        if self.perceptual is None and self.w['perceptual']:
-            warnings.warn(f"perceptual loss off: no VGG-16 weights ({VGG16_FILE}) in $VLRFACE_VGG16 or {Path(torch.hub.get_dir())/'checkpoints'}")
-            self.w['perceptual'] = 0.
+        if vgg is None: self.w['perceptual'] = 0.   # asked for: no perceptual term
+        if isinstance(vgg, str) and vgg == 'auto' and self.w['perceptual']:
+            vgg = PerceptualLoss.from_file()
+            if vgg is None: raise FileNotFoundError(
+                f"the perceptual term (weight {self.w['perceptual']:g}) needs torchvision's VGG-16 weights ({VGG16_FILE}): put the file in "
+                f"{Path(torch.hub.get_dir())/'checkpoints'} or point $VLRFACE_VGG16 at it, or train without the term (perceptual=0, --perceptual 0)")
+        self.perceptual = vgg if self.w['perceptual'] else None
         self.terms = {}
 
     def forward(self, sr, hr):

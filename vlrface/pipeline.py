@@ -53,9 +53,10 @@ class Pipeline:
         self.in_size = HR_SIZE if mode == 'hr' else dsr.cfg.in_size if mode == 'dsr' else check_vlr_size(in_size)
 
     @classmethod
-    def from_files(cls, edgeface=None, dsr=None, mode=None, in_size:int=VLR_SIZE):
+    def from_files(cls, edgeface=None, dsr=None, mode=None, in_size:int=VLR_SIZE,
+                   device=None): # where the models run (default: the CPU)
         "A pipeline from weight files (EdgeFace default: `$VLRFACE_EDGEFACE`)"
-        return cls(load_edgeface(edgeface), load_dsr(dsr) if dsr else None, mode, in_size)
+        return cls(load_edgeface(edgeface, device=device), load_dsr(dsr, device=device) if dsr else None, mode, in_size)
 
     def upscale(self, images)->torch.Tensor:
         "The 112x112 faces the recogniser sees, float in [0, 1]"

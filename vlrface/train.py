@@ -1,4 +1,4 @@
-"""Paired VLR/HR `DataLoaders`, the DSR `Learner` with its callbacks (mixed precision, EMA, per-term logging, checkpoints, exact resume, NaN stop), presets for CPU and GPU, and `train_dsr`, which runs it all.
+"""Paired VLR/HR `DataLoaders`, the DSR `Learner` with its metrics and bicubic baseline, presets for CPU and GPU, and `train_dsr`, which runs it all in a run folder (`vlrface.runs`).
 
 Docs: https://vlrface.github.io/vlrface/train.html.md"""
 
@@ -6,7 +6,7 @@ Docs: https://vlrface.github.io/vlrface/train.html.md"""
 
 # %% ../nbs/07_train.ipynb #d57d671d
 from __future__ import annotations
-import contextlib, ctypes, ctypes.util, json, math, sys, time, warnings
+import contextlib, json, math, sys, time, warnings
 from dataclasses import dataclass, asdict, fields, replace
 from pathlib import Path
 
@@ -20,15 +20,14 @@ from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner, Metric, AvgMetric
 from fastai.optimizer import Adam
-from fastai.callback.core import Callback, CancelFitException
-from fastai.callback.fp16 import MixedPrecision
+from fastai.callback.core import Callback
 from fastai.callback.training import GradientClip
 import fastai.callback.schedule  # noqa: F401 (adds Learner.fit_one_cycle)
-from fastai.callback.progress import CSVLogger
 from fastai.distributed import DistributedTrainer, DistributedDL
 from fastai.torch_core import find_bs, rank_distrib, num_distrib
 
 from .core import *
+from .runs import *
 from .dsr import DSR, DSRConfig, save_dsr, read_dsr_config, upscale_faces
 from .edgeface import EdgeFace, load_edgeface
 from .losses import DSRLoss
@@ -36,9 +35,8 @@ from .evaluate import load_face_set, psnr, ssim
 
 # %% auto #0
 __all__ = ['PRESETS', 'PairData', 'pair_data', 'PairDL', 'pair_dls', 'psnr_db', 'ssim_luma', 'LossTerm', 'dsr_metrics',
-           'EpochSeed', 'AMP', 'precision_for', 'BicubicBaseline', 'NaNStop', 'TimeLimit', 'TrimMemory', 'EMA',
-           'unwrap', 'Checkpoint', 'CSVLog', 'resume_from', 'dsr_learner', 'TrainConfig', 'epochs_for', 'plot_history',
-           'train_dsr', 'ReplayableDDL', 'DistributedDSR', 'quickstart']
+           'BicubicBaselineCallback', 'dsr_learner', 'TrainConfig', 'epochs_for', 'plot_history', 'train_dsr',
+           'ReplayableDDL', 'DistributedDSR', 'quickstart']
 
 # %% ../nbs/07_train.ipynb #f299ce11
 class PairData:
@@ -175,185 +173,25 @@ def dsr_metrics(loss:DSRLoss)->list:
     terms = [k for k, w in loss.w.items() if w] + (['cos'] if loss.w['identity'] or loss.w['fm'] else [])
     return [AvgMetric(psnr_db), AvgMetric(ssim_luma)] + [LossTerm(t) for t in terms]
 
-# %% ../nbs/07_train.ipynb #3a91ed7b
-class EpochSeed(Callback):
-    "Give the training loader the current epoch (any loader with an `epoch`), so that its shuffle and flips replay on resume"
-    order = -10
-    def before_epoch(self):
-        dl = getattr(self.dls.train, 'dl', self.dls.train)   # through fastai's `DistributedDL`
-        if 'epoch' in vars(dl): dl.epoch = self.epoch   # (not `hasattr`: fastai loaders pass unknown attributes on to their dataset)
-
-class AMP(MixedPrecision):
-    "fastai's `MixedPrecision` on the `Learner`'s device: bf16 without loss scaling, fp16 with a `GradScaler`"
-    def before_fit(self):
-        dev = getattr(self.dls, 'device', None) or next(self.model.parameters()).device
-        dev = torch.device(dev).type
-        dtype = torch.bfloat16 if str(self.amp_mode.value) == 'bf16' else torch.float16
-        self.kwargs['enabled'] = dtype == torch.float16
-        self.autocast, self.learn.scaler, self.scales = torch.autocast(dev, dtype=dtype), torch.amp.GradScaler(dev, **self.kwargs), []
-
-def precision_for(device, precision:str='auto')->str:
-    "'bf16', 'fp16' or 'fp32': with 'auto', bf16 where the device computes it natively, fp16 on older GPUs, else fp32"
-    if precision != 'auto': return precision
-    device = torch.device(device)
-    if fast_dtype(device) == torch.bfloat16: return 'bf16'
-    return 'fp16' if device.type == 'cuda' else 'fp32'
-
 # %% ../nbs/07_train.ipynb #15cf678b
-class BicubicBaseline(Callback):
-    "Measure bicubic upscaling on the validation split before training: `learn.bicubic` (printed once)"
+class BicubicBaselineCallback(Callback):
+    "Measure bicubic upscaling on the validation split before training: `learn.bicubic` (printed once, kept in `path`/bicubic.json)"
     order = 5
-    def __init__(self, quiet:bool=False): self.quiet = quiet
+    def __init__(self, quiet:bool=False, path=None): self.quiet, self.path = quiet, path
     def before_fit(self):
+        f = Path(self.path)/'bicubic.json' if self.path is not None else None
+        if getattr(self.learn, 'bicubic', None) is None and f is not None and f.exists(): self.learn.bicubic = json.loads(f.read_text())
         if getattr(self.learn, 'bicubic', None) is not None or not len(self.dls.valid): return
         rec, ps, ss, cs = self.loss_func.rec, [], [], []
         with torch.no_grad():
             for v, h in self.dls.valid:
                 b = _bicubic(v); ps.append(psnr(_01(b), _01(h))); ss.append(ssim(_01(b), _01(h)))
                 if rec is not None: cs.append(F.cosine_similarity(rec(b), rec(h), dim=1))
-        self.learn.bicubic = dict(psnr=float(torch.cat(ps).mean()), ssim=float(torch.cat(ss).mean()),
-                                  cos=float(torch.cat(cs).mean()) if cs else None)
+        b = self.learn.bicubic = dict(psnr=float(torch.cat(ps).mean()), ssim=float(torch.cat(ss).mean()),
+                                      cos=float(torch.cat(cs).mean()) if cs else None)
+        if f is not None and not rank_distrib(): f.parent.mkdir(parents=True, exist_ok=True); atomic_write(f, json.dumps(b))
         if not self.quiet and not rank_distrib():
-            b = self.learn.bicubic
             print(f"bicubic on the validation split: PSNR {b['psnr']:.2f} dB, SSIM {b['ssim']:.4f}" + (f", identity cosine {b['cos']:.4f}" if b['cos'] is not None else ''))
-
-class NaNStop(Callback):
-    "Stop at the first non-finite loss, naming the step and the loss terms that are not finite"
-    order = 60
-    def after_loss(self):
-        if not self.training or torch.isfinite(self.loss).all(): return
-        bad = [k for k, v in getattr(self.loss_func, 'terms', {}).items() if not torch.isfinite(v).all()]
-        self.learn.nan_message = (f"loss is {float(self.loss)} at step {self.train_iter} (epoch {self.epoch}, batch {self.iter}); "
-                                  f"non-finite term(s): {', '.join(bad) or 'none of the terms (the weighted sum overflowed)'}. "
-                                  "The last finished epoch's checkpoint is kept; lower the learning rate or check the data, then resume.")
-        print(self.learn.nan_message, file=sys.stderr)
-        raise CancelFitException()
-
-class TimeLimit(Callback):
-    "End training after the epoch during which `seconds` have passed since the fit began"
-    order = 95
-    def __init__(self, seconds:float): self.seconds = seconds
-    def before_fit(self): self.t0 = time.time()
-    def after_epoch(self):
-        if time.time() - self.t0 > self.seconds: self.learn.stopped_by = 'time limit'; raise CancelFitException()
-
-# %% ../nbs/07_train.ipynb #333e24f6
-def _find_malloc_trim():
-    "glibc's `malloc_trim`, or `None` where the C library has none"
-    try: return ctypes.CDLL(ctypes.util.find_library('c') or 'libc.so.6').malloc_trim
-    except (OSError, AttributeError, TypeError): return None
-
-_MALLOC_TRIM = _find_malloc_trim()
-
-class TrimMemory(Callback):
-    "Give memory the C allocator holds but no longer uses back to the OS every `every` training batches (glibc `malloc_trim`)"
-    order = 90
-    def __init__(self, every:int=25): self.every, self.calls = every, 0
-    def after_batch(self):
-        if self.training and _MALLOC_TRIM is not None and (self.iter + 1) % self.every == 0: _MALLOC_TRIM(0); self.calls += 1
-
-# %% ../nbs/07_train.ipynb #01b4aa45
-class EMA(Callback):
-    "Exponential moving average of the weights (timm `ModelEmaV3`), used for validation and saved checkpoints"
-    order = 70
-    def __init__(self, decay:float=0.999): self.decay = decay
-    def before_fit(self):
-        from timm.utils import ModelEmaV3
-        if not hasattr(self.learn, 'ema'): self.learn.ema = ModelEmaV3(unwrap(self.model), decay=self.decay)
-    def after_step(self): self.learn.ema.update(unwrap(self.model))
-    def _swap(self):
-        for p, q in zip(unwrap(self.model).state_dict().values(), self.learn.ema.module.state_dict().values()):
-            t = p.detach().clone(); p.copy_(q); q.copy_(t)
-    def before_validate(self): self._swap()
-    def after_validate(self): self._swap()
-
-# %% ../nbs/07_train.ipynb #5ec55c49
-def _plain(o):
-    "fastai's optimizer state with its `L`s as lists, so that `torch.load(weights_only=True)` reads it back"
-    if isinstance(o, dict): return {k: _plain(v) for k, v in o.items()}
-    if isinstance(o, (list, tuple)) or type(o).__name__ == 'L': return [_plain(v) for v in o]
-    return o.item() if isinstance(o, np.generic) else o
-
-def unwrap(model:nn.Module)->nn.Module:
-    "The model inside a `DistributedDataParallel` wrapper (or the model itself)"
-    return getattr(model, 'module', model)
-
-class Checkpoint(Callback):
-    "Save model + optimizer state every epoch, atomically; keep the best model by a validation metric"
-    order = 90   # after the Recorder has logged the epoch
-    def __init__(self, path, monitor:str='cos', # the metric (`valid_` + it, or it as named) to keep the best by; higher is better
-                 save=save_dsr): # `save(model, file)` writes the deployable weights (default: a DSR)
-        self.path, self.monitor, self.save, self.best = Path(path), monitor, save, -math.inf
-
-    def _metrics(self)->dict:
-        r = self.recorder
-        return {k: float(v) for k, v in zip(r.metric_names, r.log) if isinstance(v, (int, float, np.number, torch.Tensor)) and k != 'epoch'}
-
-    # epochs skipped on resume (fastai's `SkipToEpoch`, which cancels them before our `before_epoch`) still
-    # reach `after_epoch`: only save epochs that trained
-    trained = False
-    def after_train(self): self.trained = True
-
-    def after_epoch(self):
-        if not self.trained or rank_distrib(): return   # in data-parallel runs, rank 0 writes
-        self.trained = False
-        self.path.mkdir(parents=True, exist_ok=True)
-        ema, model = getattr(self.learn, 'ema', None), unwrap(self.model)
-        deploy = ema.module if ema is not None else model
-        self.save(deploy, self.path/'last.safetensors')
-        if getattr(self.learn, 'bicubic', None) and not (self.path/'bicubic.json').exists():
-            atomic_write(self.path/'bicubic.json', json.dumps(self.learn.bicubic))
-        m = self._metrics()
-        key = next((k for k in (f'valid_{self.monitor}', self.monitor) if k in m), 'valid_loss')
-        score = m.get(key) if key != 'valid_loss' else (m.get('valid_loss') and -m['valid_loss'])
-        if score is not None and not math.isfinite(score): score = None
-        improved = score is not None and score > self.best
-        if improved: self.best = score
-        state = dict(epoch=self.epoch, best=float(self.best), model=model.state_dict(), opt=_plain(self.opt.state_dict()),
-                     ema=None if ema is None else ema.module.state_dict(), extra=getattr(self.learn, 'checkpoint_extra', {}))
-        with atomic_path(self.path/'last.state.pt') as tmp: torch.save(state, tmp)
-        if improved:
-            self.save(deploy, self.path/'best.safetensors')
-            atomic_write(self.path/'best.json', json.dumps(dict(epoch=self.epoch, monitor=key if key != 'valid_loss' else '-valid_loss', score=score, metrics=m,
-                                                                **getattr(self.learn, 'checkpoint_extra', {})), indent=1))
-
-class CSVLog(CSVLogger):
-    "fastai's `CSVLogger`, appending without a second header, and without the epochs that a resumed run skips"
-    def before_fit(self):
-        self.active = not hasattr(self, 'gather_preds') and not rank_distrib()   # `get_preds` runs fit events too; rank 0 logs
-        if not self.active: return
-        f = self.path/self.fname
-        had = self.append and f.exists() and f.stat().st_size > 0
-        super().before_fit()
-        if had:   # the header was just written again: cut it off
-            self.file.close(); lines = f.read_text().splitlines(keepends=True); f.write_text(''.join(lines[:-1]))
-            self.file = f.open('a')
-    trained, epoch_offset = False, 0   # `epoch_offset`: added to the epoch column (runs made of several fits)
-    def after_train(self): self.trained = True
-    def _write_line(self, log):
-        if self.trained: super()._write_line([log[0] + self.epoch_offset, *log[1:]] if self.epoch_offset else log)
-    def after_fit(self):
-        if self.active: super().after_fit()
-    def after_epoch(self): self.trained = False   # (after the Recorder has written the epoch's line)
-
-def resume_from(learn:Learner, path)->int:
-    "Load the last checkpoint in `path` into `learn` (model, optimizer, EMA, best score, `checkpoint_extra`); return the epoch to start from"
-    f = Path(path)/'last.state.pt'
-    if not f.exists(): raise FileNotFoundError(f"{f}: no checkpoint to resume from (train without --resume first)")
-    if isinstance(learn.model, DSR):
-        cfg = read_dsr_config(Path(path)/'last.safetensors')
-        if cfg != learn.model.cfg: raise ValueError(f"{path} holds a DSR {cfg}, this run builds {learn.model.cfg}: resume with the same settings, or train into another folder")
-    st = torch.load(f, map_location=next(learn.model.parameters()).device, weights_only=True)
-    try: learn.model.load_state_dict(st['model'])
-    except RuntimeError as e: raise ValueError(f"{f} does not fit this run's model ({str(e)[:300]}): resume with the same settings, or train into another folder") from None
-    learn.create_opt(); learn.opt.load_state_dict(dict(st['opt'], hypers=L(st['opt']['hypers'])))
-    if st.get('ema') is not None:   # the EMA callback builds `learn.ema` only if there is none: build it here to load into
-        from timm.utils import ModelEmaV3
-        learn.ema = ModelEmaV3(learn.model); learn.ema.module.load_state_dict(st['ema'])
-    for cb in learn.cbs:
-        if isinstance(cb, Checkpoint): cb.best = st['best']
-    learn.checkpoint_extra = st.get('extra', {})
-    return st['epoch'] + 1
 
 # %% ../nbs/07_train.ipynb #91208a54
 def dsr_learner(dls:DataLoaders, dsr:DSR, loss:DSRLoss,
@@ -366,9 +204,9 @@ def dsr_learner(dls:DataLoaders, dsr:DSR, loss:DSRLoss,
     device = dls.device or get_device()
     dsr.to(device); loss.to(device)
     prec = precision_for(device, precision)
-    cbs = [EpochSeed(), BicubicBaseline(quiet), NaNStop(), TrimMemory()] + ([GradientClip(clip)] if clip else [])
-    cbs += ([AMP(prec)] if prec != 'fp32' else []) + ([EMA(ema)] if ema else [])
-    if path is not None: cbs += [Checkpoint(path), CSVLog('history.csv', append=append_log)]
+    cbs = [EpochSeedCallback(), BicubicBaselineCallback(quiet, path), NaNStopCallback(), TrimMemoryCallback()] + ([GradientClip(clip)] if clip else [])
+    cbs += ([AMPCallback(prec)] if prec != 'fp32' else []) + ([EMACallback(ema)] if ema else [])
+    if path is not None: cbs += [CheckpointCallback(path, monitor='cos', save=save_dsr), CSVLogCallback('history.csv', append=append_log)]
     learn = Learner(dls, dsr, loss_func=loss, opt_func=Adam, lr=lr, wd=wd, metrics=dsr_metrics(loss), cbs=cbs,
                     path=Path(path) if path is not None else Path('.'), model_dir='.')
     learn.recorder.train_metrics, learn.precision = True, prec
@@ -378,14 +216,33 @@ def dsr_learner(dls:DataLoaders, dsr:DSR, loss:DSRLoss,
 @dataclass
 class TrainConfig:
     "Every setting of a DSR training run; defaults are the original system's (the 'gpu' preset)"
-    size:int=16; channels:int=120; blocks:int=16               # the DSR
-    bs:int=16; epochs:int=100; lr:float=1.3e-4; wd:float=0.     # the schedule (one-cycle)
-    clip:float=1.0; precision:str='auto'; ema:float=0.          # clipping max norm (0: off), precision, EMA decay (0: off)
-    pixel:float=1.; identity:float=0.6; perceptual:float=0.025; fm:float=0.18; tv:float=2e-6   # loss weights
-    seed:int=0; flip:bool=True; in_memory:bool=True; limit:int=0  # data: seed, flip, decode once, pairs per split (0: all)
-    minutes:float=0.                                            # time budget: as many epochs as fit (0: `epochs`)
+    size:int=0              # VLR input side (0: the data's one size, else 32)
+    channels:int=120        # DSR channels
+    blocks:int=16           # DSR residual blocks
+    bs:int=16               # batch size
+    epochs:int=100          # epochs of the one-cycle schedule (with `minutes`: at most)
+    lr:float=1.3e-4         # peak learning rate
+    wd:float=0.             # weight decay
+    clip:float=1.0          # gradient clipping max norm (0: off)
+    precision:str='auto'    # 'auto' (bf16 where native, fp16 on older GPUs, else fp32), 'bf16', 'fp16', 'fp32'
+    ema:float=0.            # EMA decay of the weights, e.g. 0.999 (0: off)
+    pixel:float=1.          # pixel L1 weight
+    identity:float=0.6      # identity (EdgeFace cosine) weight
+    perceptual:float=0.025  # perceptual (VGG-16) weight; needs the VGG-16 weights file
+    fm:float=0.18           # feature-matching weight
+    tv:float=2e-6           # total-variation weight
+    seed:int=0              # seed of init, shuffles and flips
+    flip:bool=True          # horizontal flips of training pairs
+    in_memory:bool=True     # decode every face once (else per batch)
+    limit:int=0             # at most this many pairs per split (0: all)
+    minutes:float=0.        # time budget: the schedule follows the clock and ends on time (0: `epochs`)
+    def __post_init__(self):
+        check_settings(self, positive=('channels', 'blocks', 'bs', 'epochs', 'lr'), choices=dict(precision=PRECISIONS),
+                       non_negative=('size', 'wd', 'clip', 'ema', 'pixel', 'identity', 'perceptual', 'fm', 'tv', 'limit', 'minutes'))
+        if self.size: check_vlr_size(self.size)
+        if self.ema >= 1: raise ValueError(f"ema must be below 1 (a decay such as 0.999), got {self.ema}")
 
-PRESETS = dict(gpu=TrainConfig(), cpu=TrainConfig(channels=64, blocks=8, bs=32, lr=3e-3, minutes=20))
+PRESETS = dict(gpu=TrainConfig(), cpu=TrainConfig(channels=64, blocks=8, bs=32, lr=3e-3, perceptual=0., minutes=20))
 
 # %% ../nbs/07_train.ipynb #529e564a
 def _step_seconds(learn:Learner, n:int=3)->float:
@@ -431,61 +288,73 @@ def plot_history(out)->'plt.Figure':
     fig.tight_layout()
     return fig
 
-def _save_fig(fig, path):
-    import matplotlib.pyplot as plt
-    with atomic_path(path) as tmp: fig.savefig(tmp, format='png', dpi=90)
-    plt.close(fig)
-
 # %% ../nbs/07_train.ipynb #c8969aec
-def train_dsr(data, # a folder prepared by vlrface-prep (with the VLR size of `cfg`)
+def _vlr_size(data, size:int=0)->int:
+    "The VLR side to train on `data`: `size` if it has it; with 0, its one size, else 32"
+    from vlrface.data import read_manifest
+    have = sorted(int(c[3:]) for c in read_manifest(data).columns if c.startswith('vlr') and c[3:].isdigit())
+    if size and size not in have: raise ValueError(f"{data} has VLR sizes {have}, not {size}: train with --size {' or '.join(map(str, have))}, or prepare with --sizes {size}")
+    if size: return size
+    if len(have) == 1 or VLR_SIZE not in have: return have[0] if len(have) == 1 else _no_size(data, have)
+    return VLR_SIZE
+
+def _no_size(data, have): raise ValueError(f"{data} has VLR sizes {have}: choose one with --size")
+
+def _finish_dsr(learn:Learner, run:RunFolder, epochs:int):
+    "Mark the run finished if it is, and draw its curves and samples"
+    out = run.path
+    n = len(pd.read_csv(out/'history.csv')) if (out/'history.csv').exists() else 0
+    stopped = getattr(learn, 'stopped_by', None)
+    if (n >= epochs or stopped) and not getattr(learn, 'nan_message', None):   # finished: the schedule ran out, or the time budget did
+        run.finish(epochs=n, planned=epochs, stopped_by=stopped or 'schedule', **({'elapsed': learn.checkpoint_extra['elapsed']} if 'elapsed' in getattr(learn, 'checkpoint_extra', {}) else {}))
+    if n:
+        save_fig(plot_history(out), out/'losses.png')
+        v, h = learn.dls.valid.one_batch()   # (not `learn.show_results`: its `get_preds` would wait for the other ranks)
+        m = getattr(learn, 'ema_model', None); m = (m.module if m is not None else unwrap(learn.model)).eval()
+        with torch.no_grad(): sr = m(v)
+        save_fig(learn.dls.valid.show_results((v, h), sr), out/'samples.png')
+
+def train_dsr(data, # a folder prepared by vlrface-prep
               out, # the run folder: checkpoints, logs, plots
-              cfg:TrainConfig|None=None, # settings (default: the GPU preset); ignored on resume (the run's own are used)
-              edgeface=None, # recogniser checkpoint for the identity terms (default `$VLRFACE_EDGEFACE`)
+              cfg:TrainConfig|None=None, # settings (default: the GPU preset; on resume: the run's own)
+              edgeface=None, # recogniser for the identity terms (default: the run's, else `$VLRFACE_EDGEFACE`)
               resume:bool=False, # continue the run in `out` from its last finished epoch
               device=None, progress:bool=True, quiet:bool=False,
               cbs=None # extra callbacks for `fit`
              )->Learner:
     "Train a DSR on a prepared folder with `DSRLoss` and the one-cycle schedule; returns the `Learner`"
-    out = Path(out)
-    if resume:
-        if not (out/'config.json').exists(): raise FileNotFoundError(f"{out}: no run to resume (no config.json)")
-        saved = json.loads((out/'config.json').read_text())
-        cfg, epochs = TrainConfig(**{f.name: saved[f.name] for f in fields(TrainConfig)}), saved['epochs_planned']
-    elif (out/'last.state.pt').exists(): raise FileExistsError(f"{out} holds a run already: resume it, or train into another folder")
-    cfg = cfg or TrainConfig()
-    dist = num_distrib() > 1
-    if dist and cfg.minutes: raise ValueError("data-parallel runs need a fixed number of epochs (every rank must plan the same schedule): give epochs, not minutes")
+    run, needs_rec = RunFolder(out, 'dsr'), lambda c: bool(c.identity or c.fm)
+    if cfg is None and not resume: cfg = TrainConfig()
+    if cfg is not None: cfg = replace(cfg, size=_vlr_size(data, cfg.size))
+    if edgeface is None and not resume and needs_rec(cfg): edgeface = get_path('edgeface')
+    ef = str(Path(edgeface).resolve()) if edgeface is not None else None
+    cfg, inputs = run.start(TrainConfig, cfg, dict(data=data_record(data), edgeface=ef), resume, resumable=('epochs', 'minutes'), quiet=quiet)
+    if num_distrib() > 1 and cfg.minutes: raise ValueError("data-parallel runs need a fixed number of epochs (every rank must plan the same schedule): give epochs, not minutes")
     seed_everything(cfg.seed)
-    dls = pair_dls(data, cfg.size, cfg.bs, device=device, in_memory=cfg.in_memory, seed=cfg.seed, flip=cfg.flip,
+    dls = pair_dls(data, _vlr_size(data, cfg.size), cfg.bs, device=device, in_memory=cfg.in_memory, seed=cfg.seed, flip=cfg.flip,
                    limit=cfg.limit or None, progress=progress and not quiet)
-    rec = load_edgeface(edgeface) if (cfg.identity or cfg.fm) else None
-    loss = DSRLoss(rec, vgg='auto' if cfg.perceptual else None,
-                   **{k: getattr(cfg, k) for k in ('pixel', 'identity', 'perceptual', 'fm', 'tv')})
+    rec = load_edgeface(inputs.get('edgeface')) if needs_rec(cfg) else None
+    loss = DSRLoss(rec, vgg='auto' if cfg.perceptual else None, **{k: getattr(cfg, k) for k in ('pixel', 'identity', 'perceptual', 'fm', 'tv')})
     learn = dsr_learner(dls, DSR(in_size=cfg.size, channels=cfg.channels, blocks=cfg.blocks), loss, out, cfg.lr, cfg.wd,
                         cfg.clip or None, cfg.precision, cfg.ema or None, append_log=resume, quiet=quiet)
-    if (out/'bicubic.json').exists(): learn.bicubic = json.loads((out/'bicubic.json').read_text())
-    start = resume_from(learn, out) if resume else 0
-    if not resume:
-        epochs = epochs_for(learn, cfg.minutes * 60) if cfg.minutes else cfg.epochs
-        out.mkdir(parents=True, exist_ok=True)
-        if not rank_distrib(): atomic_write(out/'config.json', json.dumps(dict(asdict(cfg), epochs_planned=epochs), indent=1))
-    extra = list(cbs or []) + ([TimeLimit(cfg.minutes * 60 * 1.15)] if cfg.minutes else []) + ([DistributedDSR(cpu=learn.dls.device.type == 'cpu')] if dist else [])
-    ctx = [learn.no_bar()] if not progress or quiet else []
+    start = resume_from(learn, out, quiet) if resume and (out/'last.state.pt').exists() else 0
+    plan = run.plan
+    if not cfg.minutes: epochs = cfg.epochs
+    elif plan.get('minutes') == cfg.minutes and 'epochs' in plan: epochs = plan['epochs']
+    else:   # room for twice the epochs that seem to fit: the clock, not this estimate, ends the run
+        est = epochs_for(learn, cfg.minutes * 60); epochs = min(cfg.epochs, max(3, 2 * est))
+    run.set_plan(epochs=epochs, minutes=cfg.minutes)
+    budget = [TimeBudgetCallback(cfg.minutes * 60, spent=getattr(learn, 'checkpoint_extra', {}).get('elapsed', 0.))] if cfg.minutes else []
+    extra = list(cbs or []) + budget + ([DistributedDSR(cpu=learn.dls.device.type == 'cpu')] if num_distrib() > 1 else [])
     with contextlib.ExitStack() as st:
-        for c in ctx: st.enter_context(c)
+        if not progress or quiet: st.enter_context(learn.no_bar())
         if quiet: st.enter_context(learn.no_logging())
         learn.fit_one_cycle(epochs, cfg.lr, wd=cfg.wd, start_epoch=start, cbs=extra)
     if rank_distrib(): return learn
-    if getattr(learn, 'bicubic', None): atomic_write(out/'bicubic.json', json.dumps(learn.bicubic))
-    n = len(pd.read_csv(out/'history.csv')) if (out/'history.csv').exists() else 0
-    if n >= epochs or getattr(learn, 'stopped_by', None):   # finished: the schedule ran out, or the time budget did
-        atomic_write(out/'finished.json', json.dumps(dict(epochs=n, planned=epochs, stopped_by=getattr(learn, 'stopped_by', 'schedule'))))
-    if (out/'history.csv').exists() and len(pd.read_csv(out/'history.csv')):
-        _save_fig(plot_history(out), out/'losses.png')
-        v, h = learn.dls.valid.one_batch()   # (not `learn.show_results`: its `get_preds` would wait for the other ranks)
-        m = getattr(learn, 'ema', None); m = (m.module if m is not None else unwrap(learn.model)).eval()
-        with torch.no_grad(): sr = m(v)
-        _save_fig(learn.dls.valid.show_results((v, h), sr), out/'samples.png')
+    if getattr(learn, 'stopped_by', None) and not quiet:
+        print(f"time budget of {cfg.minutes:g} min spent after {learn.checkpoint_extra['elapsed'] / 60:.1f} min, in epoch {learn.epoch - 1}; "
+              f"the learning rate followed the clock down to {learn.opt.hypers[-1]['lr']:.2e}")
+    _finish_dsr(learn, run, epochs)
     return learn
 
 # %% ../nbs/07_train.ipynb #3cf94d4a
@@ -513,13 +382,13 @@ def quickstart(lfw=None, # LFW root (default `$VLRFACE_LFW` or ../shared/data/lf
     if not (data/'manifest.csv').exists(): prepare_lfw(lfw, data, PrepConfig(sizes=VLR_SIZES), progress=progress)
     if f'vlr{size}' not in read_manifest(data).columns: raise ValueError(f"{data} has no {size}x{size} faces: prepare into another folder with --sizes {size}")
     run = out/f'dsr{size}'
-    if not (run/'finished.json').exists():
+    if not RunFolder(run).finished:
         cfg = replace(PRESETS['cpu'], size=size, minutes=minutes)
-        train_dsr(data, run, cfg, edgeface, resume=(run/'last.state.pt').exists(), device=device, progress=progress)
+        train_dsr(data, run, cfg, edgeface, resume=RunFolder(run).record is not None, device=device, progress=progress)
     pairs = read_pairs(lfw/'pairsDevTest.txt')
     faces = load_face_set(data, names=set(pairs.a) | set(pairs.b), split='test', sizes=[size], progress=progress)
     rec = load_edgeface(edgeface)
     ev = evaluate(faces, standard_modes(rec, [size], [load_dsr(run/'best.safetensors')]), pairs, identify='test', progress=progress)
-    ev.settings.update(run=str(run), training=json.loads((run/'config.json').read_text()))
+    ev.settings.update(run=str(run), training=RunFolder(run).record)
     ev.save(out/'eval')
     return ev
