@@ -19,7 +19,8 @@ import torch
 from vlrface.core import get_path
 from vlrface.dsr import load_dsr
 from vlrface.edgeface import load_edgeface
-from vlrface.evaluate import read_pairs, load_face_set, evaluate, Mode
+from vlrface.faces import load_face_set
+from vlrface.evaluate import read_pairs, evaluate, Mode
 from vlrface.train import PRESETS, train_dsr
 
 RUNS = {'pixel only': dict(identity=0., fm=0., tv=0.),

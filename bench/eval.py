@@ -17,8 +17,8 @@ from pathlib import Path
 
 import numpy as np, pandas as pd
 
-from vlrface.data import read_manifest
-from vlrface.evaluate import image_name, read_pairs
+from vlrface.faces import read_manifest, image_name
+from vlrface.evaluate import read_pairs
 
 
 def view2_shaped(names, subjects, out, folds=10, per=300, seed=0):

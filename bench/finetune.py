@@ -20,7 +20,7 @@ import torch, torch.nn.functional as F
 from vlrface.core import fast_dtype
 from vlrface.dsr import DSR, upscale_faces
 from vlrface.edgeface import load_edgeface
-from vlrface.evaluate import load_face_set
+from vlrface.faces import load_face_set
 from vlrface.finetune import ArcFace, FaceClassifier, ArcFaceLoss
 
 warnings.filterwarnings('ignore')

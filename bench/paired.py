@@ -25,7 +25,8 @@ from sklearn.metrics import roc_auc_score
 
 from vlrface.dsr import load_dsr, upscale_faces
 from vlrface.edgeface import load_edgeface, embed
-from vlrface.evaluate import load_face_set, read_pairs, kfold_accuracy, deal_folds
+from vlrface.faces import load_face_set
+from vlrface.evaluate import read_pairs, kfold_accuracy, deal_folds
 
 warnings.filterwarnings('ignore')
 

@@ -15,8 +15,8 @@ from pathlib import Path
 import PIL
 from PIL import Image
 
-from vlrface.core import get_path
-from vlrface.data import (PrepConfig, scan_identity_folders, lfw_images_dir, lfw_splits, prepare, md_table,
+from vlrface.core import get_path, md_table
+from vlrface.data import (PrepConfig, scan_identity_folders, lfw_images_dir, lfw_splits, prepare,
                           describe_source)
 
 ORIGINAL_RATE = 142_713 / (26 * 60)  # the original system: 142,713 images resized in about 26 minutes

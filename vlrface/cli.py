@@ -6,15 +6,15 @@ Docs: https://vlrface.github.io/vlrface/cli.html.md"""
 
 # %% ../nbs/09_cli.ipynb #6e228ab1
 from __future__ import annotations
-import argparse, sys
+import argparse, dataclasses, sys
 from pathlib import Path
 
 from .core import HR_SIZE, VLR_SIZE, VLR_SIZES, THRESHOLD
 
 # %% auto #0
 __all__ = ['prep_parser', 'run_prep', 'prep', 'eval_parser', 'run_eval', 'evaluate_main', 'main_parser', 'run_main', 'main',
-           'train_parser', 'run_train', 'train_main', 'quickstart_parser', 'run_quickstart', 'quickstart_main',
-           'finetune_parser', 'run_finetune', 'finetune_main']
+           'config_flags', 'given_settings', 'train_parser', 'run_train', 'train_main', 'quickstart_parser',
+           'run_quickstart', 'quickstart_main', 'finetune_parser', 'run_finetune', 'finetune_main']
 
 # %% ../nbs/09_cli.ipynb #76d5846f
 def _num_or_range(s:str):
@@ -150,7 +150,8 @@ def run_eval(argv:list|None=None)->int:
     "Run `vlrface-eval` with `argv` (default: the command line); return the exit status"
     a = eval_parser().parse_args(argv)
     import json
-    from vlrface.evaluate import read_pairs, load_face_set, standard_modes, evaluate
+    from vlrface.faces import load_face_set
+    from vlrface.evaluate import read_pairs, standard_modes, evaluate
     from vlrface.edgeface import load_edgeface
     from vlrface.dsr import load_dsr
     from vlrface.core import get_device
@@ -294,14 +295,21 @@ def main():
     sys.exit(run_main())
 
 # %% ../nbs/09_cli.ipynb #863972a1
-_TRAIN_FLAGS = dict(   # TrainConfig field: (type, help)
-    size=(int, 'VLR input side (default: the data\'s one size, else 32)'), channels=(int, 'DSR channels'), blocks=(int, 'DSR residual blocks'),
-    bs=(int, 'batch size'), epochs=(int, 'epochs (with --minutes: at most)'), minutes=(float, 'time budget in minutes: the schedule follows the clock and ends on time'),
-    lr=(float, 'peak learning rate of the one-cycle schedule'), wd=(float, 'weight decay'), clip=(float, 'gradient clipping max norm (0: off)'),
-    precision=(str, "mixed precision: 'auto' (bf16 where native, fp16 on older GPUs, else fp32)"), ema=(float, 'EMA decay of the weights, e.g. 0.999 (0: off)'),
-    pixel=(float, 'pixel L1 weight'), identity=(float, 'identity loss weight'), perceptual=(float, 'perceptual loss weight (needs the VGG-16 weights file, see $VLRFACE_VGG16; 0: off)'),
-    fm=(float, 'feature-matching weight'), tv=(float, 'total-variation weight'), seed=(int, 'seed of init, shuffles and flips'),
-    limit=(int, 'at most this many pairs per split (0: all)'))
+def config_flags(p:argparse.ArgumentParser, cls, # the settings' dataclass
+                 title:str, # the group's heading in --help
+                 choices:dict|None=None): # {field: allowed values}
+    "Add a flag per field of the dataclass `cls` (`--field-name`, help from its docments, default unset); a setting is written once"
+    from fastcore.docments import docments
+    docs, g, types = docments(cls), p.add_argument_group(title), {'int': int, 'float': float, 'str': str, 'bool': bool}
+    for f in dataclasses.fields(cls):
+        t, flag = types[f.type if isinstance(f.type, str) else f.type.__name__], '--' + f.name.replace('_', '-')
+        kw = dict(action=argparse.BooleanOptionalAction) if t is bool else dict(type=t, choices=(choices or {}).get(f.name))
+        g.add_argument(flag, dest=f.name, default=None, help=f"{docs[f.name]} (default: {f.default})", **kw)
+    return g
+
+def given_settings(a:argparse.Namespace, cls)->dict:
+    "The settings of `cls` given on the command line"
+    return {f.name: getattr(a, f.name) for f in dataclasses.fields(cls) if getattr(a, f.name, None) is not None}
 
 def train_parser()->argparse.ArgumentParser:
     "The argument parser of `vlrface-train-dsr`"
@@ -312,12 +320,10 @@ def train_parser()->argparse.ArgumentParser:
     p.add_argument('--resume', action='store_true', help="continue the run in --out from its last finished epoch with its own settings; more --epochs or --minutes are applied, other changes refused")
     p.add_argument('--edgeface', type=Path, default=None, help='recogniser for the identity terms (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
     p.add_argument('--device', default=None, help="'cuda', 'cuda:1', 'cpu', ... (default: the best there is)")
-    p.add_argument('--no-flip', action='store_true', help='no horizontal flips')
-    p.add_argument('--from-disk', action='store_true', help='decode faces batch by batch instead of once into memory')
     p.add_argument('--quiet', action='store_true', help='no progress bars or per-epoch table')
-    g = p.add_argument_group('settings (default: the preset)')
-    for k, (t, h) in _TRAIN_FLAGS.items():
-        g.add_argument(f'--{k}', type=t, default=None, help=h, **({'choices': (0, *VLR_SIZES)} if k == 'size' else {'choices': ('auto', 'bf16', 'fp16', 'fp32')} if k == 'precision' else {}))
+    from vlrface.runs import PRECISIONS
+    from vlrface.train import TrainConfig
+    config_flags(p, TrainConfig, 'settings (default: the preset)', dict(size=(0, *VLR_SIZES), precision=PRECISIONS))
     return p
 
 def run_train(argv:list|None=None)->int:
@@ -326,8 +332,7 @@ def run_train(argv:list|None=None)->int:
     from dataclasses import replace
     from vlrface.train import PRESETS, TrainConfig, train_dsr
     from vlrface.runs import RunFolder
-    given = {k: getattr(a, k) for k in _TRAIN_FLAGS if getattr(a, k) is not None}
-    given.update({'flip': False} if a.no_flip else {}, **({'in_memory': False} if a.from_disk else {}))
+    given = given_settings(a, TrainConfig)
     try:
         base = PRESETS[a.preset or 'gpu'] if not a.resume or a.preset else RunFolder(a.out).config(TrainConfig)
         cfg = replace(base, **given)
@@ -387,17 +392,6 @@ def quickstart_main():
     sys.exit(run_quickstart())
 
 # %% ../nbs/09_cli.ipynb #ab71cd95
-_FT_FLAGS = dict(   # FinetuneConfig field: (type, help)
-    epochs1=(int, 'stage 1 epochs (head only, backbone frozen)'), lr1=(float, 'stage 1 peak learning rate'),
-    epochs2=(int, 'stage 2 epochs (everything)'), lr_backbone=(float, 'stage 2 peak learning rate of the recogniser'),
-    lr_head=(float, 'stage 2 peak learning rate of the head'), bs=(int, 'batch size'), wd=(float, 'weight decay'),
-    clip=(float, 'gradient clipping max norm (0: off)'), precision=(str, "mixed precision: 'auto' (bf16 where native, fp16 on older GPUs, else fp32)"),
-    margin=(float, 'ArcFace angular margin (radians)'), scale=(float, 'ArcFace logit scale'),
-    hr_ratio=(float, 'share of HR faces in each epoch, 0-1 (0: DSR outputs only)'), distill=(float, "weight of 1 - cos to the original recogniser's embedding of each image's HR face (0: off)"),
-    min_images=(int, 'training images a person needs to get a class'),
-    holdout=(int, 'people with this many images lend one to closed-set validation (0: none)'),
-    per_subject=(int, 'genuine validation pairs per validation person, at most'), seed=(int, 'seed of the head, draws, shuffles and flips'))
-
 def finetune_parser()->argparse.ArgumentParser:
     "The argument parser of `vlrface-finetune`"
     p = argparse.ArgumentParser(prog='vlrface-finetune', description='Fine-tune EdgeFace on DSR outputs (and HR faces) of the training people, with an ArcFace head, in two stages.')
@@ -407,11 +401,10 @@ def finetune_parser()->argparse.ArgumentParser:
     p.add_argument('--resume', action='store_true', help="continue the run in --out where it stopped, with its own settings and inputs; more --epochs2 is applied, other changes refused")
     p.add_argument('--edgeface', type=Path, default=None, help='the recogniser to start from (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
     p.add_argument('--device', default=None, help="'cuda', 'cuda:1', 'cpu', ... (default: the best there is)")
-    p.add_argument('--no-flip', action='store_true', help='no horizontal flips')
     p.add_argument('--quiet', action='store_true', help='no progress bars or per-epoch table')
-    g = p.add_argument_group("settings (default: the original system's schedule)")
-    for k, (t, h) in _FT_FLAGS.items():
-        g.add_argument(f"--{k.replace('_', '-')}", dest=k, type=t, default=None, help=h, **({'choices': ('auto', 'bf16', 'fp16', 'fp32')} if k == 'precision' else {}))
+    from vlrface.runs import PRECISIONS
+    from vlrface.finetune import FinetuneConfig
+    config_flags(p, FinetuneConfig, "settings (default: the original system's schedule)", dict(precision=PRECISIONS))
     return p
 
 def _print_finetune(run):
@@ -431,8 +424,7 @@ def run_finetune(argv:list|None=None)->int:
     from dataclasses import replace
     from vlrface.finetune import FinetuneConfig, train_finetune
     from vlrface.runs import RunFolder
-    given = {k: getattr(a, k) for k in _FT_FLAGS if getattr(a, k) is not None}
-    given.update({'flip': False} if a.no_flip else {})
+    given = given_settings(a, FinetuneConfig)
     try:
         cfg = replace(RunFolder(a.out).config(FinetuneConfig) if a.resume else FinetuneConfig(), **given)
         learn = train_finetune(a.data, a.out, a.dsr, cfg, a.edgeface, a.resume, a.device, progress=not a.quiet, quiet=a.quiet)

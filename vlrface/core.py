@@ -1,4 +1,4 @@
-"""Sizes, normalisation, paths, devices, seeding, robust image reading and atomic writes shared by every vlrface module.
+"""Sizes, normalisation, paths, devices, seeding, robust image reading, atomic writes and small helpers (Markdown tables) shared by every vlrface module.
 
 Docs: https://vlrface.github.io/vlrface/core.html.md"""
 
@@ -17,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 __all__ = ['HR_SIZE', 'VLR_SIZE', 'VLR_SIZES', 'MEAN', 'STD', 'THRESHOLD', 'PATH_VARS', 'TMP_SUFFIX', 'check_vlr_size',
            'find_path', 'get_path', 'get_device', 'stable_seed', 'seed_everything', 'ImageReadError', 'to_rgb',
            'read_rgb', 'atomic_path', 'atomic_write', 'encode_png', 'save_png', 'remove_stale_tmp', 'fast_dtype',
-           'export_onnx', 'onnx_session', 'onnx_run']
+           'export_onnx', 'onnx_session', 'onnx_run', 'md_table']
 
 # %% ../nbs/00_core.ipynb #4b5259c4
 HR_SIZE = 112             # side of the aligned high-resolution face that recognisers take
@@ -42,7 +42,6 @@ PATH_VARS = dict(
     edgeface=('VLRFACE_EDGEFACE', 'shared/weights/edgeface_xxs_q.pt',
               "the official EdgeFace checkpoints from https://github.com/otroshi/edgeface "
               "(vlrface.edgeface.edgeface_checkpoint() downloads them)"),
-    data=('VLRFACE_DATA', None, "a folder of your choice for prepared data (default ./data)"),
 )
 
 # %% ../nbs/00_core.ipynb #644679b9
@@ -54,14 +53,13 @@ def _search_up(rel, start=None):
     return None
 
 # %% ../nbs/00_core.ipynb #158834d4
-def find_path(key:str, # one of `PATH_VARS`: 'lfw', 'edgeface' or 'data'
+def find_path(key:str, # one of `PATH_VARS`: 'lfw' or 'edgeface'
               start=None # folder to search upwards from for the development layout (default: cwd)
              )->Path|None:
     "Path of `key` from its environment variable, else from a `shared/` folder above `start`, else `None`"
     if key not in PATH_VARS: raise KeyError(f"unknown path {key!r}; known: {list(PATH_VARS)}")
     var, rel, _ = PATH_VARS[key]
     if os.environ.get(var): return Path(os.environ[var]).expanduser()
-    if key == 'data': return Path('data')
     return _search_up(rel, start)
 
 # %% ../nbs/00_core.ipynb #3d57f298
@@ -264,3 +262,12 @@ def onnx_session(path, # an .onnx file
 def onnx_run(session, x)->np.ndarray:
     "Run an ONNX session on one input batch (a tensor or array)"
     return session.run(None, {session.get_inputs()[0].name: np.asarray(x, dtype=np.float32)})[0]
+
+# %% ../nbs/00_core.ipynb #9d45347d
+def md_table(df:'pd.DataFrame')->str:
+    "A Markdown table of `df` with its index as the first column (no extra dependency)"
+    df = df.reset_index()
+    fmt = lambda v: f'{v:,}' if isinstance(v, (int, np.integer)) else f'{v:.4g}' if isinstance(v, float) else str(v)
+    rows = [list(map(str, df.columns)), ['---'] * len(df.columns)] + [[fmt(v) for v in r] for r in df.itertuples(index=False)]
+    return '\n'.join('| ' + ' | '.join(r) + ' |' for r in rows) + '\n'
+

@@ -22,13 +22,14 @@ with warnings.catch_warnings():  # fastai.layers calls the deprecated torch.jit.
     from fastai.data.transforms import get_image_files
 
 from .core import *
+from .faces import read_manifest
 
 # %% auto #0
 __all__ = ['ARCFACE_TEMPLATE', 'SPLITS', 'NO_FACE_SKIPPED', 'STATE_DIR', 'LFW_IMAGE_DIRS', 'scan_identity_folders', 'scan_flat',
            'describe_source', 'similarity_transform', 'warp_face', 'center_crop', 'five_points', 'DlibLandmarker',
            'Degradation', 'split_by_ratio', 'read_people_list', 'split_by_lists', 'PrepConfig', 'output_paths',
-           'prep_image', 'prep_stats', 'read_manifest', 'md_table', 'PrepResult', 'prepare', 'lfw_images_dir',
-           'lfw_splits', 'prepare_lfw', 'show_samples', 'verify_prepared', 'resize_folder']
+           'prep_image', 'prep_stats', 'PrepResult', 'prepare', 'lfw_images_dir', 'lfw_splits', 'prepare_lfw',
+           'show_samples', 'verify_prepared', 'resize_folder']
 
 # %% ../nbs/01_data.ipynb #95ff1b4b
 def _unique_names(names, srcs)->list:
@@ -399,21 +400,6 @@ def prep_stats(manifest:pd.DataFrame, # a prepared data set's manifest
         nf = pd.concat([manifest.split[manifest.face_found == False], skipped.split]).value_counts()
         st['no face found'] = [*nf.reindex(st.index[:-1], fill_value=0).astype(int), int(nf.sum())]
     return st.loc[[s for s in (*SPLITS, 'unused', 'total') if s in st.index]].rename_axis('split')
-
-# %% ../nbs/01_data.ipynb #17c2c173
-def read_manifest(out)->pd.DataFrame:
-    "The manifest of a prepared folder, with subjects kept as text (`001` stays `001`)"
-    f = Path(out)/'manifest.csv'
-    if not f.exists(): raise FileNotFoundError(f"{out}: no manifest.csv; is this a folder made by vlrface-prep?")
-    return pd.read_csv(f, dtype={'subject': str, 'split': str, 'src': str})
-
-# %% ../nbs/01_data.ipynb #21f88480
-def md_table(df:pd.DataFrame)->str:
-    "A Markdown table of `df` with its index as the first column (no extra dependency)"
-    df = df.reset_index()
-    fmt = lambda v: f'{v:,}' if isinstance(v, (int, np.integer)) else f'{v:.4g}' if isinstance(v, float) else str(v)
-    rows = [list(map(str, df.columns)), ['---'] * len(df.columns)] + [[fmt(v) for v in r] for r in df.itertuples(index=False)]
-    return '\n'.join('| ' + ' | '.join(r) + ' |' for r in rows) + '\n'
 
 # %% ../nbs/01_data.ipynb #35c1057f
 @dataclass

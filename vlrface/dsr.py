@@ -16,9 +16,11 @@ from safetensors.torch import save_file, load_file
 from torch.utils.flop_counter import FlopCounterMode
 
 from .core import *
+from .faces import normalize, denormalize
 
 # %% auto #0
-__all__ = ['DSRConfig', 'ResBlock', 'DSR', 'dsr_cost', 'upscale', 'upscale_faces', 'save_dsr', 'read_dsr_config', 'load_dsr']
+__all__ = ['DSR_SMALL', 'DSRConfig', 'ResBlock', 'DSR', 'dsr_cost', 'upscale', 'upscale_faces', 'save_dsr', 'read_dsr_config',
+           'load_dsr']
 
 # %% ../nbs/02_dsr.ipynb #d31a0aaa
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class DSRConfig:
 
     @property
     def scale(self)->int: return math.ceil(self.out_size / self.in_size)  # sub-pixel factor r
+
+DSR_SMALL = dict(channels=64, blocks=8)   # a DSR that trains in minutes on a CPU (the training 'cpu' preset); the defaults are the original system's
 
 # %% ../nbs/02_dsr.ipynb #afb02d01
 class ResBlock(nn.Module):
@@ -112,7 +116,7 @@ def upscale_faces(faces:torch.Tensor, # (n, 3, s, s) faces in [0, 1]
                  )->torch.Tensor:
     "112x112 faces in [0, 1] from VLR faces in [0, 1]: by `dsr`, or bicubic without one"
     if dsr is None: return F.interpolate(faces.float(), size=(HR_SIZE, HR_SIZE), mode='bicubic', align_corners=False).clamp(0, 1)
-    return ((upscale(dsr, faces * 2 - 1, **kwargs) + 1) / 2).clamp(0, 1)
+    return denormalize(upscale(dsr, normalize(faces), **kwargs))
 
 # %% ../nbs/02_dsr.ipynb #9010e673
 def save_dsr(model:DSR, path):

@@ -19,11 +19,11 @@ from safetensors.torch import load_file, save_file
 from safetensors import safe_open
 
 from .core import *
+from .faces import to_face_batch, resize_faces, normalize
 
 # %% auto #0
 __all__ = ['EDGEFACE_VARIANTS', 'EDGEFACE_URL', 'LoRaLin', 'lowrank_linears', 'EdgeFace', 'dequantize_state_dict',
-           'infer_variant', 'read_edgeface_state', 'load_edgeface', 'save_edgeface', 'edgeface_checkpoint',
-           'to_face_batch', 'embed']
+           'infer_variant', 'read_edgeface_state', 'load_edgeface', 'save_edgeface', 'edgeface_checkpoint', 'embed']
 
 # %% ../nbs/03_edgeface.ipynb #78e6845e
 class LoRaLin(nn.Module):
@@ -186,48 +186,19 @@ def edgeface_checkpoint(variant:str='edgeface_xxs', # an official variant
                            f"or put it at {dest}, or set VLRFACE_EDGEFACE") from None
     return dest
 
-# %% ../nbs/03_edgeface.ipynb #4b91b1e7
-def _pil_batch(images, size=None)->np.ndarray:
-    "Stack PIL images as RGB uint8; those not `size` x `size` are resized (with a warning)"
-    imgs = [to_rgb(i) for i in images]
-    if size is None and len({i.size for i in imgs}) > 1: raise ValueError(f"faces of different sizes {sorted({i.size for i in imgs})}: pass size= to resize them")
-    if size is not None and any(i.size != (size, size) for i in imgs):
-        warnings.warn(f"some faces are not {size}x{size}; resizing them (bicubic)")
-        imgs = [i if i.size == (size, size) else i.resize((size, size), Image.Resampling.BICUBIC) for i in imgs]
-    return np.stack([np.asarray(i) for i in imgs])
-
-def to_face_batch(images, # tensors or arrays (NCHW or NHWC; integers 0-255 or floats 0-1), or PIL images
-                  size:int|None=None # PIL images that are not `size` x `size` are resized to it
-                 )->torch.Tensor:
-    "A float (n, 3, h, w) tensor in [0, 1] from integer (0-255) or float (0-1) tensors or arrays, NCHW or NHWC, or PIL images"
-    if isinstance(images, Image.Image): images = [images]
-    if isinstance(images, (list, tuple)) and images and all(isinstance(i, Image.Image) for i in images): images = _pil_batch(images, size)
-    x = torch.as_tensor(np.asarray(images) if isinstance(images, (list, tuple)) else images)
-    shape = tuple(x.shape)
-    if x.ndim == 3 and x.shape[-1] == 3: x = x[None]  # one HWC image
-    if x.ndim != 4: raise ValueError(f"expected RGB images (n, 3, h, w) or (n, h, w, 3), got shape {shape}")
-    if x.shape[1] != 3 and x.shape[-1] == 3: x = x.permute(0, 3, 1, 2)
-    if x.shape[1] != 3: raise ValueError(f"expected RGB images with 3 channels, got shape {shape}")
-    if not x.is_floating_point(): return x.float() / 255  # uint8, or integers from an array of 0-255 values
-    if x.numel() and x.max() > 1.5: raise ValueError(f"float images must be in [0, 1], got values up to {x.max():.1f}: divide by 255")
-    return x.float()
-
 # %% ../nbs/03_edgeface.ipynb #492c1ea0
 @torch.no_grad()
 def embed(model:nn.Module, # a recogniser, e.g. `load_edgeface()`
-          images, # faces: see `to_face_batch`
+          images, # faces: see `vlrface.faces.to_face_batch`
           bs:int=128, # batch size
           device=None # default: the model's device
          )->torch.Tensor:
     "L2-normalised embeddings (n, d) of `images`, preprocessing included"
     x = to_face_batch(images, size=HR_SIZE)
     if not len(x): return torch.zeros(0, model.num_features if hasattr(model, 'num_features') else 512)
-    if x.shape[-2:] != (HR_SIZE, HR_SIZE):
-        warnings.warn(f"faces are {x.shape[-1]}x{x.shape[-2]}, resizing to {HR_SIZE}x{HR_SIZE} (bicubic)")
-        x = F.interpolate(x, size=(HR_SIZE, HR_SIZE), mode='bicubic', align_corners=False, antialias=True).clamp(0, 1)
+    x = resize_faces(x, HR_SIZE, 'the recogniser')
     device = device or next(model.parameters()).device
-    mean, std = torch.tensor(MEAN, device=device)[:, None, None], torch.tensor(STD, device=device)[:, None, None]
     was = model.training; model.eval()
-    out = torch.cat([F.normalize(model((b.to(device) - mean) / std).float(), dim=1) for b in x.split(bs)])
+    out = torch.cat([F.normalize(model(normalize(b.to(device))).float(), dim=1) for b in x.split(bs)])
     model.train(was)
     return out.cpu()

@@ -19,14 +19,14 @@ from fastcore.parallel import parallel
 from fastprogress.fastprogress import progress_bar
 
 from .core import *
-from .data import read_manifest, md_table
+from .faces import read_manifest, image_name, FaceSet, load_face_set
 from .dsr import DSR, upscale_faces
 from .edgeface import embed
 
 # %% auto #0
 __all__ = ['FAR_GRID', 'read_pairs', 'roc', 'auc', 'eer', 'tar_at_far', 'dprime', 'best_threshold', 'kfold_accuracy', 'ranks',
-           'cmc', 'deal_folds', 'verification_report', 'open_set', 'split_gallery', 'luma', 'psnr', 'ssim',
-           'image_name', 'FaceSet', 'load_face_set', 'Mode', 'standard_modes', 'evaluate', 'Evaluation']
+           'cmc', 'deal_folds', 'verification_report', 'open_set', 'split_gallery', 'luma', 'psnr', 'ssim', 'Mode',
+           'standard_modes', 'evaluate', 'Evaluation']
 
 # %% ../nbs/04_evaluate.ipynb #ca9fa7cd
 def _img(name, i): return f'{name}/{name}_{int(i):04d}'
@@ -187,58 +187,6 @@ def ssim(sr:torch.Tensor, hr:torch.Tensor, bs:int=32)->torch.Tensor:
     "SSIM of each face in `sr` against `hr` (float (n, 3, h, w) in [0, 1]), on luma, by `pytorch_msssim`"
     from pytorch_msssim import ssim as _ssim
     return torch.cat([_ssim(luma(a), luma(b), data_range=1.0, size_average=False) for a, b in zip(sr.split(bs), hr.split(bs))])
-
-# %% ../nbs/04_evaluate.ipynb #e5d7ff57
-def image_name(src:str)->str:
-    "The name of a source image in pairs files: its path under the source root, without suffix"
-    return Path(src).with_suffix('').as_posix()
-
-class FaceSet:
-    "Faces of a prepared data set decoded into memory: `names`, `subjects`, `splits`, `hr` and `vlr[size]` uint8 tensors"
-    def __init__(self, names, subjects, splits, hr:torch.Tensor, vlr:dict, root=None):
-        store_attr()
-        self.index = {n: i for i, n in enumerate(names)}
-    def __len__(self): return len(self.names)
-    def __repr__(self): return f"FaceSet of {len(self):,} faces of {len(set(self.subjects)):,} subjects, VLR sizes {sorted(self.vlr)} ({self.root})"
-
-    def idx(self, names)->np.ndarray:
-        "Positions of `names`, or a `KeyError` naming the ones that are missing"
-        miss = sorted({n for n in names if n not in self.index})
-        if miss: raise KeyError(f"{len(miss)} image(s) are not in this face set, e.g. {miss[:3]}: were they prepared (see errors.csv)?")
-        return np.array([self.index[n] for n in names], int)
-
-# %% ../nbs/04_evaluate.ipynb #fe3dc7a1
-def _decode(path)->np.ndarray: return np.asarray(read_rgb(path))
-
-def _stack(arrs, paths, side)->torch.Tensor:
-    bad = [str(p) for p, a in zip(paths, arrs) if a.shape != (side, side, 3)]
-    if bad: raise ValueError(f"{len(bad)} image(s) are not {side}x{side}, e.g. {bad[0]}: re-run vlrface-prep into a new folder")
-    return torch.from_numpy(np.stack(arrs)).permute(0, 3, 1, 2).contiguous()
-
-def load_face_set(data, # a folder made by `vlrface.data.prepare` (or `vlrface-prep`)
-                  names=None, # image names to load (see `image_name`)
-                  split:str|None=None, # load every image of this split (together with `names`)
-                  sizes=None, # VLR sizes to load; default every size the folder has
-                  n_workers:int=4, # decoding threads
-                  progress:bool=True)->FaceSet:
-    "Decode the HR and VLR faces of `names` and/or `split` from a prepared folder, once, into a `FaceSet`"
-    data = Path(data); m = read_manifest(data)
-    m['name'] = m.src.map(image_name)
-    have = sorted(int(c[3:]) for c in m.columns if c.startswith('vlr'))
-    sizes = have if sizes is None else [check_vlr_size(s) for s in sizes]
-    if set(sizes) - set(have): raise ValueError(f"{data} has VLR sizes {have}, not {sorted(set(sizes) - set(have))}: prepare them with vlrface-prep --sizes")
-    if split is not None and split not in set(m.split): raise ValueError(f"{data} has no split {split!r}; it has {sorted(set(m.split))}")
-    want = set(names or []) | (set(m.name[m.split == split]) if split else set())
-    if names is None and split is None: want = set(m.name)
-    miss = want - set(m.name)
-    if miss: raise KeyError(f"{len(miss)} image(s) are not in {data}/manifest.csv, e.g. {sorted(miss)[:3]}: were they prepared (see errors.csv)?")
-    m = m[m.name.isin(want)].sort_values('name').reset_index(drop=True)
-    cols = ['hr'] + [f'vlr{s}' for s in sizes]
-    paths = [data/p for c in cols for p in m[c]]
-    arrs = parallel(_decode, paths, n_workers=n_workers, threadpool=True, progress=progress)
-    n = len(m); sides = [HR_SIZE] + list(sizes)
-    ts = [_stack(arrs[i * n:(i + 1) * n], paths[i * n:(i + 1) * n], side) for i, side in enumerate(sides)]
-    return FaceSet(list(m.name), list(m.subject), list(m.split), ts[0], dict(zip(sizes, ts[1:])), data)
 
 # %% ../nbs/04_evaluate.ipynb #15c2f8ad
 @dataclass

@@ -27,7 +27,8 @@ import fastai.callback.schedule  # noqa: F401 (adds Learner.fit_one_cycle)
 from .core import *
 from .dsr import DSR, load_dsr, upscale_faces
 from .edgeface import EdgeFace, load_edgeface, save_edgeface
-from .evaluate import FaceSet, load_face_set, deal_folds, verification_report
+from .faces import FaceSet, load_face_set, normalize
+from .evaluate import deal_folds, verification_report
 from .runs import *
 
 # %% auto #0
@@ -62,7 +63,7 @@ class ArcFace(nn.Module):
         return cos.scatter(1, labels[:, None], target) * self.scale
 
 # %% ../nbs/08_finetune.ipynb #ec9fddc9
-def arcface_classes(manifest:pd.DataFrame, # from `vlrface.data.read_manifest`
+def arcface_classes(manifest:pd.DataFrame, # from `vlrface.faces.read_manifest`
                     split:str='train', # the split to fine-tune on
                     min_images:int=2 # subjects with fewer images in `split` get no class
                    )->pd.DataFrame:
@@ -118,10 +119,6 @@ def face_bank(faces:FaceSet, # decoded faces, from `load_face_set`
                     np.repeat([k for k, _ in parts], len(idx)), np.tile(names, len(parts)))
 
 # %% ../nbs/08_finetune.ipynb #06a00461
-def _normalise(faces:torch.Tensor)->torch.Tensor:
-    "uint8 faces as EdgeFace's input: (x / 255 - 0.5) / 0.5"
-    return faces.float().div(127.5).sub(1)
-
 def _hr_count(n_sr:int, n_hr:int, hr_ratio:float)->int:
     if n_sr == 0 or hr_ratio >= 1: return n_hr
     return int(round(n_sr * hr_ratio / (1 - hr_ratio)))
@@ -162,7 +159,7 @@ class FaceDL(DataLoader):
 
     def create_batch(self, b):
         ds = self.dataset; idx = torch.as_tensor(self._order[b], device=ds.faces.device)
-        x = _normalise(ds.faces[idx])
+        x = normalize(ds.faces[idx])
         f = torch.as_tensor(self._flips[b], device=x.device)
         if f.any(): x = torch.where(f[:, None, None, None], x.flip(-1), x)
         if ds.targets is None: return x, ds.labels[idx]
@@ -211,7 +208,7 @@ class Verification(Callback):
         model.eval(); embs = []
         dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(precision)
         for i in range(0, len(self.bank), self.bs):
-            x = _normalise(self.bank.faces[i:i + self.bs].to(dev))
+            x = normalize(self.bank.faces[i:i + self.bs].to(dev))
             with torch.autocast(dev.type, dtype=dtype or torch.float32, enabled=dtype is not None): embs.append(F.normalize(model(x).float(), dim=1).cpu())
         model.train(was)
         E, res = torch.cat(embs), {}
@@ -334,7 +331,7 @@ def distill_targets(bank:FaceBank, # faces to give targets; the HR face of each 
     model.eval(); out = []
     steps = range(0, len(hr), bs)
     for i in (progress_bar(steps, leave=False) if progress and len(steps) > 1 else steps):
-        x = _normalise(bank.faces[hr[i:i + bs]].to(dev))
+        x = normalize(bank.faces[hr[i:i + bs]].to(dev))
         out.append(torch.stack([F.normalize(model(v).float(), dim=1) for v in (x, x.flip(-1))], 1))
     model.train(was)
     t = torch.cat(out) if out else torch.zeros(0, 2, 0)
@@ -510,7 +507,9 @@ def train_finetune(data, # a folder prepared by vlrface-prep
         stage = torch.load(out/'last.state.pt', map_location='cpu', weights_only=True).get('extra', {}).get('stage', 1)
         _set_stage(learn, stage, cfg.epochs1)
         start = resume_from(learn, out, quiet)
-    else: _set_stage(learn, 1, cfg.epochs1)
+    else:
+        _set_stage(learn, 1, cfg.epochs1)
+        if resume and not quiet: print(f"resuming {out}: no epoch was saved yet, starting from stage 1, epoch 0")
     with contextlib.ExitStack() as ctx:
         if not progress or quiet: ctx.enter_context(learn.no_bar())
         if quiet: ctx.enter_context(learn.no_logging())

@@ -12,6 +12,7 @@ from pathlib import Path
 import torch, torch.nn as nn, torch.nn.functional as F
 
 from .core import *
+from .faces import denormalize
 from .edgeface import EdgeFace
 
 # %% auto #0
@@ -72,7 +73,7 @@ class PerceptualLoss(nn.Module):
     def train(self, mode:bool=True): return super().train(False)   # always eval: frozen
 
     def _feats(self, x):
-        x = ((x + 1) / 2 - self.mean) / self.std   # vlrface's [-1, 1] -> ImageNet normalisation
+        x = (denormalize(x, clamp=False) - self.mean) / self.std   # vlrface's normalisation -> ImageNet's
         out = []
         for i, layer in enumerate(self.features):
             x = layer(x)

@@ -19,25 +19,11 @@ from fastprogress.fastprogress import progress_bar
 
 from .core import *
 from .dsr import DSR, load_dsr, upscale_faces
-from .edgeface import EdgeFace, load_edgeface, embed, to_face_batch
+from .edgeface import EdgeFace, load_edgeface, embed
+from .faces import load_faces, resize_faces
 
 # %% auto #0
-__all__ = ['load_faces', 'Pipeline', 'Gallery', 'verify', 'show_match', 'identify_widget']
-
-# %% ../nbs/05_pipeline.ipynb #327be4e0
-def load_faces(images, # paths, PIL images, an array or a tensor (see `to_face_batch`)
-               size:int|None=None # files and PIL images of other sizes are resized to this (with a warning)
-              )->torch.Tensor:
-    "Faces as a float (n, 3, h, w) tensor in [0, 1]; paths are read with `read_rgb`"
-    if isinstance(images, (str, Path)): images = [images]
-    if isinstance(images, (list, tuple)) and images and isinstance(images[0], (str, Path)): images = [read_rgb(p) for p in images]
-    return to_face_batch(images, size)
-
-def _resize(x:torch.Tensor, size:int, what:str)->torch.Tensor:
-    "`x` at `size` x `size`, with a warning when it had another size"
-    if x.shape[-2:] == (size, size): return x
-    warnings.warn(f"{what} takes {size}x{size} faces, got {x.shape[-1]}x{x.shape[-2]}: resizing (antialiased bicubic)")
-    return F.interpolate(x, size=(size, size), mode='bicubic', align_corners=False, antialias=True).clamp(0, 1)
+__all__ = ['Pipeline', 'Gallery', 'verify', 'show_match', 'identify_widget']
 
 # %% ../nbs/05_pipeline.ipynb #c5eab313
 class Pipeline:
@@ -60,7 +46,7 @@ class Pipeline:
 
     def upscale(self, images)->torch.Tensor:
         "The 112x112 faces the recogniser sees, float in [0, 1]"
-        x = _resize(load_faces(images, self.in_size), self.in_size, f"this pipeline ({self.mode})")
+        x = resize_faces(load_faces(images, self.in_size), self.in_size, f"this pipeline ({self.mode})")
         return x if self.mode == 'hr' else upscale_faces(x, self.dsr if self.mode == 'dsr' else None)
 
     def embed(self, images, bs:int=128)->torch.Tensor:
@@ -224,7 +210,7 @@ def show_match(gallery:Gallery, pipeline:Pipeline, probe, # a face file, PIL ima
     x = load_faces([probe] if isinstance(probe, (str, Path, Image.Image)) else probe[None] if torch.is_tensor(probe) and probe.ndim == 3 else probe)
     res = gallery.identify(x, pipeline, k=k, threshold=threshold)[0]
     panels = [(f'input {x.shape[-1]}x{x.shape[-2]}', x[0])]
-    if pipeline.mode != 'hr': panels.append(('bicubic', upscale_faces(_resize(x, pipeline.in_size, 'show_match'))[0]))
+    if pipeline.mode != 'hr': panels.append(('bicubic', upscale_faces(resize_faces(x, pipeline.in_size, 'show_match'))[0]))
     if pipeline.mode == 'dsr': panels.append(('DSR', pipeline.upscale(x)[0]))
     if hr is not None: panels.append(('HR', load_faces([hr] if isinstance(hr, (str, Path, Image.Image)) else hr)[0]))
     fig, axs = plt.subplots(1, len(panels) + k, figsize=(figsize_per * (len(panels) + k), figsize_per * 1.25))

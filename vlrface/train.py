@@ -28,10 +28,11 @@ from fastai.torch_core import find_bs, rank_distrib, num_distrib
 
 from .core import *
 from .runs import *
-from .dsr import DSR, DSRConfig, save_dsr, read_dsr_config, upscale_faces
+from .dsr import DSR, DSRConfig, DSR_SMALL, save_dsr, read_dsr_config, upscale_faces
 from .edgeface import EdgeFace, load_edgeface
 from .losses import DSRLoss
-from .evaluate import load_face_set, psnr, ssim
+from .faces import load_face_set, read_manifest, normalize, denormalize
+from .evaluate import psnr, ssim
 
 # %% auto #0
 __all__ = ['PRESETS', 'PairData', 'pair_data', 'PairDL', 'pair_dls', 'psnr_db', 'ssim_luma', 'LossTerm', 'dsr_metrics',
@@ -69,16 +70,12 @@ def pair_data(data, # a folder prepared by vlrface-prep
         fs = load_face_set(data, split=split, sizes=[size], progress=progress)
         n = len(fs) if limit is None else min(limit, len(fs))
         return PairData(fs.vlr[size][:n], fs.hr[:n])
-    from vlrface.data import read_manifest
     m = read_manifest(data); m = m[m.split == split]
     if not len(m): raise ValueError(f"{data} has no split {split!r}")
     m = m if limit is None else m.head(limit)
     return PairData(paths=[(Path(data)/v, Path(data)/h) for v, h in zip(m[f'vlr{check_vlr_size(size)}'], m.hr)])
 
 # %% ../nbs/07_train.ipynb #e59150b9
-def _norm(x:torch.Tensor)->torch.Tensor: return x.float().div(127.5).sub(1)     # uint8 -> [-1, 1]
-def _01(x:torch.Tensor)->torch.Tensor: return ((x.float() + 1) / 2).clamp(0, 1)  # [-1, 1] -> [0, 1]
-
 class PairDL(DataLoader):
     "Batches of normalised (VLR, HR) faces from a `PairData`; seeded shuffle and paired flips per epoch"
     def __init__(self, dataset:PairData, flip:bool=False, seed:int=0, epoch:int=0, **kwargs):
@@ -102,7 +99,7 @@ class PairDL(DataLoader):
             v, h, f = ds.vlr[idx.to(ds.vlr.device)], ds.hr[idx.to(ds.hr.device)], self._flips[np.asarray(b)]
         else:
             v, h = torch.stack([x[0] for x in b]), torch.stack([x[1] for x in b]); f = np.zeros(len(b), bool)
-        v, h = _norm(v), _norm(h)
+        v, h = normalize(v), normalize(h)
         if f.any():
             m = torch.as_tensor(f, device=v.device)[:, None, None, None]
             v, h = torch.where(m, v.flip(-1), v), torch.where(m, h.flip(-1), h)
@@ -132,12 +129,12 @@ def _show_rows(rows, max_n, figsize_per=1.4):
     fig, axs = plt.subplots(len(rows), n, figsize=(figsize_per * n, figsize_per * len(rows)), squeeze=False)
     for r, (title, x) in enumerate(rows):
         for c in range(n):
-            ax = axs[r, c]; ax.imshow(_01(x[c]).permute(1, 2, 0).cpu().numpy(), interpolation='nearest'); ax.set_xticks([]); ax.set_yticks([])
+            ax = axs[r, c]; ax.imshow(denormalize(x[c]).permute(1, 2, 0).cpu().numpy(), interpolation='nearest'); ax.set_xticks([]); ax.set_yticks([])
             if c == 0: ax.set_ylabel(title, fontsize=9)
     fig.tight_layout()
     return fig
 
-def _bicubic(v:torch.Tensor)->torch.Tensor: return upscale_faces(_01(v)) * 2 - 1
+def _bicubic(v:torch.Tensor)->torch.Tensor: return normalize(upscale_faces(denormalize(v)))
 
 @patch
 def show_batch(self:PairDL, b=None, max_n:int=6, **kwargs):
@@ -152,8 +149,8 @@ def show_results(self:PairDL, b, out, max_n:int=6, **kwargs):
     return _show_rows([(f'VLR {v.shape[-1]}', v), ('bicubic', _bicubic(v)), ('DSR', out), ('HR', h)], max_n)
 
 # %% ../nbs/07_train.ipynb #961d280b
-def psnr_db(pred, hr): "PSNR (dB, luma) of the outputs against the HR faces"; return psnr(_01(pred), _01(hr)).mean()
-def ssim_luma(pred, hr): "SSIM (luma) of the outputs against the HR faces"; return ssim(_01(pred), _01(hr)).mean()
+def psnr_db(pred, hr): "PSNR (dB, luma) of the outputs against the HR faces"; return psnr(denormalize(pred), denormalize(hr)).mean()
+def ssim_luma(pred, hr): "SSIM (luma) of the outputs against the HR faces"; return ssim(denormalize(pred), denormalize(hr)).mean()
 
 class LossTerm(Metric):
     "The mean over an epoch of one term of the `Learner`'s `DSRLoss` (its value before weighting)"
@@ -185,7 +182,7 @@ class BicubicBaselineCallback(Callback):
         rec, ps, ss, cs = self.loss_func.rec, [], [], []
         with torch.no_grad():
             for v, h in self.dls.valid:
-                b = _bicubic(v); ps.append(psnr(_01(b), _01(h))); ss.append(ssim(_01(b), _01(h)))
+                b = _bicubic(v); ps.append(psnr(denormalize(b), denormalize(h))); ss.append(ssim(denormalize(b), denormalize(h)))
                 if rec is not None: cs.append(F.cosine_similarity(rec(b), rec(h), dim=1))
         b = self.learn.bicubic = dict(psnr=float(torch.cat(ps).mean()), ssim=float(torch.cat(ss).mean()),
                                       cos=float(torch.cat(cs).mean()) if cs else None)
@@ -217,8 +214,8 @@ def dsr_learner(dls:DataLoaders, dsr:DSR, loss:DSRLoss,
 class TrainConfig:
     "Every setting of a DSR training run; defaults are the original system's (the 'gpu' preset)"
     size:int=0              # VLR input side (0: the data's one size, else 32)
-    channels:int=120        # DSR channels
-    blocks:int=16           # DSR residual blocks
+    channels:int=DSRConfig.channels  # DSR channels (default: the original system's, from `DSRConfig`)
+    blocks:int=DSRConfig.blocks      # DSR residual blocks
     bs:int=16               # batch size
     epochs:int=100          # epochs of the one-cycle schedule (with `minutes`: at most)
     lr:float=1.3e-4         # peak learning rate
@@ -242,7 +239,7 @@ class TrainConfig:
         if self.size: check_vlr_size(self.size)
         if self.ema >= 1: raise ValueError(f"ema must be below 1 (a decay such as 0.999), got {self.ema}")
 
-PRESETS = dict(gpu=TrainConfig(), cpu=TrainConfig(channels=64, blocks=8, bs=32, lr=3e-3, perceptual=0., minutes=20))
+PRESETS = dict(gpu=TrainConfig(), cpu=TrainConfig(**DSR_SMALL, bs=32, lr=3e-3, perceptual=0., minutes=20))
 
 # %% ../nbs/07_train.ipynb #529e564a
 def _step_seconds(learn:Learner, n:int=3)->float:
@@ -291,14 +288,12 @@ def plot_history(out)->'plt.Figure':
 # %% ../nbs/07_train.ipynb #c8969aec
 def _vlr_size(data, size:int=0)->int:
     "The VLR side to train on `data`: `size` if it has it; with 0, its one size, else 32"
-    from vlrface.data import read_manifest
     have = sorted(int(c[3:]) for c in read_manifest(data).columns if c.startswith('vlr') and c[3:].isdigit())
     if size and size not in have: raise ValueError(f"{data} has VLR sizes {have}, not {size}: train with --size {' or '.join(map(str, have))}, or prepare with --sizes {size}")
     if size: return size
-    if len(have) == 1 or VLR_SIZE not in have: return have[0] if len(have) == 1 else _no_size(data, have)
-    return VLR_SIZE
-
-def _no_size(data, have): raise ValueError(f"{data} has VLR sizes {have}: choose one with --size")
+    if len(have) == 1: return have[0]
+    if VLR_SIZE in have: return VLR_SIZE
+    raise ValueError(f"{data} has VLR sizes {have}: choose one with --size")
 
 def _finish_dsr(learn:Learner, run:RunFolder, epochs:int):
     "Mark the run finished if it is, and draw its curves and samples"
@@ -306,7 +301,9 @@ def _finish_dsr(learn:Learner, run:RunFolder, epochs:int):
     n = len(pd.read_csv(out/'history.csv')) if (out/'history.csv').exists() else 0
     stopped = getattr(learn, 'stopped_by', None)
     if (n >= epochs or stopped) and not getattr(learn, 'nan_message', None):   # finished: the schedule ran out, or the time budget did
-        run.finish(epochs=n, planned=epochs, stopped_by=stopped or 'schedule', **({'elapsed': learn.checkpoint_extra['elapsed']} if 'elapsed' in getattr(learn, 'checkpoint_extra', {}) else {}))
+        extra = getattr(learn, 'checkpoint_extra', {})
+        run.finish(epochs=n, planned=epochs, stopped_by=stopped or 'schedule', lr_end=float(learn.opt.hypers[-1]['lr']),
+                   **({'elapsed': extra['elapsed']} if 'elapsed' in extra else {}))
     if n:
         save_fig(plot_history(out), out/'losses.png')
         v, h = learn.dls.valid.one_batch()   # (not `learn.show_results`: its `get_preds` would wait for the other ranks)
@@ -338,6 +335,7 @@ def train_dsr(data, # a folder prepared by vlrface-prep
     learn = dsr_learner(dls, DSR(in_size=cfg.size, channels=cfg.channels, blocks=cfg.blocks), loss, out, cfg.lr, cfg.wd,
                         cfg.clip or None, cfg.precision, cfg.ema or None, append_log=resume, quiet=quiet)
     start = resume_from(learn, out, quiet) if resume and (out/'last.state.pt').exists() else 0
+    if resume and not start and not quiet: print(f"resuming {out}: no epoch was saved yet, starting from epoch 0")
     plan = run.plan
     if not cfg.minutes: epochs = cfg.epochs
     elif plan.get('minutes') == cfg.minutes and 'epochs' in plan: epochs = plan['epochs']
@@ -375,7 +373,7 @@ def quickstart(lfw=None, # LFW root (default `$VLRFACE_LFW` or ../shared/data/lf
                minutes:float=20., # training budget
                device=None, progress:bool=True):
     "Prepare LFW, train a CPU-preset DSR on DevTrain for `minutes`, evaluate on DevTest: the `Evaluation`"
-    from vlrface.data import prepare_lfw, PrepConfig, read_manifest
+    from vlrface.data import prepare_lfw, PrepConfig
     from vlrface.evaluate import read_pairs, standard_modes, evaluate
     from vlrface.dsr import load_dsr
     lfw, data, out, size = get_path('lfw', lfw), Path(data), Path(out), check_vlr_size(size)
