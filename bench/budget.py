@@ -43,11 +43,11 @@ def main():
                budget_s=a.minutes * 60, train_s=round(fin['elapsed'], 1), over_budget_pct=round(100 * (fin['elapsed'] / (a.minutes * 60) - 1), 2),
                epochs_allowed=fin['planned'], epochs_run=fin['epochs'], stopped_by=fin['stopped_by'],
                lr_peak=rec['settings']['lr'], lr_end=fin['lr_end'], quickstart_wall_s=round(wall, 1),
-               devtest=[l for l in r.stdout.splitlines() if l.strip().startswith(('mode', 'HR ', 'bicubic', 'DSR'))])
+               devtest=[l for l in r.stdout.splitlines() if l.strip().startswith(('mode ', 'HR ', 'bicubic ', 'DSR '))])
     res_dir = Path(a.results); res_dir.mkdir(exist_ok=True)
     (res_dir/'budget.json').write_text(json.dumps(res, indent=1) + '\n')
     rows = [('budget', f"{a.minutes:g} min"), ('training took', f"{res['train_s'] / 60:.2f} min ({res['over_budget_pct']:+.2f} % of the budget)"),
-            ('epochs allowed / run', f"{res['epochs_allowed']} / {res['epochs_run']} (the last one cut when the time was up)"),
+            ('epochs allowed / run', f"{res['epochs_allowed']} / {res['epochs_run']}" + (' (the last one cut when the time was up)' if fin['stopped_by'] == 'time budget' else '')),
             ('stopped by', res['stopped_by']), ('learning rate: peak / last step', f"{res['lr_peak']:g} / {res['lr_end']:.2e}"),
             ('whole quick start (prepare if needed, train, evaluate)', f"{wall / 60:.1f} min")]
     text = (f"# A training budget on a loaded machine\n\n{res['date']}, {res['cpu']}, {res['cores']} cores, torch {rec['versions']['torch']}; "
