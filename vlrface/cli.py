@@ -6,14 +6,14 @@ Docs: https://vlrface.github.io/vlrface/cli.html.md"""
 
 # %% ../nbs/09_cli.ipynb #6e228ab1
 from __future__ import annotations
-import argparse, dataclasses, sys
+import argparse, dataclasses, sys, typing
 from pathlib import Path
 
 from .core import HR_SIZE, VLR_SIZE, VLR_SIZES, THRESHOLD
 
 # %% auto #0
-__all__ = ['prep_parser', 'run_prep', 'prep', 'eval_parser', 'run_eval', 'evaluate_main', 'main_parser', 'run_main', 'main',
-           'config_flags', 'given_settings', 'train_parser', 'run_train', 'train_main', 'quickstart_parser',
+__all__ = ['config_flags', 'config_from_args', 'prep_parser', 'run_prep', 'prep', 'eval_parser', 'run_eval', 'evaluate_main',
+           'main_parser', 'run_main', 'main', 'train_parser', 'run_train', 'train_main', 'quickstart_parser',
            'run_quickstart', 'quickstart_main', 'finetune_parser', 'run_finetune', 'finetune_main']
 
 # %% ../nbs/09_cli.ipynb #76d5846f
@@ -24,25 +24,49 @@ def _num_or_range(s:str):
     v = [int(x) if x.is_integer() else x for x in v]
     return v[0] if len(v) == 1 else tuple(v)
 
+# %% ../nbs/09_cli.ipynb #b6e8d2f0
+def _flag_kind(hint, default)->dict:
+    "argparse keywords for a settings field of type `hint`"
+    if hint is bool: return dict(action=argparse.BooleanOptionalAction)
+    if hint in (int, float, str): return dict(type=hint)
+    if hint is tuple: return dict(type=type(default[0]) if default else str, nargs='+')
+    if tuple in typing.get_args(hint): return dict(type=_num_or_range)   # a number, or a range low,high
+    raise TypeError(f"no command-line flag for a setting of type {hint}")
+
+def config_flags(p:argparse.ArgumentParser, cls, # the settings' dataclass
+                 title:str, # the group's heading in --help
+                 choices:dict|None=None): # {field: allowed values}
+    "Add a flag per field of the dataclass `cls` (`--field-name`, help from its docments, default unset), nested settings too: a setting is written once"
+    from fastcore.docments import docments
+    g, docs, hints = p.add_argument_group(title), docments(cls), typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if dataclasses.is_dataclass(hints[f.name]): config_flags(p, hints[f.name], f"{title}, {f.name}", choices); continue
+        default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
+        kw = _flag_kind(hints[f.name], default)
+        if 'action' not in kw: kw['choices'] = (choices or {}).get(f.name)
+        show = ','.join(map(str, default)) if isinstance(default, tuple) else default
+        g.add_argument('--' + f.name.replace('_', '-'), dest=f.name, default=None, help=f"{docs[f.name]} (default: {show})".replace('%', '%%'), **kw)
+    return g
+
+def config_from_args(a:argparse.Namespace, cls, base=None):
+    "`base` (default `cls()`) with the settings of `cls` given on the command line, nested settings included"
+    base, hints, kw = base if base is not None else cls(), typing.get_type_hints(cls), {}
+    for f in dataclasses.fields(cls):
+        if dataclasses.is_dataclass(hints[f.name]): kw[f.name] = config_from_args(a, hints[f.name], getattr(base, f.name))
+        elif getattr(a, f.name, None) is not None: kw[f.name] = getattr(a, f.name)
+    return dataclasses.replace(base, **kw)
+
 # %% ../nbs/09_cli.ipynb #3ebc5549
 def _prep_options()->argparse.ArgumentParser:
     "The options shared by `lfw`, `folders` and `flat`"
+    from vlrface.data import PrepConfig
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group('preparation')
     g.add_argument('--out', required=True, type=Path, help='output folder (a rerun resumes into it)')
-    g.add_argument('--mode', choices=('align', 'center'), default='align', help='five-point alignment or centre crop (default: align)')
-    g.add_argument('--sizes', type=int, nargs='+', default=[VLR_SIZE], choices=VLR_SIZES, help='VLR sides to write (default: 32)')
-    g.add_argument('--no-face', choices=('center', 'skip'), default='center', help='align mode, no face found: centre-crop fallback or skip (default: center)')
-    g.add_argument('--crop', type=float, default=0.52, help='centre-crop side as a fraction of the shorter image side (default: 0.52)')
-    g.add_argument('--min-size', type=int, default=32, help='images with a shorter side below this are errors (default: 32)')
-    g.add_argument('--seed', type=int, default=0, help='seed of the per-image degradation draws (default: 0)')
     g.add_argument('--workers', type=int, default=None, help='processes (default: all cores; 0: no subprocesses)')
     g.add_argument('--strict', action='store_true', help='exit with status 1 if any image could not be prepared')
-    d = p.add_argument_group('degradation (HR -> VLR); a number or a range low,high drawn per image')
-    d.add_argument('--down', choices=('area', 'bicubic'), default='area', help='downsampling filter (default: area)')
-    d.add_argument('--blur', type=_num_or_range, default=0., help='Gaussian blur sigma in HR pixels (default: 0)')
-    d.add_argument('--noise', type=_num_or_range, default=0., help='Gaussian noise std, 0-255 units (default: 0)')
-    d.add_argument('--jpeg', type=_num_or_range, default=None, help='JPEG quality 1-95 (default: no compression)')
+    config_flags(p, PrepConfig, 'preparation settings',
+                 dict(mode=('align', 'center'), no_face=('center', 'skip'), sizes=VLR_SIZES, down=('area', 'bicubic')))
     return p
 
 # %% ../nbs/09_cli.ipynb #2e36010b
@@ -93,9 +117,8 @@ def _report_prep(res, a)->int:
 
 # %% ../nbs/09_cli.ipynb #244702cf
 def _prep_config(a):
-    from vlrface.data import PrepConfig, Degradation
-    return PrepConfig(mode=a.mode, sizes=a.sizes, no_face=a.no_face, crop=a.crop, min_size=a.min_size, seed=a.seed,
-                      degradation=Degradation(down=a.down, blur=a.blur, noise=a.noise, jpeg=a.jpeg))
+    from vlrface.data import PrepConfig
+    return config_from_args(a, PrepConfig)
 
 def run_prep(argv:list|None=None)->int:
     "Run `vlrface-prep` with `argv` (default: the command line); return the exit status"
@@ -295,22 +318,6 @@ def main():
     sys.exit(run_main())
 
 # %% ../nbs/09_cli.ipynb #863972a1
-def config_flags(p:argparse.ArgumentParser, cls, # the settings' dataclass
-                 title:str, # the group's heading in --help
-                 choices:dict|None=None): # {field: allowed values}
-    "Add a flag per field of the dataclass `cls` (`--field-name`, help from its docments, default unset); a setting is written once"
-    from fastcore.docments import docments
-    docs, g, types = docments(cls), p.add_argument_group(title), {'int': int, 'float': float, 'str': str, 'bool': bool}
-    for f in dataclasses.fields(cls):
-        t, flag = types[f.type if isinstance(f.type, str) else f.type.__name__], '--' + f.name.replace('_', '-')
-        kw = dict(action=argparse.BooleanOptionalAction) if t is bool else dict(type=t, choices=(choices or {}).get(f.name))
-        g.add_argument(flag, dest=f.name, default=None, help=f"{docs[f.name]} (default: {f.default})", **kw)
-    return g
-
-def given_settings(a:argparse.Namespace, cls)->dict:
-    "The settings of `cls` given on the command line"
-    return {f.name: getattr(a, f.name) for f in dataclasses.fields(cls) if getattr(a, f.name, None) is not None}
-
 def train_parser()->argparse.ArgumentParser:
     "The argument parser of `vlrface-train-dsr`"
     p = argparse.ArgumentParser(prog='vlrface-train-dsr', description='Train a DSR super-resolution network on a folder prepared by vlrface-prep.')
@@ -329,13 +336,10 @@ def train_parser()->argparse.ArgumentParser:
 def run_train(argv:list|None=None)->int:
     "Run `vlrface-train-dsr` with `argv`; return the exit status"
     a = train_parser().parse_args(argv)
-    from dataclasses import replace
     from vlrface.train import PRESETS, TrainConfig, train_dsr
     from vlrface.runs import RunFolder
-    given = given_settings(a, TrainConfig)
     try:
-        base = PRESETS[a.preset or 'gpu'] if not a.resume or a.preset else RunFolder(a.out).config(TrainConfig)
-        cfg = replace(base, **given)
+        cfg = config_from_args(a, TrainConfig, PRESETS[a.preset or 'gpu'] if not a.resume or a.preset else RunFolder(a.out).config(TrainConfig))
         learn = train_dsr(a.data, a.out, cfg, a.edgeface, a.resume, a.device, progress=not a.quiet, quiet=a.quiet)
     except KeyboardInterrupt:
         print(f"\ninterrupted: every finished epoch is saved in {a.out}; continue with the same command and --resume", file=sys.stderr); return 130
@@ -421,12 +425,10 @@ def _print_finetune(run):
 def run_finetune(argv:list|None=None)->int:
     "Run `vlrface-finetune` with `argv`; return the exit status"
     a = finetune_parser().parse_args(argv)
-    from dataclasses import replace
     from vlrface.finetune import FinetuneConfig, train_finetune
     from vlrface.runs import RunFolder
-    given = given_settings(a, FinetuneConfig)
     try:
-        cfg = replace(RunFolder(a.out).config(FinetuneConfig) if a.resume else FinetuneConfig(), **given)
+        cfg = config_from_args(a, FinetuneConfig, RunFolder(a.out).config(FinetuneConfig) if a.resume else None)
         learn = train_finetune(a.data, a.out, a.dsr, cfg, a.edgeface, a.resume, a.device, progress=not a.quiet, quiet=a.quiet)
     except KeyboardInterrupt:
         print(f"\ninterrupted: every finished epoch is saved in {a.out}; continue with the same command and --resume", file=sys.stderr); return 130

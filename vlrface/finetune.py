@@ -32,7 +32,7 @@ from .evaluate import deal_folds, verification_report
 from .runs import *
 
 # %% auto #0
-__all__ = ['ArcFace', 'arcface_classes', 'super_resolve', 'FaceBank', 'face_bank', 'FaceDL', 'make_pairs', 'Verification',
+__all__ = ['ArcFace', 'arcface_classes', 'super_resolve', 'FaceBank', 'face_bank', 'FaceDL', 'make_pairs', 'VerificationCallback',
            'VerificationMetric', 'ClosedSetAccuracy', 'FaceClassifier', 'ArcFaceLoss', 'backbone_head_splitter',
            'save_finetuned', 'load_head', 'finetune_learner', 'distill_targets', 'FinetuneConfig', 'fit_two_stage',
            'plot_finetune_history', 'finetune_data', 'train_finetune']
@@ -189,7 +189,7 @@ def make_pairs(names, # image name of each face
     return pd.DataFrame(dict(fold=deal_folds(same, seed=seed), a=names[ab[:, 0]], b=names[ab[:, 1]], same=same))
 
 # %% ../nbs/08_finetune.ipynb #3d91b146
-class Verification(Callback):
+class VerificationCallback(Callback):
     "After each validation, verification accuracy and TAR@FAR 1e-2 on pairs of unseen people, per kind of face"
     order = 40   # before the Recorder (50) reads the metrics
     def __init__(self, bank:FaceBank, # faces of the validation people (labels unused)
@@ -231,8 +231,8 @@ class Verification(Callback):
         return [VerificationMetric(self, k) for k in keys]
 
 class VerificationMetric(Metric):
-    "One number of a `Verification` as a fastai metric"
-    def __init__(self, ver:Verification, key:str): self.ver, self.key = ver, key
+    "One number of a `VerificationCallback` as a fastai metric"
+    def __init__(self, ver:VerificationCallback, key:str): self.ver, self.key = ver, key
     def reset(self): pass
     def accumulate(self, learn): pass
     @property
@@ -298,7 +298,7 @@ def load_head(path)->ArcFace:
 
 # %% ../nbs/08_finetune.ipynb #10d74162
 def finetune_learner(dls:DataLoaders, model:FaceClassifier,
-                     ver:Verification|None=None, # validation on unseen people (adds its metrics)
+                     ver:VerificationCallback|None=None, # validation on unseen people (adds its metrics)
                      path=None, # folder for checkpoints and history.csv; `None`: neither
                      lr:float=9e-4, wd:float=0., clip:float|None=None, # gradient clipping (max norm); `None`: off
                      precision:str='auto', # 'auto', 'bf16', 'fp16' or 'fp32'
@@ -374,7 +374,7 @@ def _set_stage(learn:Learner, stage:int, epochs1:int):
     for cb in learn.cbs:
         if isinstance(cb, CSVLogCallback): cb.epoch_offset = learn.checkpoint_extra['epoch_offset']
 
-class _EpochsDone(Callback):
+class _EpochsDoneCallback(Callback):
     "Count the epochs that ran to their end (before any callback may stop the fit after one)"
     order = 85
     def before_fit(self): self.learn.epochs_done = 0   # (epochs skipped on resume end too, and count)
@@ -384,7 +384,7 @@ def fit_two_stage(learn:Learner, cfg:FinetuneConfig,
                   stage:int=1, start:int=0, # where to begin (a resumed run: its stage and the epoch within it)
                   cbs=None, quiet:bool=False):
     "Stage 1: head only, `epochs1` at `lr1`; stage 2: all, `epochs2` with `lr_backbone` / `lr_head`; one-cycle each"
-    cbs = list(cbs or []) + [_EpochsDone()]
+    cbs = list(cbs or []) + [_EpochsDoneCallback()]
     if stage == 1:
         if not quiet: print(f"stage 1: head only (backbone frozen), {cfg.epochs1} epochs at {cfg.lr1:g}")
         if start < cfg.epochs1:
@@ -442,7 +442,7 @@ def finetune_data(data, # a folder prepared by vlrface-prep
                   cfg:FinetuneConfig|None=None,
                   train:str='train', valid:str='val', # split names
                   device=None, progress:bool=True):
-    "(`DataLoaders`, `Verification`, classes table) for fine-tuning on `train` and validating on `valid` people"
+    "(`DataLoaders`, `VerificationCallback`, classes table) for fine-tuning on `train` and validating on `valid` people"
     cfg, device = cfg or FinetuneConfig(), get_device(device)
     dsrs = {s: d.to(device) for s, d in _dsr_sizes(dsrs).items()}
     fs = load_face_set(data, split=train, sizes=list(dsrs), progress=progress)
@@ -462,7 +462,7 @@ def finetune_data(data, # a folder prepared by vlrface-prep
     trdl.drop_last = trdl.n > cfg.bs   # (an epoch smaller than a batch keeps its one short batch)
     dls = DataLoaders(trdl, FaceDL(cv, bs=cfg.bs * 2, device=device), device=device)
     dls.sr_seconds, dls.n_sr = secs, int((tr.kinds != 'HR').sum() + (cv.kinds != 'HR').sum() + (vb.kinds != 'HR').sum())
-    return dls, Verification(vb, pairs), cl
+    return dls, VerificationCallback(vb, pairs), cl
 
 # %% ../nbs/08_finetune.ipynb #f2e36f4d
 def train_finetune(data, # a folder prepared by vlrface-prep
