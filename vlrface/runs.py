@@ -326,7 +326,8 @@ def start(self:RunFolder, cls, # the settings' dataclass
     "Begin a run (write `config.json`) or check a resume against it: the (settings, inputs) to run with"
     r, inputs = self.record, inputs or {}
     if not resume:
-        if not rank_distrib() and (r is not None or (self.path/'last.state.pt').exists()): raise FileExistsError(f"{self.path} holds a run already: resume it (--resume), or train into another folder")
+        if not rank_distrib() and (self.path/'last.state.pt').exists(): raise FileExistsError(f"{self.path} holds a run already: resume it (--resume), or train into another folder")
+        if r is not None and not quiet and not rank_distrib(): print(f"{self.path}: its run never finished an epoch; starting it afresh")
         cfg = cls() if cfg is None else cfg
         self._write(dict(kind=self.kind, settings=dataclasses.asdict(cfg), inputs=inputs, plan={}, versions=versions(),
                          created=datetime.datetime.now().isoformat(timespec='seconds')))
