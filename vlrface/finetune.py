@@ -7,7 +7,7 @@ Docs: https://vlrface.github.io/vlrface/finetune.html.md"""
 # %% ../nbs/08_finetune.ipynb #b030d6c6
 from __future__ import annotations
 import contextlib, json, math, time, warnings
-from dataclasses import dataclass, asdict, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np

@@ -6,15 +6,14 @@ Docs: https://vlrface.github.io/vlrface/train.html.md"""
 
 # %% ../nbs/07_train.ipynb #d57d671d
 from __future__ import annotations
-import contextlib, json, math, sys, time, warnings
-from dataclasses import dataclass, asdict, fields, replace
+import contextlib, json, time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import store_attr, patch
-from fastcore.foundation import L
 from fastcore.parallel import num_cpus
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
@@ -28,7 +27,7 @@ from fastai.torch_core import find_bs, rank_distrib, num_distrib
 
 from .core import *
 from .runs import *
-from .dsr import DSR, DSRConfig, DSR_SMALL, save_dsr, read_dsr_config, upscale_faces
+from .dsr import DSR, DSRConfig, DSR_SMALL, save_dsr, upscale_faces
 from .edgeface import EdgeFace, load_edgeface
 from .losses import DSRLoss
 from .faces import load_face_set, read_manifest, normalize, denormalize
