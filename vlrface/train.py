@@ -327,7 +327,7 @@ def train_dsr(data, # a folder prepared by vlrface-prep
     cfg, inputs = run.start(TrainConfig, cfg, dict(data=data_record(data), edgeface=ef), resume, resumable=('epochs', 'minutes'), quiet=quiet)
     if num_distrib() > 1 and cfg.minutes: raise ValueError("data-parallel runs need a fixed number of epochs (every rank must plan the same schedule): give epochs, not minutes")
     seed_everything(cfg.seed)
-    dls = pair_dls(data, _vlr_size(data, cfg.size), cfg.bs, device=device, in_memory=cfg.in_memory, seed=cfg.seed, flip=cfg.flip,
+    dls = pair_dls(data, cfg.size, cfg.bs, device=device, in_memory=cfg.in_memory, seed=cfg.seed, flip=cfg.flip,
                    limit=cfg.limit or None, progress=progress and not quiet)
     rec = load_edgeface(inputs.get('edgeface')) if needs_rec(cfg) else None
     loss = DSRLoss(rec, vgg='auto' if cfg.perceptual else None, **{k: getattr(cfg, k) for k in ('pixel', 'identity', 'perceptual', 'fm', 'tv')})
