@@ -14,15 +14,16 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
-__all__ = ['HR_SIZE', 'VLR_SIZE', 'VLR_SIZES', 'MEAN', 'STD', 'THRESHOLD', 'PATH_VARS', 'TMP_SUFFIX', 'check_vlr_size',
-           'find_path', 'get_path', 'get_device', 'stable_seed', 'seed_everything', 'ImageReadError', 'to_rgb',
-           'read_rgb', 'atomic_path', 'atomic_write', 'encode_png', 'save_png', 'remove_stale_tmp', 'fast_dtype',
-           'export_onnx', 'onnx_session', 'onnx_run', 'md_table']
+__all__ = ['HR_SIZE', 'VLR_SIZE', 'VLR_MIN', 'VLR_MAX', 'VLR_SIZES', 'MEAN', 'STD', 'THRESHOLD', 'PATH_VARS', 'TMP_SUFFIX',
+           'check_vlr_size', 'find_path', 'get_path', 'get_device', 'stable_seed', 'seed_everything', 'ImageReadError',
+           'to_rgb', 'read_rgb', 'atomic_path', 'atomic_write', 'encode_png', 'save_png', 'remove_stale_tmp',
+           'fast_dtype', 'export_onnx', 'onnx_session', 'onnx_run', 'md_table']
 
 # %% ../nbs/00_core.ipynb #4b5259c4
 HR_SIZE = 112             # side of the aligned high-resolution face that recognisers take
 VLR_SIZE = 32             # default very-low-resolution side (112/32 = 3.5x upscaling)
-VLR_SIZES = (16, 24, 32)  # the VLR sides the library supports
+VLR_MIN, VLR_MAX = 8, 32  # any VLR side in this range is accepted (a face is resized to what a model takes)
+VLR_SIZES = (16, 24, 32)  # the standard VLR sides: what the quick start prepares and trains for
 MEAN = (0.5, 0.5, 0.5)    # per-channel normalisation: x_norm = (x/255 - MEAN) / STD
 STD = (0.5, 0.5, 0.5)
 THRESHOLD = 0.35          # cosine below which a face matches nobody (the original system's value)
@@ -30,9 +31,11 @@ THRESHOLD = 0.35          # cosine below which a face matches nobody (the origin
 # %% ../nbs/00_core.ipynb #d8df12a0
 def check_vlr_size(size:int # a VLR side in pixels
                   )->int:
-    "Return `size` if it is one of `VLR_SIZES`, else raise a `ValueError` that lists them"
-    if int(size) != size or int(size) not in VLR_SIZES:
-        raise ValueError(f"VLR size {size!r} is not supported; choose one of {VLR_SIZES}")
+    "Return `size` if it is a whole number from `VLR_MIN` to `VLR_MAX`, else raise a `ValueError` that says the range"
+    try: ok = int(size) == size and VLR_MIN <= int(size) <= VLR_MAX
+    except (TypeError, ValueError): ok = False
+    if not ok: raise ValueError(f"VLR size {size!r} is not supported: give a side from {VLR_MIN} to {VLR_MAX} pixels "
+                                f"(faces smaller than {VLR_MIN} px carry too little to recognise; larger ones are not very-low-resolution: use HR mode)")
     return int(size)
 
 # %% ../nbs/00_core.ipynb #6fc002ce

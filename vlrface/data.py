@@ -282,7 +282,7 @@ def split_by_lists(subjects, # subject names
 class PrepConfig:
     "Every setting that changes the bytes of a prepared data set"
     mode:str='align'  # 'align' (five-point template) or 'center' (centre crop)
-    sizes:tuple=(VLR_SIZE,)  # VLR sides to write, any of 16, 24, 32
+    sizes:tuple=(VLR_SIZE,)  # VLR sides to write, any from 8 to 32
     degradation:Degradation=field(default_factory=Degradation)
     no_face:str='center'  # align mode, no face found: 'center' (fallback crop) or 'skip'
     crop:float=0.52  # centre-crop side as a fraction of the shorter image side

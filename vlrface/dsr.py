@@ -1,4 +1,4 @@
-"""A residual super-resolution CNN that restores a 16, 24 or 32 pixel face to the 112x112 a recogniser needs, with its configuration saved beside its weights.
+"""A residual super-resolution CNN that restores a face of any side from 8 to 32 pixels to the 112x112 a recogniser needs, with its configuration saved beside its weights.
 
 Docs: https://vlrface.github.io/vlrface/dsr.html.md"""
 
@@ -26,7 +26,7 @@ __all__ = ['DSR_SMALL', 'DSRConfig', 'ResBlock', 'DSR', 'dsr_cost', 'upscale', '
 @dataclass(frozen=True)
 class DSRConfig:
     "Everything that defines a DSR network; saved with its weights so that a file alone rebuilds it"
-    in_size:int=VLR_SIZE  # input side: 16, 24 or 32
+    in_size:int=VLR_SIZE  # input side, 8-32
     out_size:int=HR_SIZE  # output side
     channels:int=120  # feature channels of the residual blocks
     blocks:int=16  # number of residual blocks
