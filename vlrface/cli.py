@@ -58,7 +58,7 @@ def config_from_args(a:argparse.Namespace, cls, base=None):
 
 # %% ../nbs/09_cli.ipynb #3ebc5549
 def _prep_options()->argparse.ArgumentParser:
-    "The options shared by `lfw`, `folders` and `flat`"
+    "The options shared by `lfw`, `folders`, `flat` and `multi`"
     from vlrface.data import PrepConfig
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group('preparation')
@@ -76,6 +76,29 @@ def _ratios(s:str):
     if len(v) != 3: raise argparse.ArgumentTypeError(f"{s!r}: give three fractions train,val,test")
     return v
 
+def _source_arg(s:str)->tuple:
+    "'PATH=NAME' -> (Path('PATH'), 'NAME'), 'PATH' -> (Path('PATH'), None): a source of `vlrface-prep multi`"
+    path, eq, name = s.rpartition('=')
+    if not eq or '/' in name or '\\' in name: return Path(s), None  # an '=' inside the path names nothing
+    if not path or not name: raise argparse.ArgumentTypeError(f"{s!r}: give PATH or PATH=NAME")
+    return Path(path), name
+
+def _multi_parser(sub, common):
+    "The `multi` sub-command: several sources, each `PATH[=NAME]`, into one data set"
+    s = sub.add_parser('multi', parents=[common], help='prepare several sources into one data set, every subject kept within its source',
+                       description="Prepare several sources into one data set. Each source is PATH or PATH=NAME; NAME (default: the folder's name) "
+                                   "prefixes its subjects and output folders, so that equal subject names in two sources stay two people. "
+                                   "LFW sources keep their View 1 people lists; the subjects of the other sources share one ratio split.",
+                       epilog=r"example: vlrface-prep multi --lfw ../shared/data/lfw --flat /data/multipie=cmu --pattern '^(\d{3})_' --out data/lfw-cmu")
+    g = s.add_argument_group('sources (at least one; each option can be repeated)')
+    for kind, hlp in [('folders', 'identity-folder data sets ROOT/PERSON/image'), ('flat', 'flat folders whose file names carry the subject (see --pattern)'),
+                      ('lfw', 'LFW downloads, split by their View 1 people lists')]:
+        g.add_argument(f'--{kind}', type=_source_arg, nargs='+', action='extend', default=[], metavar='PATH[=NAME]', help=hlp)
+    g.add_argument('--pattern', action='append', default=None, help=r"regex whose group 'subject' (or first group) is the subject in a --flat source's file names: once for all, or once per --flat in order (default: '^([^_]+)_')")
+    s.add_argument('--split', type=_ratios, default=(0.8, 0.1, 0.1), help='subject fractions train,val,test of the sources other than --lfw, together (default: 0.8,0.1,0.1)')
+    s.add_argument('--split-seed', type=int, default=42, help='seed of the subject shuffle (default: 42)')
+    s.add_argument('--val-ratio', type=float, default=0.05, help='fraction of the DevTrain people of each --lfw source held out for validation (default: 0.05)')
+
 def prep_parser()->argparse.ArgumentParser:
     "The argument parser of `vlrface-prep` and its sub-commands"
     common = _prep_options()
@@ -92,6 +115,7 @@ def prep_parser()->argparse.ArgumentParser:
         s.add_argument('--split', type=_ratios, default=(0.8, 0.1, 0.1), help='subject fractions train,val,test (default: 0.8,0.1,0.1)')
         s.add_argument('--split-seed', type=int, default=42, help='seed of the subject shuffle (default: 42)')
         if name == 'flat': s.add_argument('--pattern', default=r'^([^_]+)_', help=r"regex whose group 'subject' (or first group) is the subject (default: '^([^_]+)_')")
+    _multi_parser(sub, common)
     s = sub.add_parser('verify', help='check that every pair of a prepared data set has the right sizes and mode')
     s.add_argument('out', type=Path, help='a folder made by vlrface-prep')
     s.add_argument('--workers', type=int, default=None, help='processes (default: all cores)')
@@ -115,6 +139,23 @@ def _report_prep(res, a)->int:
     if len(res.errors): print(f"{len(res.errors):,} images not prepared, with reasons, in {res.out/'errors.csv'}, e.g.\n{res.errors.head(5).to_string(index=False)}")
     return 1 if a.strict and len(res.errors) else 0
 
+# %% ../nbs/09_cli.ipynb #b316e628
+def _multi_source(a)->tuple:
+    "The combined scan and its subject splits for `vlrface-prep multi`"
+    from vlrface.data import scan_identity_folders, scan_flat, lfw_images_dir, lfw_splits, combine_sources, source_names, source_splits
+    pats = a.pattern or [r'^([^_]+)_']
+    pats = pats * len(a.flat) if len(pats) == 1 else pats
+    if a.pattern and (not a.flat or len(pats) != len(a.flat)):
+        raise ValueError(f"{len(a.pattern)} --pattern for {len(a.flat)} --flat sources: give one for all --flat sources, or one per --flat, in order")
+    specs = ([(p, n, scan_identity_folders) for p, n in a.folders] + [(p, n, lambda r, pat=pat: scan_flat(r, pat)) for (p, n), pat in zip(a.flat, pats)]
+             + [(p, n, lambda r: scan_identity_folders(lfw_images_dir(r))) for p, n in a.lfw])  # the LFW sources last
+    if not specs: raise ValueError("no source given: add --folders, --flat or --lfw PATH[=NAME]")
+    names = source_names([p for p, _, _ in specs], [n for _, n, _ in specs])
+    scans = {n: scan(p) for n, (p, _, scan) in zip(names, specs)}
+    lfw = {n: lfw_splits(p, scans[n].subject, a.val_ratio) for n, (p, _) in zip(names[len(specs) - len(a.lfw):], a.lfw)}
+    src = combine_sources(scans)
+    return src, source_splits(src, lfw, a.split, a.split_seed)
+
 # %% ../nbs/09_cli.ipynb #244702cf
 def _prep_config(a):
     from vlrface.data import PrepConfig
@@ -137,9 +178,12 @@ def run_prep(argv:list|None=None)->int:
             return int(len(bad) > 0)
         cfg = _prep_config(a)
         if a.command == 'lfw': return _report_prep(prepare_lfw(a.src, a.out, cfg, val_ratio=a.val_ratio, limit=a.limit, n_workers=a.workers), a)
-        src = scan_identity_folders(a.src) if a.command == 'folders' else scan_flat(a.src, a.pattern)
+        if a.command == 'multi': src, splits = _multi_source(a)
+        else:
+            src = scan_identity_folders(a.src) if a.command == 'folders' else scan_flat(a.src, a.pattern)
+            splits = split_by_ratio(src.subject, a.split, a.split_seed)
         print(describe_source(src))
-        return _report_prep(prepare(src, a.out, cfg, split_by_ratio(src.subject, a.split, a.split_seed), n_workers=a.workers), a)
+        return _report_prep(prepare(src, a.out, cfg, splits, n_workers=a.workers), a)
     except KeyboardInterrupt:
         print("\ninterrupted: finished work is kept; run the same command again to resume", file=sys.stderr); return 130
     except (OSError, ValueError) as e:  # a missing or unwritable path, a bad setting: one line, no traceback

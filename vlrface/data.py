@@ -26,10 +26,10 @@ from .faces import read_manifest
 
 # %% auto #0
 __all__ = ['ARCFACE_TEMPLATE', 'SPLITS', 'NO_FACE_SKIPPED', 'STATE_DIR', 'LFW_IMAGE_DIRS', 'scan_identity_folders', 'scan_flat',
-           'describe_source', 'similarity_transform', 'warp_face', 'center_crop', 'five_points', 'DlibLandmarker',
-           'Degradation', 'split_by_ratio', 'read_people_list', 'split_by_lists', 'PrepConfig', 'output_paths',
-           'prep_image', 'prep_stats', 'PrepResult', 'prepare', 'lfw_images_dir', 'lfw_splits', 'prepare_lfw',
-           'show_samples', 'verify_prepared', 'resize_folder']
+           'describe_source', 'source_names', 'combine_sources', 'similarity_transform', 'warp_face', 'center_crop',
+           'five_points', 'DlibLandmarker', 'Degradation', 'split_by_ratio', 'read_people_list', 'split_by_lists',
+           'source_splits', 'PrepConfig', 'output_paths', 'prep_image', 'prep_stats', 'PrepResult', 'prepare',
+           'lfw_images_dir', 'lfw_splits', 'prepare_lfw', 'show_samples', 'verify_prepared', 'resize_folder']
 
 # %% ../nbs/01_data.ipynb #95ff1b4b
 def _unique_names(names, srcs)->list:
@@ -91,12 +91,63 @@ def scan_flat(root, # folder whose image file names carry the subject (sub-folde
     return _source_frame(root, [r for r, _ in keep], [s for _, s in keep], [r for r, s in zip(rel, subj) if not s])
 
 # %% ../nbs/01_data.ipynb #ed3e7cfd
-def describe_source(df:pd.DataFrame)->str:
-    "One line saying how many subjects and images a scan found, and what it ignored"
-    s = f"Found {len(df):,} images of {df.subject.nunique():,} subjects in {df.attrs.get('root', '?')}"
-    ign = df.attrs.get('ignored', [])
-    if ign: s += f"; ignored {len(ign):,} images without a subject (e.g. {ign[0]})"
+def _describe(df, root, ignored)->str:
+    "'Found N images of M subjects in ROOT', and what the scan ignored"
+    s = f"Found {len(df):,} images of {df.subject.nunique():,} subjects in {root}"
+    if ignored: s += f"; ignored {len(ignored):,} images without a subject (e.g. {ignored[0]})"
     return s
+
+def describe_source(df:pd.DataFrame)->str:
+    "A line saying how many subjects and images a scan found, and what it ignored; a line per source for `combine_sources`"
+    srcs = df.attrs.get('sources')
+    if srcs is None: return _describe(df, df.attrs.get('root', '?'), df.attrs.get('ignored', []))
+    return '\n'.join([f"{n}: {_describe(df[df.source == n], **a)}" for n, a in srcs.items()]
+                     + [f"In all: {len(df):,} images of {df.subject.nunique():,} subjects from {len(srcs)} sources"])
+
+# %% ../nbs/01_data.ipynb #06d74e41
+_SOURCE_NAME = re.compile(r'[A-Za-z][A-Za-z0-9._-]*')
+
+def _default_name(root)->str:
+    "A source name from the root folder's name: other characters become '-', and it starts with a letter"
+    n = re.sub(r'[^A-Za-z0-9._-]+', '-', Path(root).resolve().name).strip('-')
+    return n if n[:1].isalpha() else f's{n}'
+
+# %% ../nbs/01_data.ipynb #e390efc1
+def source_names(roots:list, # the sources' root folders
+                 names:list|None=None # a name per root, None for the default (the root folder's name)
+                )->list:
+    "A short, unique name per source: the given ones checked, the others made from their root folders"
+    names = list(names) if names is not None else [None] * len(roots)
+    if len(names) != len(roots): raise ValueError(f"{len(names)} names for {len(roots)} sources: give one per source (None for the default)")
+    given = [n for n in names if n is not None]
+    for n in given:
+        if not _SOURCE_NAME.fullmatch(n): raise ValueError(f"source name {n!r}: use letters, digits, '.', '_' and '-', starting with a letter (it becomes a folder name)")
+    dup = [n for n in given if [g.lower() for g in given].count(n.lower()) > 1]
+    if dup: raise ValueError(f"source name {dup[0]!r} is given to {len(dup)} sources; give each source its own")
+    taken, out = {n.lower() for n in given}, []
+    for r, n in zip(roots, names):
+        if n is None:
+            n = base = _default_name(r); k = 2
+            while n.lower() in taken: n, k = f'{base}-{k}', k + 1
+            taken.add(n.lower())
+        out.append(n)
+    return out
+
+# %% ../nbs/01_data.ipynb #fe9e2258
+def combine_sources(scans:list|dict, # scans (`scan_identity_folders`, `scan_flat`), or {name: scan}
+                    names:list|None=None # for a list: a name per scan, None for the default
+                   )->pd.DataFrame:
+    "One scan of several sources, for `prepare`: a `source` column, and every subject and name prefixed `SOURCE/`"
+    if isinstance(scans, dict): scans, names = list(scans.values()), list(scans)
+    if isinstance(scans, pd.DataFrame) or not len(scans): raise ValueError("combine_sources takes a list of scans, or a dict {name: scan}")
+    if any('source' in s.columns for s in scans): raise ValueError("a scan is combined already: combine the single scans in one call")
+    names = source_names([s.attrs['root'] for s in scans], names)
+    for n, s in zip(names, scans):
+        if s.empty: raise ValueError(f"source {n} ({s.attrs['root']}): no images found; check the path (and for a flat folder the subject pattern)")
+    df = pd.concat([s.assign(source=n, subject=n + '/' + s.subject, name=n + '/' + s.name) for n, s in zip(names, scans)])
+    df = df.sort_values('name', ignore_index=True)
+    df.attrs = dict(sources={n: dict(root=s.attrs['root'], ignored=s.attrs.get('ignored', [])) for n, s in zip(names, scans)})
+    return df
 
 # %% ../nbs/01_data.ipynb #36a18d9e
 ARCFACE_TEMPLATE = np.array([[38.2946, 51.6963], [73.5318, 51.5014], [56.0252, 71.7366],
@@ -277,6 +328,21 @@ def split_by_lists(subjects, # subject names
     val = set(np.random.default_rng(seed).permutation(trs)[:int(round(val_ratio * len(trs)))]) if trs else set()
     return {s: 'val' if s in val else 'train' if s in tr else 'test' if s in te else 'unused' for s in subs}
 
+# %% ../nbs/01_data.ipynb #1938bda9
+def source_splits(source:pd.DataFrame, # a combined scan (`combine_sources`)
+                  splits:dict|None=None, # {source name: {subject: split}} for the sources with their own splits
+                  ratios=(0.8, 0.1, 0.1), # fractions of the other sources' subjects for train, val, test
+                  seed:int=42 # shuffle seed of the ratio split
+                 )->dict:
+    "Namespaced subject -> split: each source's own split where given, one seeded ratio split over the other subjects"
+    names, splits = list(source.attrs.get('sources', {})), splits or {}
+    if not names: raise ValueError("source_splits needs a combined scan: use combine_sources")
+    unknown = sorted(set(splits) - set(names))
+    if unknown: raise ValueError(f"no source {unknown[0]!r} in the scan; it has {', '.join(names)}")
+    rest = source.subject[~source.source.isin(list(splits))]
+    own = {f'{n}/{s}': v for n, sp in splits.items() for s, v in sp.items()}
+    return {**(split_by_ratio(rest, ratios, seed) if len(rest) else {}), **own}
+
 # %% ../nbs/01_data.ipynb #ebacff74
 @dataclass
 class PrepConfig:
@@ -348,14 +414,14 @@ def _prep_image(src, name, out, cfg, landmarker, rec):
 STATE_DIR = '.vlrface-prep'
 
 def _chunk_key(chunk)->str:
-    "A name for a chunk of (name, src) items that changes whenever its items do"
+    "A name for a chunk of (name, src, root) items that changes whenever its items do"
     return f'{stable_seed(*[x for it in chunk for x in it]):016x}'
 
 # %% ../nbs/01_data.ipynb #15911af0
-def _prep_chunk(chunk, root, out, cfg_dict, run:int, landmarker=None):
-    "Prepare a chunk of (name, src) items and record them; runs in a worker process"
+def _prep_chunk(chunk, out, cfg_dict, run:int, landmarker=None):
+    "Prepare a chunk of (name, src, root) items and record them; runs in a worker process"
     cfg = PrepConfig(**cfg_dict)
-    recs = [dict(prep_image(Path(root)/src, name, Path(out), cfg, landmarker), src=src) for name, src in chunk]
+    recs = [dict(prep_image(Path(root)/src, name, Path(out), cfg, landmarker), src=src) for name, src, root in chunk]
     keep = [{k: r[k] for k in ('name', 'src', 'face_found', 'error')} for r in recs]  # timings vary: not saved
     # the run number leads the file name, so that records of a later run win over older ones
     atomic_write(Path(out)/STATE_DIR/'chunks'/f'{run:05d}-{_chunk_key(chunk)}.json', json.dumps(keep))
@@ -386,11 +452,36 @@ def _check_state(out:Path, cfg:PrepConfig):
                              "use another output folder, or delete it to start again")
     else: atomic_write(f, json.dumps(cfg.to_dict(), indent=1))
 
+# %% ../nbs/01_data.ipynb #1d55bdf8
+def _sources_text(s:dict)->str:
+    "'one source (ROOT)' or 'the sources a (ROOT), b (ROOT)' from a sources record"
+    roots = ', '.join(f'{n} ({r})' if s['several'] else r for n, r in s['roots'].items())
+    return f"the sources {roots}" if s['several'] else f"one source ({roots or 'root not recorded'})"
+
+def _check_sources(out:Path, roots:dict, several:bool):
+    "Record the sources of `out`, or refuse sources that differ from those it was prepared from; warn when a root moved"
+    f = out/STATE_DIR/'sources.json'
+    now = dict(several=several, roots={n: str(Path(r).resolve()) for n, r in roots.items()})
+    old = (json.loads(f.read_text()) if f.exists() else  # a folder made before sources were recorded has one source
+           dict(several=False, roots={}) if any((out/STATE_DIR/'chunks').glob('*.json')) else now)
+    if old['several'] != several or (several and set(old['roots']) != set(roots)):
+        raise ValueError(f"{out} was prepared from {_sources_text(old)}; this run has {_sources_text(now)}: give the same "
+                         "sources with the same names, or use another output folder (or delete it to start again)")
+    was = old['roots'] if several else {n: r for n, r in zip(now['roots'], old['roots'].values())}
+    for n, r in now['roots'].items():
+        if was.get(n, r) != r: warnings.warn(f"source {n!r} moved from {was[n]} to {r}: resuming, matching its images by their path under the root")
+    if old != now or not f.exists(): atomic_write(f, json.dumps(now, indent=1))
+
 # %% ../nbs/01_data.ipynb #02caa2c7
 def prep_stats(manifest:pd.DataFrame, # a prepared data set's manifest
-               errors:pd.DataFrame|None=None # its error report, to count faces skipped by the `no_face='skip'` policy
+               errors:pd.DataFrame|None=None, # its error report, to count faces skipped by the `no_face='skip'` policy
+               by_source:bool=False # one block of rows per source (index: source, split)
               )->pd.DataFrame:
-    "Per-split counts of subjects, HR images, VLR images and faces not found, with a total row"
+    "Per-split counts of subjects, HR images, VLR images and faces not found, with a total row; per source with `by_source`"
+    if by_source:
+        names = sorted(set(manifest.source) | set([] if errors is None else errors.source))
+        per = {n: prep_stats(manifest[manifest.source == n], None if errors is None else errors[errors.source == n]) for n in names}
+        return pd.concat(per, names=['source']).fillna(0).astype(int)
     vlr = [c for c in manifest.columns if c.startswith('vlr')]
     g = manifest.groupby('split', sort=False)
     st = pd.DataFrame({'subjects': g.subject.nunique(), 'HR images': g.size(), **{f'VLR {c[3:]}px images': g[c].count() for c in vlr}})
@@ -416,29 +507,42 @@ class PrepResult:
         "Images in which alignment found no face: centre-cropped ones in the manifest plus skipped ones"
         return int((self.manifest.face_found == False).sum() + (self.errors.reason == NO_FACE_SKIPPED).sum())
 
+    @property
+    def sources(self)->list:
+        "The names of the sources, sorted"
+        return sorted(set(self.manifest.source) | set(self.errors.source))
+
+    @property
+    def source_stats(self)->pd.DataFrame:
+        "The statistics per source: each source's subjects and images per split"
+        return prep_stats(self.manifest, self.errors, by_source=True)
+
     def __repr__(self):
         t = self.timings
         s = (f"Prepared {len(self.manifest):,} samples of {self.manifest.subject.nunique():,} subjects in {self.out} "
              f"({t['n_done']:,} processed now in {t['wall']:.1f}s, {t['n_skipped']:,} already done); "
              f"{len(self.errors):,} not prepared (see errors.csv)\n")
-        return s + self.stats.to_string()
+        return s + self.stats.to_string() + (f"\n\nper source:\n{self.source_stats.to_string()}" if len(self.sources) > 1 else '')
 
 # %% ../nbs/01_data.ipynb #62662840
-def _write_reports(out, manifest, errors, stats, root, cfg):
-    "Write the manifest, the error report, the statistics table and a summary atomically"
-    atomic_write(out/'prep.json', json.dumps(dict(source_root=str(Path(root).resolve()), settings=cfg.to_dict(),
-                                                  samples=len(manifest), not_prepared=len(errors)), indent=1))
-    atomic_write(out/'manifest.csv', manifest.to_csv(index=False))
-    atomic_write(out/'errors.csv', errors.to_csv(index=False))
-    atomic_write(out/'stats.md', md_table(stats))
+def _write_reports(res:PrepResult, roots:dict, cfg:PrepConfig):
+    "Write the manifest, the error report, the statistics (per source too, when several) and a summary atomically"
+    out, roots = res.out, {n: str(Path(r).resolve()) for n, r in roots.items()}
+    one = dict(source_root=next(iter(roots.values()))) if len(roots) == 1 else {}  # the key a single-source summary always had
+    atomic_write(out/'prep.json', json.dumps(dict(**one, sources=roots, settings=cfg.to_dict(),
+                                                  samples=len(res.manifest), not_prepared=len(res.errors)), indent=1))
+    atomic_write(out/'manifest.csv', res.manifest.to_csv(index=False))
+    atomic_write(out/'errors.csv', res.errors.to_csv(index=False))
+    per = f"\nPer source:\n\n{md_table(res.source_stats)}" if len(res.sources) > 1 else ''
+    atomic_write(out/'stats.md', md_table(res.stats) + per)
 
 # %% ../nbs/01_data.ipynb #c5afab9b
-def _run_chunks(items, root, out, cfg, chunk_size, landmarker, n_workers, progress):
-    "Prepare the `items` that are not done in `out`; return all records and this run's new ones"
+def _run_chunks(items, out, cfg, chunk_size, landmarker, n_workers, progress):
+    "Prepare the (name, src, root) `items` that are not done in `out`; return all records and this run's new ones"
     recs, run = _load_records(out)
-    todo = [(n, s) for n, s in items if not _is_done(recs.get(n), s, out, cfg.sizes)]
+    todo = [it for it in items if not _is_done(recs.get(it[0]), it[1], out, cfg.sizes)]
     chunks = [todo[i:i + chunk_size] for i in range(0, len(todo), chunk_size)]
-    new = parallel(_prep_chunk, chunks, root=root, out=out, cfg_dict=cfg.to_dict(), run=run, landmarker=landmarker,
+    new = parallel(_prep_chunk, chunks, out=out, cfg_dict=cfg.to_dict(), run=run, landmarker=landmarker,
                    n_workers=n_workers, progress=progress and bool(chunks), total=len(chunks)) if chunks else []
     new = [r for c in new for r in c]
     return {**recs, **{r['name']: r for r in new}}, new
@@ -451,34 +555,49 @@ def _collect(source, recs, splits, sizes):
     df['split'] = df.subject.map(splits).fillna('unused')
     ok = df[df.error.isna()]
     paths = {k: [output_paths(n, sizes)[k] for n in ok.name] for k in output_paths('', sizes)}
-    manifest = pd.DataFrame(dict(subject=ok.subject, split=ok.split, src=ok.src, **paths, face_found=ok.face_found))
-    errors = df.loc[df.error.notna(), ['subject', 'split', 'src', 'error']].rename(columns={'error': 'reason'})
+    manifest = pd.DataFrame(dict(subject=ok.subject, split=ok.split, source=ok.source, src=ok.src, **paths, face_found=ok.face_found))
+    errors = df.loc[df.error.notna(), ['subject', 'split', 'source', 'src', 'error']].rename(columns={'error': 'reason'})
     return manifest.reset_index(drop=True), errors.reset_index(drop=True)
 
+# %% ../nbs/01_data.ipynb #3c8cf814
+def _with_sources(source)->tuple:
+    "`source` with a `source` column, {source name: root}, and whether it combines several sources"
+    if not isinstance(source, pd.DataFrame): source = combine_sources(source)
+    if 'sources' in source.attrs: return source, {n: a['root'] for n, a in source.attrs['sources'].items()}, True
+    name = source_names([source.attrs['root']])[0]  # one scan: its folders stay un-prefixed, the column names it
+    return source.assign(source=name), {name: source.attrs['root']}, False
+
+def _subject_splits(source, splits, several)->dict:
+    "subject -> split from `prepare`'s `splits`: per-source dicts go through `source_splits`; None is a ratio split"
+    if splits is None: return split_by_ratio(source.subject)
+    per_source = several and bool(splits) and all(isinstance(v, dict) for v in splits.values())
+    return source_splits(source, splits) if per_source else splits
+
 # %% ../nbs/01_data.ipynb #7589e987
-def prepare(source:pd.DataFrame, # a scan: `scan_identity_folders` or `scan_flat`
+def prepare(source:pd.DataFrame|list|dict, # a scan (`scan_identity_folders`, `scan_flat`), or several: a list, {name: scan} or `combine_sources`
             out, # output folder
             cfg:PrepConfig|None=None, # settings (default: align, VLR 32)
-            splits:dict|None=None, # subject -> split; default `split_by_ratio` with its defaults
+            splits:dict|None=None, # subject -> split, or {source name: {subject: split}} (`source_splits`); default `split_by_ratio`
             n_workers:int|None=None, # processes; None: all cores, 0: in this process
             chunk_size:int=64, # images per task and per resume record
             landmarker:Callable|None=None, # replaces `DlibLandmarker` in align mode
             progress:bool=True # show a progress bar
            )->PrepResult:
     "Prepare every image of `source` into `out` (HR, VLR, manifest, errors, stats), resuming earlier work"
-    cfg, out, root = cfg or PrepConfig(), Path(out), Path(source.attrs['root'])
-    if source.empty: raise ValueError(f"{root}: no images to prepare")
+    cfg, out = cfg or PrepConfig(), Path(out)
+    source, roots, several = _with_sources(source)
+    if source.empty: raise ValueError(f"{', '.join(map(str, roots.values()))}: no images to prepare")
     out.mkdir(parents=True, exist_ok=True)
     remove_stale_tmp(out)
-    _check_state(out, cfg)
-    items, t0 = list(zip(source.name, source.src)), time.perf_counter()
-    recs, new = _run_chunks(items, root, out, cfg, chunk_size, landmarker, n_workers, progress)
+    _check_state(out, cfg); _check_sources(out, roots, several)
+    items, t0 = list(zip(source.name, source.src, source.source.map(roots))), time.perf_counter()
+    recs, new = _run_chunks(items, out, cfg, chunk_size, landmarker, n_workers, progress)
     wall = time.perf_counter() - t0
-    manifest, errors = _collect(source, recs, splits if splits is not None else split_by_ratio(source.subject), cfg.sizes)
-    stats = prep_stats(manifest, errors)
-    _write_reports(out, manifest, errors, stats, root, cfg)
+    manifest, errors = _collect(source, recs, _subject_splits(source, splits, several), cfg.sizes)
     tim = pd.DataFrame(new, columns=['t_read', 't_detect', 't_write']).sum().to_dict()
-    return PrepResult(out, manifest, errors, stats, dict(wall=wall, n_done=len(new), n_skipped=len(items) - len(new), **tim))
+    res = PrepResult(out, manifest, errors, prep_stats(manifest, errors), dict(wall=wall, n_done=len(new), n_skipped=len(items) - len(new), **tim))
+    _write_reports(res, roots, cfg)
+    return res
 
 # %% ../nbs/01_data.ipynb #5b97e8a1
 LFW_IMAGE_DIRS = ('images_deepfunneled', 'lfw-deepfunneled', 'lfw_funneled', 'lfw-funneled', 'lfw')

@@ -116,7 +116,7 @@ def _stack(arrs, paths, side)->torch.Tensor:
     return torch.from_numpy(np.stack(arrs)).permute(0, 3, 1, 2).contiguous()
 
 def load_face_set(data, # a folder made by `vlrface.data.prepare` (or `vlrface-prep`)
-                  names=None, # image names to load (see `image_name`)
+                  names=None, # image names to load (see `image_name`; prefixed `SOURCE/` in a data set of several sources)
                   split:str|None=None, # load every image of this split (together with `names`)
                   sizes=None, # VLR sizes to load; default every size the folder has
                   n_workers:int=4, # decoding threads
@@ -124,6 +124,7 @@ def load_face_set(data, # a folder made by `vlrface.data.prepare` (or `vlrface-p
     "Decode the HR and VLR faces of `names` and/or `split` from a prepared folder, once, into a `FaceSet`"
     data = Path(data); m = read_manifest(data)
     m['name'] = m.src.map(image_name)
+    if 'source' in m and m.source.nunique() > 1: m['name'] = m.source + '/' + m.name   # several sources: their paths may coincide
     have = sorted(int(c[3:]) for c in m.columns if c.startswith('vlr'))
     sizes = have if sizes is None else [check_vlr_size(s) for s in sizes]
     if set(sizes) - set(have): raise ValueError(f"{data} has VLR sizes {have}, not {sorted(set(sizes) - set(have))}: prepare them with vlrface-prep --sizes")
