@@ -6,7 +6,7 @@ Docs: https://vlrface.github.io/vlrface/train.html.md"""
 
 # %% ../nbs/07_train.ipynb #d57d671d
 from __future__ import annotations
-import contextlib, json, time
+import contextlib, json, textwrap, time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,6 +26,7 @@ from fastai.distributed import DistributedTrainer, DistributedDL
 from fastai.torch_core import find_bs, rank_distrib, num_distrib
 
 from .core import *
+from .degrade import DEGRADATIONS, degrade, describe, get_degradation
 from .runs import *
 from .dsr import DSR, DSRConfig, DSR_SMALL, save_dsr, upscale_faces
 from .edgeface import EdgeFace, load_edgeface
@@ -40,49 +41,65 @@ __all__ = ['PRESETS', 'PairData', 'pair_data', 'PairDL', 'pair_dls', 'psnr_db', 
 
 # %% ../nbs/07_train.ipynb #f299ce11
 class PairData:
-    "The (VLR, HR) faces of one split: uint8 tensors in memory, or files decoded on demand"
-    def __init__(self, vlr:torch.Tensor|None=None, hr:torch.Tensor|None=None, # in memory: (n, 3, s, s) and (n, 3, 112, 112) uint8
-                 paths:list|None=None): # on disk: [(vlr file, hr file)]
+    "The (VLR, HR) faces of one split: uint8 tensors in memory, or files decoded on demand; VLR faces may be left out, to be made from the HR faces"
+    def __init__(self, vlr:torch.Tensor|None=None, hr:torch.Tensor|None=None, # in memory: (n, 3, s, s) or None, and (n, 3, 112, 112) uint8
+                 paths:list|None=None): # on disk: [(VLR file or None, HR file)]
         store_attr()
-        if (vlr is None) == (paths is None): raise ValueError("give the faces (vlr, hr) or their paths, not both")
-    def __len__(self): return len(self.vlr) if self.vlr is not None else len(self.paths)
+        if (hr is None) == (paths is None): raise ValueError("give the faces (hr, and vlr unless they are made on the fly) or their paths, not both")
+    def __len__(self): return len(self.hr) if self.hr is not None else len(self.paths)
     def __getitem__(self, i): return self.item(i)
     @property
-    def size(self)->int: return self.vlr.shape[-1] if self.vlr is not None else read_rgb(self.paths[0][0]).size[0]
+    def size(self)->int|None:
+        "The side of the prepared VLR faces (`None` without them)"
+        if self.hr is not None: return self.vlr.shape[-1] if self.vlr is not None else None
+        return read_rgb(self.paths[0][0]).size[0] if self.paths and self.paths[0][0] is not None else None
     def to(self, device):
         "Keep the in-memory faces on `device`"
-        if self.vlr is not None: self.vlr, self.hr = self.vlr.to(device), self.hr.to(device)
+        if self.hr is not None: self.hr, self.vlr = self.hr.to(device), self.vlr.to(device) if self.vlr is not None else None
         return self
     def item(self, i):
-        "Pair `i`: its index in memory, or its two faces decoded"
-        if self.vlr is not None: return i
-        return tuple(torch.from_numpy(np.asarray(read_rgb(p))).permute(2, 0, 1) for p in self.paths[i])
+        "Pair `i`: its index in memory, or (i, VLR or None, HR) decoded"
+        if self.hr is not None: return i
+        dec = lambda p: torch.from_numpy(np.array(read_rgb(p))).permute(2, 0, 1) if p is not None else None
+        return (i, *map(dec, self.paths[i]))
 
 def pair_data(data, # a folder prepared by vlrface-prep
               size:int, # VLR side
               split:str, # 'train', 'val', ...
               in_memory:bool=True, # decode every face once now (else per batch)
               limit:int|None=None, # only the first `limit` pairs (quick trials)
-              progress:bool=True)->PairData:
+              progress:bool=True,
+              vlr:bool=True # the prepared VLR faces too (False: HR only, for degradations made on the fly)
+             )->PairData:
     "The (VLR, HR) pairs of `split` in a prepared folder"
     if in_memory:
-        fs = load_face_set(data, split=split, sizes=[size], progress=progress)
+        fs = load_face_set(data, split=split, sizes=[size] if vlr else [], progress=progress)
         n = len(fs) if limit is None else min(limit, len(fs))
-        return PairData(fs.vlr[size][:n], fs.hr[:n])
+        return PairData(fs.vlr[size][:n] if vlr else None, fs.hr[:n])
     m = read_manifest(data); m = m[m.split == split]
     if not len(m): raise ValueError(f"{data} has no split {split!r}")
     m = m if limit is None else m.head(limit)
-    return PairData(paths=[(Path(data)/v, Path(data)/h) for v, h in zip(m[f'vlr{check_vlr_size(size)}'], m.hr)])
+    vs = [Path(data)/v for v in m[f'vlr{check_vlr_size(size)}']] if vlr else [None] * len(m)
+    return PairData(paths=list(zip(vs, [Path(data)/h for h in m.hr])))
 
 # %% ../nbs/07_train.ipynb #e59150b9
 class PairDL(DataLoader):
-    "Batches of normalised (VLR, HR) faces from a `PairData`; seeded shuffle and paired flips per epoch"
-    def __init__(self, dataset:PairData, flip:bool=False, seed:int=0, epoch:int=0, **kwargs):
+    "Batches of normalised (VLR, HR) faces from a `PairData`; seeded shuffle, paired flips and degradations per epoch"
+    def __init__(self, dataset:PairData, flip:bool=False, seed:int=0, epoch:int=0,
+                 degrade=None, # a `DegradationModel` or preset: VLR faces made from the HR faces, per face and epoch (None: the prepared ones)
+                 size:int|None=None, # the VLR side (default: the prepared faces')
+                 jitter:int=0, # with `degrade`: each face made at a side up to this far from `size`, then resized to it
+                 **kwargs):
         super().__init__(dataset, **kwargs)
-        self.flip, self.seed, self.epoch, self._flips = flip, seed, epoch, None
+        self.flip, self.seed, self.epoch, self._flips, self.draws = flip, seed, epoch, None, []
+        self.degrade = get_degradation(degrade) if degrade is not None else None
+        self.size, self.jitter = check_vlr_size(size or dataset.size or 0) if (size or dataset.size) else None, jitter
+        if self.degrade is None and dataset.size is None: raise ValueError("these pairs have no VLR faces: give a degradation to make them from the HR faces")
+        if self.size is None: raise ValueError("give the VLR side to make faces at (size=)")
 
     def new(self, dataset=None, cls=None, **kwargs):
-        return super().new(dataset, cls, **{'flip': self.flip, 'seed': self.seed, 'epoch': self.epoch, **kwargs})
+        kw = dict(flip=self.flip, seed=self.seed, epoch=self.epoch, degrade=self.degrade, size=self.size, jitter=self.jitter)
+        return super().new(dataset, cls, **{**kw, **kwargs})
 
     def get_idxs(self):
         rng = np.random.default_rng([self.seed, self.epoch])
@@ -93,11 +110,16 @@ class PairDL(DataLoader):
 
     def create_batch(self, b):
         ds = self.dataset
-        if ds.vlr is not None:
-            idx = torch.as_tensor(b)
-            v, h, f = ds.vlr[idx.to(ds.vlr.device)], ds.hr[idx.to(ds.hr.device)], self._flips[np.asarray(b)]
+        if ds.hr is not None:
+            idx = np.asarray(b); t = torch.as_tensor(idx, device=ds.hr.device)
+            h, f = ds.hr[t], self._flips[idx]
+            v = ds.vlr[t] if self.degrade is None else None
         else:
-            v, h = torch.stack([x[0] for x in b]), torch.stack([x[1] for x in b]); f = np.zeros(len(b), bool)
+            idx, h, f = np.array([x[0] for x in b]), torch.stack([x[2] for x in b]), np.zeros(len(b), bool)
+            v = torch.stack([x[1] for x in b]) if self.degrade is None else None
+        if self.degrade is not None:   # seeded by (seed, epoch, index): the same draws however the faces are batched, and on resume
+            band = (max(VLR_MIN, self.size - self.jitter), min(VLR_MAX, self.size + self.jitter))
+            v, self.draws = degrade(h, band, self.degrade, [(self.seed, self.epoch, int(i)) for i in idx], out_size=self.size, return_draws=True)
         v, h = normalize(v), normalize(h)
         if f.any():
             m = torch.as_tensor(f, device=v.device)[:, None, None, None]
@@ -111,18 +133,22 @@ def pair_dls(data, # a folder prepared by vlrface-prep
              train:str='train', valid:str='val', # split names
              device=None, # default `get_device()`; in-memory faces are kept there
              in_memory:bool=True, seed:int=0, flip:bool=True,
+             degrade=None, # a degradation model or preset: VLR faces made from the HR faces per face and epoch (None: the prepared faces)
+             jitter:int=0, # with `degrade`: training faces made at sides up to this far from `size`
              limit:int|None=None, # at most this many pairs per split (quick trials)
              progress:bool=True)->DataLoaders:
     "Training and validation `DataLoaders` of (VLR, HR) pairs from a prepared folder"
     device = get_device(device)
-    tr, va = (pair_data(data, size, s, in_memory, limit, progress) for s in (train, valid))
+    tr, va = (pair_data(data, size, s, in_memory, limit, progress, vlr=degrade is None) for s in (train, valid))
     if in_memory: tr, va = tr.to(device), va.to(device)
     nw = 0 if in_memory else min(4, num_cpus())
-    return DataLoaders(PairDL(tr, bs=bs, shuffle=True, drop_last=len(tr) > bs, flip=flip, seed=seed, device=device, num_workers=nw),
-                       PairDL(va, bs=bs * 2, device=device, num_workers=nw), device=device)
+    # validation: the same degradations at `size` itself, drawn once (its epoch stays 0), so that epochs compare
+    return DataLoaders(PairDL(tr, bs=bs, shuffle=True, drop_last=len(tr) > bs, flip=flip, seed=seed, device=device, num_workers=nw,
+                              degrade=degrade, size=size, jitter=jitter),
+                       PairDL(va, bs=bs * 2, device=device, num_workers=nw, degrade=degrade, size=size), device=device)
 
 # %% ../nbs/07_train.ipynb #41d5d1ed
-def _show_rows(rows, max_n, figsize_per=1.4):
+def _show_rows(rows, max_n, figsize_per=1.4, titles=None):
     import matplotlib.pyplot as plt
     n = min(max_n, len(rows[0][1]))
     fig, axs = plt.subplots(len(rows), n, figsize=(figsize_per * n, figsize_per * len(rows)), squeeze=False)
@@ -130,6 +156,7 @@ def _show_rows(rows, max_n, figsize_per=1.4):
         for c in range(n):
             ax = axs[r, c]; ax.imshow(denormalize(x[c]).permute(1, 2, 0).cpu().numpy(), interpolation='nearest'); ax.set_xticks([]); ax.set_yticks([])
             if c == 0: ax.set_ylabel(title, fontsize=9)
+            if r == 0 and titles: ax.set_title(textwrap.fill(titles[c], 24), fontsize=5)
     fig.tight_layout()
     return fig
 
@@ -137,9 +164,10 @@ def _bicubic(v:torch.Tensor)->torch.Tensor: return normalize(upscale_faces(denor
 
 @patch
 def show_batch(self:PairDL, b=None, max_n:int=6, **kwargs):
-    "Plot VLR inputs, their bicubic upscaling and the HR targets of a batch"
+    "Plot VLR inputs (titled with their draws, when degraded on the fly), their bicubic upscaling and the HR targets of a batch"
     v, h = b if b is not None else self.one_batch()
-    return _show_rows([(f'VLR {v.shape[-1]}', v), ('bicubic', _bicubic(v)), ('HR', h)], max_n)
+    titles = [describe(d) for d in self.draws] if self.degrade is not None and b is None else None
+    return _show_rows([(f'VLR {v.shape[-1]}', v), ('bicubic', _bicubic(v)), ('HR', h)], max_n, titles=titles)
 
 @patch
 def show_results(self:PairDL, b, out, max_n:int=6, **kwargs):
@@ -212,7 +240,9 @@ def dsr_learner(dls:DataLoaders, dsr:DSR, loss:DSRLoss,
 @dataclass
 class TrainConfig:
     "Every setting of a DSR training run; defaults are the original system's (the 'gpu' preset)"
-    size:int=0              # VLR input side (0: the data's one size, else 32)
+    size:int=0              # VLR input side, 8-32 (0: the data's one size, else 32)
+    degrade:str='none'      # VLR faces: 'none' (the prepared ones) or a preset of vlrface.degrade.DEGRADATIONS ('clean', 'realistic'), made from each HR face per epoch
+    jitter:int=0            # with degrade: each training face made at a side up to this far from size, then resized to it
     channels:int=DSRConfig.channels  # DSR channels (default: the original system's, from `DSRConfig`)
     blocks:int=DSRConfig.blocks      # DSR residual blocks
     bs:int=16               # batch size
@@ -233,9 +263,10 @@ class TrainConfig:
     limit:int=0             # at most this many pairs per split (0: all)
     minutes:float=0.        # time budget: the schedule follows the clock and ends on time (0: `epochs`)
     def __post_init__(self):
-        check_settings(self, positive=('channels', 'blocks', 'bs', 'epochs', 'lr'), choices=dict(precision=PRECISIONS),
-                       non_negative=('size', 'wd', 'clip', 'ema', 'pixel', 'identity', 'perceptual', 'fm', 'tv', 'limit', 'minutes'))
+        check_settings(self, positive=('channels', 'blocks', 'bs', 'epochs', 'lr'), choices=dict(precision=PRECISIONS, degrade=('none', *DEGRADATIONS)),
+                       non_negative=('size', 'jitter', 'wd', 'clip', 'ema', 'pixel', 'identity', 'perceptual', 'fm', 'tv', 'limit', 'minutes'))
         if self.size: check_vlr_size(self.size)
+        if self.jitter and self.degrade == 'none': raise ValueError("jitter needs faces made on the fly: give a degrade preset, e.g. degrade='realistic'")
         if self.ema >= 1: raise ValueError(f"ema must be below 1 (a decay such as 0.999), got {self.ema}")
 
 PRESETS = dict(gpu=TrainConfig(), cpu=TrainConfig(**DSR_SMALL, bs=32, lr=3e-3, perceptual=0., minutes=20))
@@ -285,9 +316,10 @@ def plot_history(out)->'plt.Figure':
     return fig
 
 # %% ../nbs/07_train.ipynb #c8969aec
-def _vlr_size(data, size:int=0)->int:
-    "The VLR side to train on `data`: `size` if it has it; with 0, its one size, else 32"
+def _vlr_size(data, size:int=0, made:bool=False)->int:
+    "The VLR side to train on `data`: `size` if it has it (any, if the faces are `made` on the fly); with 0, its one size, else 32"
     have = sorted(int(c[3:]) for c in read_manifest(data).columns if c.startswith('vlr') and c[3:].isdigit())
+    if made: return size or (have[0] if len(have) == 1 else VLR_SIZE)
     if size and size not in have: raise ValueError(f"{data} has VLR sizes {have}, not {size}: train with --size {' or '.join(map(str, have))}, or prepare with --sizes {size}")
     if size: return size
     if len(have) == 1: return have[0]
@@ -321,13 +353,14 @@ def train_dsr(data, # a folder prepared by vlrface-prep
     "Train a DSR on a prepared folder with `DSRLoss` and the one-cycle schedule; returns the `Learner`"
     run, needs_rec = RunFolder(out, 'dsr'), lambda c: bool(c.identity or c.fm)
     if cfg is None and not resume: cfg = TrainConfig()
-    if cfg is not None: cfg = replace(cfg, size=_vlr_size(data, cfg.size))
+    if cfg is not None: cfg = replace(cfg, size=_vlr_size(data, cfg.size, cfg.degrade != 'none'))
     if edgeface is None and not resume and needs_rec(cfg): edgeface = get_path('edgeface')
     ef = str(Path(edgeface).resolve()) if edgeface is not None else None
     cfg, inputs = run.start(TrainConfig, cfg, dict(data=data_record(data), edgeface=ef), resume, resumable=('epochs', 'minutes'), quiet=quiet)
     if num_distrib() > 1 and cfg.minutes: raise ValueError("data-parallel runs need a fixed number of epochs (every rank must plan the same schedule): give epochs, not minutes")
     seed_everything(cfg.seed)
     dls = pair_dls(data, cfg.size, cfg.bs, device=device, in_memory=cfg.in_memory, seed=cfg.seed, flip=cfg.flip,
+                   degrade=None if cfg.degrade == 'none' else cfg.degrade, jitter=cfg.jitter,
                    limit=cfg.limit or None, progress=progress and not quiet)
     rec = load_edgeface(inputs.get('edgeface')) if needs_rec(cfg) else None
     loss = DSRLoss(rec, vgg='auto' if cfg.perceptual else None, **{k: getattr(cfg, k) for k in ('pixel', 'identity', 'perceptual', 'fm', 'tv')})
