@@ -9,7 +9,7 @@ from __future__ import annotations
 import argparse, dataclasses, sys, typing
 from pathlib import Path
 
-from .core import HR_SIZE, VLR_SIZE, VLR_SIZES, THRESHOLD
+from .core import HR_SIZE, VLR_SIZE, VLR_SIZES, VLR_MIN, VLR_MAX, THRESHOLD, check_vlr_size
 
 # %% auto #0
 __all__ = ['config_flags', 'config_from_args', 'prep_parser', 'run_prep', 'prep', 'eval_parser', 'run_eval', 'evaluate_main',
@@ -24,6 +24,12 @@ def _num_or_range(s:str):
     v = [int(x) if x.is_integer() else x for x in v]
     return v[0] if len(v) == 1 else tuple(v)
 
+def _vlr_side(s:str)->int:
+    "An argparse type: a VLR side from 8 to 32 pixels"
+    try: return check_vlr_size(int(s))
+    except ValueError as e: raise argparse.ArgumentTypeError(str(e)) from None
+
+
 # %% ../nbs/09_cli.ipynb #b6e8d2f0
 def _flag_kind(hint, default)->dict:
     "argparse keywords for a settings field of type `hint`"
@@ -35,15 +41,17 @@ def _flag_kind(hint, default)->dict:
 
 def config_flags(p:argparse.ArgumentParser, cls, # the settings' dataclass
                  title:str, # the group's heading in --help
-                 choices:dict|None=None): # {field: allowed values}
+                 choices:dict|None=None, # {field: allowed values}
+                 types:dict|None=None): # {field: argparse type}, where the field's own type is too loose
     "Add a flag per field of the dataclass `cls` (`--field-name`, help from its docments, default unset), nested settings too: a setting is written once"
     from fastcore.docments import docments
     g, docs, hints = p.add_argument_group(title), docments(cls), typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
-        if dataclasses.is_dataclass(hints[f.name]): config_flags(p, hints[f.name], f"{title}, {f.name}", choices); continue
+        if dataclasses.is_dataclass(hints[f.name]): config_flags(p, hints[f.name], f"{title}, {f.name}", choices, types); continue
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         kw = _flag_kind(hints[f.name], default)
         if 'action' not in kw: kw['choices'] = (choices or {}).get(f.name)
+        if f.name in (types or {}): kw['type'] = types[f.name]
         show = ','.join(map(str, default)) if isinstance(default, tuple) else default
         g.add_argument('--' + f.name.replace('_', '-'), dest=f.name, default=None, help=f"{docs[f.name]} (default: {show})".replace('%', '%%'), **kw)
     return g
@@ -66,7 +74,7 @@ def _prep_options()->argparse.ArgumentParser:
     g.add_argument('--workers', type=int, default=None, help='processes (default: all cores; 0: no subprocesses)')
     g.add_argument('--strict', action='store_true', help='exit with status 1 if any image could not be prepared')
     config_flags(p, PrepConfig, 'preparation settings',
-                 dict(mode=('align', 'center'), no_face=('center', 'skip'), sizes=VLR_SIZES, down=('area', 'bicubic')))
+                 dict(mode=('align', 'center'), no_face=('center', 'skip'), down=('area', 'bicubic')), types=dict(sizes=_vlr_side))
     return p
 
 # %% ../nbs/09_cli.ipynb #2e36010b
@@ -197,11 +205,12 @@ def prep():
 # %% ../nbs/09_cli.ipynb #3425bd93
 def eval_parser()->argparse.ArgumentParser:
     "The argument parser of `vlrface-eval`"
-    p = argparse.ArgumentParser(prog='vlrface-eval', description='Evaluate HR, bicubic and DSR face recognition on a prepared data set: verification, identification, image quality.')
+    p = argparse.ArgumentParser(prog='vlrface-eval', description='Evaluate HR, bicubic and DSR face recognition on a prepared data set: verification, identification, image quality; with --degrade, under test-time degradations (the robustness table).')
     p.add_argument('data', type=Path, help='a folder made by vlrface-prep')
     p.add_argument('--pairs', type=Path, default=None, help='LFW-format pairs file for verification (View 1 or View 2), e.g. pairsDevTest.txt')
     p.add_argument('--identify', default='test', metavar='SPLIT', help="identification on this split's images; 'none' to skip (default: test)")
-    p.add_argument('--sizes', type=int, nargs='+', choices=VLR_SIZES, default=None, help='VLR sizes for bicubic (default: every size in DATA)')
+    p.add_argument('--sizes', type=_vlr_side, nargs='+', default=None, help='VLR sides, 8-32 (default: every size in DATA; with --degrade: 8 12 16 24 32)')
+    p.add_argument('--degrade', nargs='+', default=None, metavar='NAME', help="test-time degradations, made from the HR faces and seeded per face: presets of vlrface.degrade (clean blur noise jpeg mixed jpeg-low realistic), 'all' for the standard set, 'custom' for the settings below")
     p.add_argument('--edgeface', type=Path, default=None, help='recogniser checkpoint (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
     p.add_argument('--dsr', type=Path, nargs='*', default=[], help='trained DSR files (one per VLR size)')
     p.add_argument('--finetuned', type=Path, default=None, help='a fine-tuned recogniser: adds HR FT and DSR+FT rows')
@@ -211,14 +220,33 @@ def eval_parser()->argparse.ArgumentParser:
     p.add_argument('--bs', type=int, default=256, help='faces per step (default: 256)')
     p.add_argument('--device', default=None, help="'cuda', 'cuda:1', 'cpu', ... (default: the best there is)")
     p.add_argument('--json', action='store_true', help='print every number as JSON instead of the table')
+    from vlrface.degrade import DegradationModel
+    config_flags(p, DegradationModel, "the 'custom' degradation (with --degrade custom)", dict(kernels=('area', 'bilinear', 'bicubic', 'nearest')))
     return p
+
+def _degradations(a, presets, standard, model)->list:
+    "The --degrade names, 'all' expanded; 'custom' registered from the degradation flags"
+    if not a.degrade: return []
+    names = [n for d in a.degrade for n in (standard if d == 'all' else [d])]
+    if 'custom' in names: presets['custom'] = config_from_args(a, model)   # this process only: named in the results with its settings
+    bad = [n for n in names if n not in presets]
+    if bad: raise ValueError(f"unknown degradation {bad[0]!r}: choose from {', '.join(presets)}, 'all' or 'custom'")
+    return list(dict.fromkeys(names))
+
+def _robustness_text(ev, pairs:bool)->str:
+    "The robustness tables people read first: accuracy (with pairs) or rank-1, LR-LR and HR-LR"
+    metric = 'accuracy' if pairs else 'rank-1'
+    hr = ev.table[ev.table.protocol == 'HR-HR']
+    head = '; '.join(f"{r['mode']} {r[metric] * 100:.2f}" for _, r in hr.iterrows())
+    return '\n\n'.join(f"{metric} % {proto}:\n{ev.robustness(metric, proto).to_string()}" for proto in ('LR-LR', 'HR-LR')) + f"\n\nHR-HR {metric} %: {head}"
 
 def run_eval(argv:list|None=None)->int:
     "Run `vlrface-eval` with `argv` (default: the command line); return the exit status"
     a = eval_parser().parse_args(argv)
     import json
     from vlrface.faces import load_face_set
-    from vlrface.evaluate import read_pairs, standard_modes, evaluate
+    from vlrface.evaluate import read_pairs, standard_modes, robustness_modes, evaluate, REPORT_SIZES
+    from vlrface.degrade import DEGRADATIONS, TEST_DEGRADATIONS, DegradationModel
     from vlrface.edgeface import load_edgeface
     from vlrface.dsr import load_dsr
     from vlrface.core import get_device
@@ -228,11 +256,19 @@ def run_eval(argv:list|None=None)->int:
         names = None if pairs is None else sorted(set(pairs.a) | set(pairs.b))
         dev = get_device(a.device)
         dsrs = [load_dsr(f, device=dev) for f in a.dsr]
-        sizes = sorted(set(a.sizes or []) | {m.cfg.in_size for m in dsrs}) or None
-        faces = load_face_set(a.data, names=names, split=ident, sizes=sizes, progress=not a.json)
+        degs = _degradations(a, DEGRADATIONS, TEST_DEGRADATIONS, DegradationModel)
+        sizes = None if degs else sorted(set(a.sizes or []) | {m.cfg.in_size for m in dsrs}) or None
+        faces = load_face_set(a.data, names=names, split=ident, sizes=[] if degs else sizes, progress=not a.json)
         rec = load_edgeface(a.edgeface, device=dev)
         ft = load_edgeface(a.finetuned, device=dev) if a.finetuned else None
-        ev = evaluate(faces, standard_modes(rec, a.sizes or sorted(faces.vlr), dsrs, ft), pairs, ident,
+        if degs:
+            systems = {'bicubic': (None, rec), **({'bicubic+FT': (None, ft)} if ft else {})}
+            for m in dsrs:
+                tag = '' if len(dsrs) == 1 else f' {m.cfg.in_size}'
+                systems.update({f'DSR{tag}': (m, rec), **({f'DSR{tag}+FT': (m, ft)} if ft else {})})
+            modes = robustness_modes(systems, a.sizes or REPORT_SIZES, degs)
+        else: modes = standard_modes(rec, a.sizes or sorted(faces.vlr), dsrs, ft)
+        ev = evaluate(faces, modes, pairs, ident,
                       threshold=a.threshold, seed=a.seed, bs=a.bs, progress=not a.json)
         ev.settings.update(pairs_file=str(a.pairs) if a.pairs else None, edgeface=str(a.edgeface or 'default'),
                            dsr=[str(f) for f in a.dsr], finetuned=str(a.finetuned) if a.finetuned else None)
@@ -242,6 +278,7 @@ def run_eval(argv:list|None=None)->int:
     except (OSError, ValueError, KeyError) as e:
         print(f"vlrface-eval: error: {e}", file=sys.stderr); return 2
     if a.json: print(json.dumps(ev.to_json(), indent=1))
+    elif degs: print(f"\n{_robustness_text(ev, pairs is not None)}\n\n{ev.settings['faces']:,} faces in {ev.settings['seconds']}s; every number, robustness.md and plots in {out}")
     else: print(f"\n{ev.summary().to_string(index=False)}\n\n{ev.settings['faces']:,} faces in {ev.settings['seconds']}s; results and plots in {out}")
     return 0
 
@@ -256,7 +293,7 @@ def _pipeline_options()->argparse.ArgumentParser:
     g.add_argument('--edgeface', type=Path, default=None, help='recogniser checkpoint (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
     g.add_argument('--dsr', type=Path, default=None, help='a trained DSR file (its input size is used)')
     g.add_argument('--mode', choices=('dsr', 'bicubic', 'hr'), default=None, help="how faces reach 112x112 (default: 'hr' for enroll; 'dsr' with --dsr, else 'bicubic')")
-    g.add_argument('--size', type=int, choices=VLR_SIZES, default=VLR_SIZE, help='VLR input side for bicubic (default: 32)')
+    g.add_argument('--size', type=_vlr_side, default=VLR_SIZE, help='VLR input side for bicubic, 8-32 (default: 32)')
     g.add_argument('--threshold', type=float, default=THRESHOLD, help=f'cosine below which faces do not match (default: {THRESHOLD})')
     g.add_argument('--device', default=None, help="'cuda', 'cpu', ... (default: the CPU, where one face at a time is fastest to start)")
     g.add_argument('--json', action='store_true', help='print JSON instead of a table')
@@ -373,8 +410,9 @@ def train_parser()->argparse.ArgumentParser:
     p.add_argument('--device', default=None, help="'cuda', 'cuda:1', 'cpu', ... (default: the best there is)")
     p.add_argument('--quiet', action='store_true', help='no progress bars or per-epoch table')
     from vlrface.runs import PRECISIONS
+    from vlrface.degrade import DEGRADATIONS
     from vlrface.train import TrainConfig
-    config_flags(p, TrainConfig, 'settings (default: the preset)', dict(size=(0, *VLR_SIZES), precision=PRECISIONS))
+    config_flags(p, TrainConfig, 'settings (default: the preset)', dict(precision=PRECISIONS, degrade=('none', *DEGRADATIONS)))
     return p
 
 def run_train(argv:list|None=None)->int:
@@ -416,7 +454,7 @@ def quickstart_parser()->argparse.ArgumentParser:
     p.add_argument('--edgeface', type=Path, default=None, help='EdgeFace checkpoint (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
     p.add_argument('--data', type=Path, default=Path('data/lfw-vlr'), help='where LFW is prepared (default: data/lfw-vlr)')
     p.add_argument('--out', type=Path, default=Path('runs/quickstart'), help='training run and evaluation (default: runs/quickstart)')
-    p.add_argument('--size', type=int, choices=VLR_SIZES, default=16, help='VLR side (default: 16)')
+    p.add_argument('--size', type=_vlr_side, default=16, help='VLR side, 8-32 (default: 16)')
     p.add_argument('--minutes', type=float, default=20., help='training budget in minutes (default: 20)')
     p.add_argument('--device', default=None, help='default: the best there is')
     return p

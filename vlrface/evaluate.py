@@ -13,20 +13,21 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch, torch.nn as nn
+import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import store_attr, patch
 from fastcore.parallel import parallel
 from fastprogress.fastprogress import progress_bar
 
 from .core import *
 from .faces import read_manifest, image_name, FaceSet, load_face_set
+from .degrade import degrade, face_seed, get_degradation, TEST_DEGRADATIONS
 from .dsr import DSR, upscale_faces
 from .edgeface import embed
 
 # %% auto #0
-__all__ = ['FAR_GRID', 'read_pairs', 'roc', 'auc', 'eer', 'tar_at_far', 'dprime', 'best_threshold', 'kfold_accuracy', 'ranks',
-           'cmc', 'deal_folds', 'verification_report', 'open_set', 'split_gallery', 'luma', 'psnr', 'ssim', 'Mode',
-           'standard_modes', 'evaluate', 'Evaluation']
+__all__ = ['REPORT_SIZES', 'FAR_GRID', 'read_pairs', 'roc', 'auc', 'eer', 'tar_at_far', 'dprime', 'best_threshold',
+           'kfold_accuracy', 'ranks', 'cmc', 'deal_folds', 'verification_report', 'open_set', 'split_gallery', 'luma',
+           'psnr', 'ssim', 'Mode', 'standard_modes', 'robustness_modes', 'evaluate', 'Evaluation']
 
 # %% ../nbs/04_evaluate.ipynb #ca9fa7cd
 def _img(name, i): return f'{name}/{name}_{int(i):04d}'
@@ -189,15 +190,18 @@ def ssim(sr:torch.Tensor, hr:torch.Tensor, bs:int=32)->torch.Tensor:
     return torch.cat([_ssim(luma(a), luma(b), data_range=1.0, size_average=False) for a, b in zip(sr.split(bs), hr.split(bs))])
 
 # %% ../nbs/04_evaluate.ipynb #15c2f8ad
+REPORT_SIZES = (8, 12, 16, 24, 32)   # the VLR sides of the robustness table
+
 @dataclass
 class Mode:
     "One way of embedding faces: a row group of the evaluation table"
     name:str                 # 'HR', 'bicubic', 'DSR', 'DSR+FT', ...
     recognizer:nn.Module     # embeds the (upscaled) faces; its HR embeddings are the reference of HR-LR and of the cosine
     size:int|None=None       # VLR side; `None`: the HR faces as they are
-    dsr:DSR|None=None        # super-resolve with this; `None` (with a size): bicubic
+    dsr:DSR|None=None        # super-resolve with this (faces of another side are resized to its own first); `None` (with a size): bicubic
+    degrade:str|None=None    # VLR faces made from the HR faces by this degradation (a preset of `DEGRADATIONS`), seeded per face; `None`: the prepared ones
     @property
-    def label(self)->str: return self.name if self.size is None else f'{self.name} {self.size}'
+    def label(self)->str: return self.name if self.size is None else f'{self.name} {self.size}' + (f' {self.degrade}' if self.degrade else '')
     def __repr__(self): return f"Mode({self.label})"
 
 def standard_modes(recognizer:nn.Module, # the recogniser, e.g. `load_edgeface()`
@@ -211,32 +215,60 @@ def standard_modes(recognizer:nn.Module, # the recogniser, e.g. `load_edgeface()
     if finetuned is not None: modes += [Mode('HR FT', finetuned)] + [Mode('DSR+FT', finetuned, d.cfg.in_size, d) for d in dsrs]
     return modes
 
+# %% ../nbs/04_evaluate.ipynb #7514ec62
+def robustness_modes(systems:dict, # name -> (DSR or None for bicubic, recogniser), e.g. {'bicubic': (None, rec), 'DSR': (dsr, rec)}
+                     sizes=REPORT_SIZES, # VLR sides
+                     degradations=TEST_DEGRADATIONS, # preset names of `vlrface.degrade.DEGRADATIONS`
+                    )->list[Mode]:
+    "Modes for the robustness table: each system at each size under each degradation, and an HR mode per recogniser"
+    for d in degradations: get_degradation(d)   # an unknown name fails here, before any face is embedded
+    sizes, hr, modes = [check_vlr_size(s) for s in sizes], {}, []
+    for name, (dsr, rec) in systems.items(): hr.setdefault(id(rec), Mode('HR' if not hr else f'HR ({name})', rec))
+    for name, (dsr, rec) in systems.items():
+        modes += [Mode(name, rec, s, dsr, d) for d in degradations for s in sizes]
+    return list(hr.values()) + modes
+
 # %% ../nbs/04_evaluate.ipynb #029a5b1a
 def _chunks(n, bs): return [slice(i, min(i + bs, n)) for i in range(0, n, bs)]
 
 def _hr_step(faces, rec, sl, bs, st):
     st.setdefault(('hr', id(rec)), []).append(embed(rec, faces.hr[sl], bs=bs))
 
-def _mode_step(faces, m, sl, bs, keep, st):
+def _vlr(faces, m, sl, st, seed)->torch.Tensor:
+    "The chunk's VLR faces of mode `m`: prepared, or degraded from HR (once per degradation and size, shared by the systems)"
+    if m.degrade is None: return faces.vlr[m.size][sl]
+    key = ('vlr', m.degrade, m.size, sl.start)
+    if key not in st: st[key] = degrade(faces.hr[sl], m.size, m.degrade, [face_seed(n, seed) for n in faces.names[sl]])
+    return st[key]
+
+def _upscale(x:torch.Tensor, dsr:DSR|None)->torch.Tensor:
+    "112x112 faces in [0, 1]: bicubic, or `dsr` after resizing to its input side"
+    if dsr is not None and x.shape[-1] != dsr.cfg.in_size:
+        s = dsr.cfg.in_size
+        x = F.interpolate(x, size=(s, s), mode='bicubic', align_corners=False, antialias=True).clamp(0, 1)
+    return upscale_faces(x, dsr)
+
+def _mode_step(faces, m, sl, bs, keep, seed, st):
     "Upscale, embed and measure one chunk of faces in mode `m`"
-    up = upscale_faces(faces.vlr[m.size][sl].float() / 255, m.dsr)
+    v = _vlr(faces, m, sl, st, seed)
+    up = _upscale(v.float() / 255, m.dsr)
     e, hr = embed(m.recognizer, up, bs=bs), faces.hr[sl].float() / 255
     h = st[('hr', id(m.recognizer))]
-    for k, v in dict(emb=e, psnr=psnr(up, hr), ssim=ssim(up, hr), cos_hr=(e * h[sl]).sum(1),
-                     shown=up[[k - sl.start for k in keep if sl.start <= k < sl.stop]]).items():
-        st.setdefault((m.label, k), []).append(v)
+    here = [k - sl.start for k in keep if sl.start <= k < sl.stop]
+    for k, x in dict(emb=e, psnr=psnr(up, hr), ssim=ssim(up, hr), cos_hr=(e * h[sl]).sum(1), shown=up[here], vlr_shown=v[here]).items():
+        st.setdefault((m.label, k), []).append(x)
 
-def _embed_all(faces, modes, bs, keep, progress)->dict:
+def _embed_all(faces, modes, bs, keep, seed, progress)->dict:
     "Every face embedded once per mode (HR once per recogniser), with the quality measures, behind one progress bar"
     recs = {id(m.recognizer): m.recognizer for m in modes}
     steps = [partial(_hr_step, faces, r, sl, bs) for r in recs.values() for sl in _chunks(len(faces), bs)]
     n_hr = len(steps)
-    steps += [partial(_mode_step, faces, m, sl, bs, keep) for m in modes if m.size is not None for sl in _chunks(len(faces), bs)]
+    steps += [partial(_mode_step, faces, m, sl, bs, keep, seed) for m in modes if m.size is not None for sl in _chunks(len(faces), bs)]
     st = {}
     for i, step in enumerate(progress_bar(steps, leave=False) if progress else steps):
         step(st)
         if i == n_hr - 1: st.update({k: torch.cat(v) for k, v in st.items() if k[0] == 'hr'})  # the reference for the cosines
-    return {k: v if k[0] == 'hr' else torch.cat(v) for k, v in st.items()}
+    return {k: v if k[0] == 'hr' else torch.cat(v) for k, v in st.items() if k[0] != 'vlr'}
 
 # %% ../nbs/04_evaluate.ipynb #08a8267e
 FAR_GRID = np.logspace(-4, 0, 41)   # where ROC and DIR-FAR curves are sampled for the JSON and the plots
@@ -263,7 +295,7 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
              pairs:pd.DataFrame|None=None, # verification pairs, from `read_pairs`
              identify:str|None=None, # identification on the images of this split
              threshold:float=THRESHOLD, # the open-set decision threshold
-             seed:int=0, # the gallery draw
+             seed:int=0, # the gallery draw, and the seed of the degradations
              bs:int=256, # faces per step
              n_show:int=8, # faces kept for `show_faces`
              progress:bool=True)->'Evaluation':
@@ -277,13 +309,14 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
         gi, mi, ni = (ids[x] for x in split_gallery(np.asarray(faces.subjects)[ids], seed))
         if not len(gi): raise ValueError(f"split {identify!r} has no subject with two images: nothing to identify")
     keep = sorted(np.random.default_rng(seed).choice(len(faces), min(n_show, len(faces)), replace=False).tolist())
-    st = _embed_all(faces, modes, bs, keep, progress)
+    if any(m.degrade for m in modes) and len(set(faces.names)) < len(faces.names): raise ValueError("faces need distinct names: each face's degradation is seeded by its name")
+    st = _embed_all(faces, modes, bs, keep, seed, progress)
     rows, curves = [], {}
     for m in modes:
         H = st[('hr', id(m.recognizer))]
         E = H if m.size is None else st[(m.label, 'emb')]
         for proto, G in ([('HR-HR', H)] if m.size is None else [('LR-LR', E), ('HR-LR', H)]):
-            row, cur = dict(mode=m.name, size=m.size, protocol=proto), {}
+            row, cur = dict(mode=m.name, size=m.size, **({'degradation': m.degrade} if any(x.degrade for x in modes) else {}), protocol=proto), {}
             if pairs is not None:
                 r, cur['roc_tar'] = _verification(G, E, ia, ib, pairs.same.values, pairs.fold.values)
                 row.update(r)
@@ -292,11 +325,14 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
                 row.update(r)
             if m.size is not None: row.update({k: float(st[(m.label, k)].mean()) for k in ('psnr', 'ssim', 'cos_hr')})
             rows.append(row); curves[f'{m.label} {proto}'] = cur
-    shown = {'HR': faces.hr[keep], **{f'VLR {s}': faces.vlr[s][keep] for s in sorted({m.size for m in modes if m.size})},
+    vlr_key = lambda m: f'VLR {m.size}' + (f' {m.degrade}' if m.degrade else '')
+    shown = {'HR': faces.hr[keep], **{vlr_key(m): st[(m.label, 'vlr_shown')] for m in modes if m.size is not None},
              **{m.label: st[(m.label, 'shown')] for m in modes if m.size is not None}}
     settings = dict(data=str(faces.root), faces=len(faces), subjects=len(set(faces.subjects)), modes=[m.label for m in modes],
                     pairs=None if pairs is None else dict(n=len(pairs), genuine=int(pairs.same.sum()), folds=int(pairs.fold.nunique())),
                     identify=None if identify is None else dict(split=identify, gallery=len(gi), mated_probes=len(mi), non_mated_probes=len(ni), seed=seed),
+                    degradations=sorted({m.degrade for m in modes if m.degrade}) or None, degradation_seed=seed if any(m.degrade for m in modes) else None,
+                    systems=[dict(label=m.label, mode=m.name, size=m.size, degradation=m.degrade, dsr=m.dsr is not None) for m in modes],
                     threshold=threshold, quality='PSNR/SSIM on BT.601 luma (pytorch_msssim SSIM), cos_hr = cosine to the HR embedding',
                     seconds=round(time.time() - t0, 1))
     return Evaluation(rows, curves, shown, [faces.names[k] for k in keep], settings)
@@ -318,7 +354,9 @@ class Evaluation:
 
     def summary(self)->pd.DataFrame:
         "The table as people read it: percentages and rounded numbers, as text"
-        t = self.table; out = pd.DataFrame({'mode': t['mode'], 'size': t['size'].map(lambda v: '' if pd.isna(v) else str(int(v))), 'protocol': t.protocol})
+        t = self.table; out = pd.DataFrame({'mode': t['mode'], 'size': t['size'].map(lambda v: '' if pd.isna(v) else str(int(v)))})
+        if 'degradation' in t: out['degradation'] = t.degradation.fillna('')
+        out['protocol'] = t.protocol
         for k, (name, f, scale) in _COLS.items():
             if k in t: out[name] = ['' if pd.isna(v) else f.format(v * scale) for v in t[k]]
         return out
@@ -326,6 +364,28 @@ class Evaluation:
     def markdown(self)->str:
         "The summary as a Markdown table"
         return md_table(self.summary().set_index('mode'))
+
+    def robustness(self, metric:str='accuracy', # a column of `table`: 'accuracy', 'tar@far=0.01', 'rank-1', ...
+                   protocol:str='LR-LR' # 'LR-LR' or 'HR-LR'
+                  )->pd.DataFrame:
+        "The robustness table of an evaluation with degradations: `metric` in % per system and size (rows) and degradation (columns)"
+        t = self.table
+        if 'degradation' not in t: raise ValueError("this evaluation has no degradations: make its modes with `robustness_modes`")
+        t = t[(t.protocol == protocol) & t.degradation.notna()]
+        order = list(dict.fromkeys(t.degradation))
+        out = t.assign(size=t['size'].astype(int), v=t[metric] * 100).pivot_table(index=['mode', 'size'], columns='degradation', values='v', sort=False)
+        return out[order].round(2)
+
+    def robustness_markdown(self)->str:
+        "The robustness tables as Markdown: accuracy, TAR@FAR 1e-2 and rank-1 (those measured), LR-LR and HR-LR, and each recogniser's HR row"
+        t, parts = self.table, []
+        for metric, title in (('accuracy', 'verification accuracy %'), ('tar@far=0.01', 'TAR @ FAR 1e-2 %'), ('rank-1', 'rank-1 identification %')):
+            if metric not in t: continue
+            for proto in ('LR-LR', 'HR-LR'): parts.append(f"### {title}, {proto}\n\n" + md_table(self.robustness(metric, proto).reset_index()))
+            hr = t[t.protocol == 'HR-HR']
+            parts.append(f"HR-HR {title}: " + '; '.join(f"{r['mode']} {r[metric] * 100:.2f}" for _, r in hr.iterrows()))
+        return '\n\n'.join(parts) + '\n'
+
 
 # %% ../nbs/04_evaluate.ipynb #0528a0b4
 def _jsonable(o):
@@ -375,8 +435,9 @@ def plot_open_set(self:Evaluation, figsize=(11, 4)):
 
 @patch
 def show_faces(self:Evaluation, figsize_per=1.3):
-    "A grid of the sample faces: each VLR size with its upscaled versions, then HR"
+    "A grid of the sample faces: each VLR size with its upscaled versions, then HR (with degradations: `show_grid` of the first face)"
     import matplotlib.pyplot as plt
+    if self.settings.get('degradations'): return self.show_grid(0)
     sizes = sorted(int(k.split()[1]) for k in self.shown if k.startswith('VLR'))
     rows = [r for s in sizes for r in [f'VLR {s}'] + [k for k in self.shown if not k.startswith('VLR') and k.endswith(f' {s}')]] + ['HR']
     n = len(self.shown_names)
@@ -392,12 +453,37 @@ def show_faces(self:Evaluation, figsize_per=1.3):
     return fig
 
 @patch
+def show_grid(self:Evaluation, face:int=0, # which of the sample faces (`shown_names`)
+              systems=None, # system names for the columns (default: the first bicubic one and the first with a DSR)
+              figsize_per:float=0.95):
+    "One face under every degradation (rows) at every size (column groups: the VLR face, then each system's 112x112 face), and its HR face"
+    import matplotlib.pyplot as plt
+    info = [i for i in self.settings['systems'] if i['degradation']]
+    degs, sizes = list(dict.fromkeys(i['degradation'] for i in info)), sorted({i['size'] for i in info})
+    if systems is None:
+        systems = [next((i['mode'] for i in info if i['dsr'] == has), None) for has in (False, True)]
+        systems = [s for s in systems if s is not None]
+    cols = [(s, None) for s in sizes]
+    cols = [c for s in sizes for c in [(s, None)] + [(s, n) for n in systems]] + [(None, 'HR')]
+    fig, axs = plt.subplots(len(degs), len(cols), figsize=(figsize_per * len(cols), figsize_per * 1.1 * len(degs)), squeeze=False)
+    for i, d in enumerate(degs):
+        for j, (s, n) in enumerate(cols):
+            im = self.shown['HR' if n == 'HR' else f'VLR {s} {d}' if n is None else f'{n} {s} {d}'][face]
+            im = (im.float() / 255 if im.dtype == torch.uint8 else im).permute(1, 2, 0).clamp(0, 1).numpy()
+            ax = axs[i, j]; ax.imshow(im, interpolation='nearest'); ax.set_xticks([]); ax.set_yticks([])
+            if j == 0: ax.set_ylabel(d, fontsize=8)
+            if i == 0: ax.set_title('HR' if n == 'HR' else f'{s} px' if n is None else n, fontsize=7)
+    fig.suptitle(self.shown_names[face], fontsize=8); fig.tight_layout()
+    return fig
+
+@patch
 def save(self:Evaluation, out)->Path:
     "Write results.json, results.md and the plots (roc, cmc, open_set, faces .png) to folder `out`, atomically"
     import matplotlib.pyplot as plt
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     atomic_write(out/'results.json', json.dumps(self.to_json(), indent=1))
     atomic_write(out/'results.md', self.markdown())
+    if self.settings.get('degradations'): atomic_write(out/'robustness.md', self.robustness_markdown())
     figs = dict(roc=(self.plot_roc, 'roc_tar'), cmc=(self.plot_cmc, 'cmc'), open_set=(self.plot_open_set, 'dir'), faces=(self.show_faces, None))
     for name, (f, key) in figs.items():
         if key and not any(c.get(key) is not None for c in self.curves.values()): continue   # nothing measured to plot
