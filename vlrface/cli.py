@@ -489,8 +489,9 @@ def finetune_parser()->argparse.ArgumentParser:
     p.add_argument('--device', default=None, help="'cuda', 'cuda:1', 'cpu', ... (default: the best there is)")
     p.add_argument('--quiet', action='store_true', help='no progress bars or per-epoch table')
     from vlrface.runs import PRECISIONS
+    from vlrface.degrade import DEGRADATIONS
     from vlrface.finetune import FinetuneConfig
-    config_flags(p, FinetuneConfig, "settings (default: the original system's schedule)", dict(precision=PRECISIONS))
+    config_flags(p, FinetuneConfig, "settings (default: the original system's schedule)", dict(precision=PRECISIONS, degrade=('none', *DEGRADATIONS)), types=dict(sizes=_vlr_side))
     return p
 
 def _print_finetune(run):

@@ -28,6 +28,7 @@ from .core import *
 from .dsr import DSR, load_dsr, upscale_faces
 from .edgeface import EdgeFace, load_edgeface, save_edgeface
 from .faces import FaceSet, load_face_set, normalize
+from .degrade import DEGRADATIONS, degrade as degrade_faces, face_seed, get_degradation
 from .evaluate import deal_folds, verification_report
 from .runs import *
 
@@ -90,31 +91,62 @@ def super_resolve(vlr:torch.Tensor, # (n, 3, s, s) uint8 VLR faces
 
 # %% ../nbs/08_finetune.ipynb #1d74355c
 class FaceBank:
-    "112x112 uint8 faces with a class `label` (-1: none), a `kind` ('HR', 'DSR 16', ...) and an image `name` each"
-    def __init__(self, faces:torch.Tensor, labels, kinds, names):
+    "112x112 uint8 faces with a class `label` (-1: none), a `kind` ('HR', 'DSR 16', 'bicubic 16', ...) and an image `name` each; kinds in `made` are made per batch from the HR face"
+    def __init__(self, faces:torch.Tensor, labels, kinds, names,
+                 src=None, # row of `faces` behind each entry (default: its own): made entries point at their HR face
+                 made:dict|None=None, # {kind: (size, DSR or None for bicubic)}: kinds degraded and upscaled at each batch
+                 degrade=None): # the degradation model of the made kinds
         self.faces, self.labels, self.targets = faces, torch.as_tensor(np.asarray(labels, dtype=np.int64)), None
         self.kinds, self.names = np.asarray(kinds, dtype=object), np.asarray(names, dtype=object)
-        if not len(self.faces) == len(self.labels) == len(self.kinds) == len(self.names): raise ValueError("faces, labels, kinds and names differ in length")
-    def __len__(self): return len(self.faces)
-    def __getitem__(self, i): return self.faces[i], self.labels[i]
-    def __repr__(self): return f"FaceBank of {len(self):,} faces ({', '.join(f'{k}: {n:,}' for k, n in zip(*np.unique(self.kinds, return_counts=True)))})"
+        self.src = np.arange(len(self.kinds)) if src is None else np.asarray(src, int)
+        self.made, self.degrade = made or {}, get_degradation(degrade) if degrade is not None else None
+        if not len(self.src) == len(self.labels) == len(self.kinds) == len(self.names): raise ValueError("labels, kinds, names and sources differ in length")
+        if self.made and self.degrade is None: raise ValueError("kinds made per batch need a degradation model")
+    def __len__(self): return len(self.kinds)
+    def __getitem__(self, i): return self.faces[self.src[i]], self.labels[i]
+    def __repr__(self): return f"FaceBank of {len(self):,} faces ({', '.join(f'{k}: {n:,}' for k, n in zip(*np.unique(self.kinds, return_counts=True)))})" + (' made per batch: ' + ', '.join(self.made) if self.made else '')
     def to(self, device):
         "Keep the faces, labels and any distillation targets on `device` (batches are then cut there)"
         self.faces, self.labels = self.faces.to(device), self.labels.to(device)
         if self.targets is not None: self.targets = self.targets.to(device)
         return self
+    def batch(self, idx:np.ndarray, # entries
+              seeds=None # a seed per entry, for the made kinds
+             )->torch.Tensor:
+        "uint8 faces of entries `idx`; made kinds are degraded from their HR face with `seeds` and upscaled"
+        x = self.faces[torch.as_tensor(self.src[idx], device=self.faces.device)]
+        for kind, (size, dsr) in self.made.items():
+            at = np.flatnonzero(self.kinds[idx] == kind)
+            if not len(at): continue
+            v = degrade_faces(x[at], size, self.degrade, [seeds[i] for i in at])
+            if dsr is not None: dsr.to(x.device)
+            x[torch.as_tensor(at, device=x.device)] = super_resolve(v, dsr, progress=False).to(x.device)
+        return x
 
 def face_bank(faces:FaceSet, # decoded faces, from `load_face_set`
               idx, # positions in `faces` to take
               labels=None, # class of each taken face (default -1: none)
               dsrs:dict|None=None, # {size: DSR}: add each one's outputs for the `size` VLR faces
               hr:bool=True, # add the HR faces
-              progress:bool=True)->FaceBank:
-    "A `FaceBank` of the HR faces and the DSR outputs (per size) of the images `idx` of `faces`"
+              progress:bool=True,
+              sizes=(), # VLR sides whose bicubic upscaling is added (the recogniser alone, no DSR)
+              degrade=None, # a degradation model or preset: VLR faces made from the HR faces (None: the prepared ones)
+              on_the_fly:bool=False, # with `degrade`: made anew at every batch (training) rather than once, seeded by name
+              seed:int=0 # seed of the degradations made once
+             )->FaceBank:
+    "A `FaceBank` of the HR faces and the DSR outputs or bicubic upscaling (per size) of the images `idx` of `faces`"
     idx = np.array(idx, int); labels = np.full(len(idx), -1) if labels is None else np.array(labels)
     names = np.asarray(faces.names, dtype=object)[idx]
-    parts = ([('HR', faces.hr[idx])] if hr else []) + [(f'DSR {s}', super_resolve(faces.vlr[s][idx], d, progress=progress)) for s, d in (dsrs or {}).items()]
-    if not parts: raise ValueError("an empty bank: give DSRs or hr=True")
+    ups = [(f'DSR {s}', s, d) for s, d in (dsrs or {}).items()] + [(f'bicubic {check_vlr_size(s)}', s, None) for s in sizes]
+    if not ups and not hr: raise ValueError("an empty bank: give DSRs, sizes or hr=True")
+    if on_the_fly:
+        if degrade is None: raise ValueError("faces made on the fly need a degradation model (degrade=...)")
+        kinds = (['HR'] if hr else []) + [k for k, _, _ in ups]
+        n = len(idx)
+        return FaceBank(faces.hr[idx], np.tile(labels, len(kinds)), np.repeat(kinds, n), np.tile(names, len(kinds)),
+                        src=np.tile(np.arange(n), len(kinds)), made={k: (s, d) for k, s, d in ups}, degrade=degrade)
+    def vlr(s): return faces.vlr[s][idx] if degrade is None else degrade_faces(faces.hr[idx], s, degrade, [face_seed(nm, seed) for nm in names])
+    parts = ([('HR', faces.hr[idx])] if hr else []) + [(k, super_resolve(vlr(s), d, progress=progress)) for k, s, d in ups]
     return FaceBank(torch.cat([p for _, p in parts]), np.tile(labels, len(parts)),
                     np.repeat([k for k, _ in parts], len(idx)), np.tile(names, len(parts)))
 
@@ -158,8 +190,9 @@ class FaceDL(DataLoader):
     def create_item(self, i): return i
 
     def create_batch(self, b):
-        ds = self.dataset; idx = torch.as_tensor(self._order[b], device=ds.faces.device)
-        x = normalize(ds.faces[idx])
+        ds, at = self.dataset, self._order[b]
+        idx = torch.as_tensor(at, device=ds.faces.device)
+        x = normalize(ds.batch(at, [(self.seed, self.stage, self.epoch, int(i)) for i in at] if ds.made else None))
         f = torch.as_tensor(self._flips[b], device=x.device)
         if f.any(): x = torch.where(f[:, None, None, None], x.flip(-1), x)
         if ds.targets is None: return x, ds.labels[idx]
@@ -196,19 +229,19 @@ class VerificationCallback(Callback):
                  pairs:pd.DataFrame, # from `make_pairs` on their names
                  bs:int=256):
         self.bank, self.pairs, self.bs, self.res = bank, pairs, bs, {}
-        self.kinds = sorted(set(bank.kinds), key=lambda k: (k != 'HR', int(k.split()[-1]) if k != 'HR' else 0))
+        self.kinds = sorted(set(bank.kinds), key=lambda k: (k != 'HR', k.startswith('bicubic'), int(k.split()[-1]) if k != 'HR' else 0))
 
     @staticmethod
-    def tag(kind:str)->str: return 'hr' if kind == 'HR' else kind.split()[-1]
+    def tag(kind:str)->str: return 'hr' if kind == 'HR' else kind.split()[-1] if kind.startswith('DSR') else 'bic' + kind.split()[-1]
 
     @torch.no_grad()
     def compute(self, model:nn.Module, precision:str='fp32')->dict:
-        "Embed the bank with `model` (eval mode) and score the pairs: {'ver_acc_16': ..., 'ver_tar_16': ..., ..., 'ver_acc': mean over DSR sizes}"
+        "Embed the bank with `model` (eval mode) and score the pairs: {'ver_acc_16': ..., 'ver_tar_16': ..., 'ver_acc_bic16': ..., 'ver_acc': mean over the VLR kinds}"
         was, dev = model.training, next(model.parameters()).device
         model.eval(); embs = []
         dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(precision)
         for i in range(0, len(self.bank), self.bs):
-            x = normalize(self.bank.faces[i:i + self.bs].to(dev))
+            x = normalize(self.bank.batch(np.arange(i, min(i + self.bs, len(self.bank))), [face_seed(n) for n in self.bank.names[i:i + self.bs]]).to(dev))
             with torch.autocast(dev.type, dtype=dtype or torch.float32, enabled=dtype is not None): embs.append(F.normalize(model(x).float(), dim=1).cpu())
         model.train(was)
         E, res = torch.cat(embs), {}
@@ -331,7 +364,7 @@ def distill_targets(bank:FaceBank, # faces to give targets; the HR face of each 
     model.eval(); out = []
     steps = range(0, len(hr), bs)
     for i in (progress_bar(steps, leave=False) if progress and len(steps) > 1 else steps):
-        x = normalize(bank.faces[hr[i:i + bs]].to(dev))
+        x = normalize(bank.faces[torch.as_tensor(bank.src[hr[i:i + bs]], device=bank.faces.device)].to(dev))
         out.append(torch.stack([F.normalize(model(v).float(), dim=1) for v in (x, x.flip(-1))], 1))
     model.train(was)
     t = torch.cat(out) if out else torch.zeros(0, 2, 0)
@@ -354,6 +387,8 @@ class FinetuneConfig:
     margin:float=0.45         # ArcFace angular margin (radians)
     scale:float=64.           # ArcFace logit scale
     hr_ratio:float=0.25       # share of HR faces in each epoch, 0-1 (0: DSR outputs only)
+    sizes:tuple=()            # VLR sides whose bicubic upscaling joins the faces: the recogniser alone, no DSR in front
+    degrade:str='none'        # VLR faces: 'none' (the prepared ones) or a preset of vlrface.degrade.DEGRADATIONS, made from each HR face anew every epoch
     distill:float=0.          # weight of 1 - cos to the original recogniser's embedding of each image's HR face (0: off)
     min_images:int=2          # training images a person needs to get a class
     holdout:int=4             # people with this many images lend one to closed-set validation (0: none)
@@ -362,7 +397,8 @@ class FinetuneConfig:
     flip:bool=True            # horizontal flips
     def __post_init__(self):
         check_settings(self, positive=('epochs2', 'lr1', 'lr_backbone', 'lr_head', 'bs', 'scale', 'min_images', 'per_subject'),
-                       non_negative=('epochs1', 'wd', 'clip', 'margin', 'distill', 'holdout'), choices=dict(precision=PRECISIONS))
+                       non_negative=('epochs1', 'wd', 'clip', 'margin', 'distill', 'holdout'), choices=dict(precision=PRECISIONS, degrade=('none', *DEGRADATIONS)))
+        self.sizes = tuple(sorted({check_vlr_size(s) for s in self.sizes}))
         if not 0 <= self.hr_ratio <= 1: raise ValueError(f"hr_ratio must be in [0, 1], got {self.hr_ratio}")
 
 # %% ../nbs/08_finetune.ipynb #13ac5870
@@ -445,23 +481,26 @@ def finetune_data(data, # a folder prepared by vlrface-prep
     "(`DataLoaders`, `VerificationCallback`, classes table) for fine-tuning on `train` and validating on `valid` people"
     cfg, device = cfg or FinetuneConfig(), get_device(device)
     dsrs = {s: d.to(device) for s, d in _dsr_sizes(dsrs).items()}
-    fs = load_face_set(data, split=train, sizes=list(dsrs), progress=progress)
-    vs = load_face_set(data, split=valid, sizes=list(dsrs), progress=progress)
+    deg = None if cfg.degrade == 'none' else cfg.degrade
+    need = [] if deg else sorted(set(dsrs) | set(cfg.sizes))   # made faces need the HR faces only
+    fs = load_face_set(data, split=train, sizes=need, progress=progress)
+    vs = load_face_set(data, split=valid, sizes=need, progress=progress)
     df = pd.DataFrame(dict(name=fs.names, subject=fs.subjects, split=fs.splits))
     cl = arcface_classes(df, split=train, min_images=cfg.min_images)
     if not len(cl): raise ValueError(f"{data}: no person of split {train!r} has {cfg.min_images} or more images: nothing to fine-tune on")
     cl['idx'] = fs.idx(cl.name); cl['closed_valid'] = _holdout(cl, cfg.holdout, cfg.seed)
     t0 = time.time()
-    tr = face_bank(fs, cl.idx[~cl.closed_valid], cl.label[~cl.closed_valid], dsrs, progress=progress)
-    cv = face_bank(fs, cl.idx[cl.closed_valid], cl.label[cl.closed_valid], dsrs, progress=progress)
-    vb = face_bank(vs, np.arange(len(vs)), None, dsrs, progress=progress)
+    kw = dict(sizes=cfg.sizes, degrade=deg, seed=cfg.seed, progress=progress)
+    tr = face_bank(fs, cl.idx[~cl.closed_valid], cl.label[~cl.closed_valid], dsrs, on_the_fly=deg is not None, **kw)
+    cv = face_bank(fs, cl.idx[cl.closed_valid], cl.label[cl.closed_valid], dsrs, **kw)
+    vb = face_bank(vs, np.arange(len(vs)), None, dsrs, **kw)
     secs = time.time() - t0
     pairs = make_pairs(vs.names, vs.subjects, cfg.per_subject, cfg.seed)
     tr.to(device); cv.to(device)
     trdl = FaceDL(tr, hr_ratio=cfg.hr_ratio, bs=cfg.bs, shuffle=True, flip=cfg.flip, seed=cfg.seed, device=device)
     trdl.drop_last = trdl.n > cfg.bs   # (an epoch smaller than a batch keeps its one short batch)
     dls = DataLoaders(trdl, FaceDL(cv, bs=cfg.bs * 2, device=device), device=device)
-    dls.sr_seconds, dls.n_sr = secs, int((tr.kinds != 'HR').sum() + (cv.kinds != 'HR').sum() + (vb.kinds != 'HR').sum())
+    dls.sr_seconds, dls.n_sr = secs, int(sum((b.kinds != 'HR').sum() for b in (tr, cv, vb) if not b.made))
     return dls, VerificationCallback(vb, pairs), cl
 
 # %% ../nbs/08_finetune.ipynb #f2e36f4d
@@ -474,7 +513,7 @@ def train_finetune(data, # a folder prepared by vlrface-prep
                    device=None, progress:bool=True, quiet:bool=False,
                    cbs=None # extra callbacks for each `fit`
                   )->Learner:
-    "Fine-tune EdgeFace with an ArcFace head on DSR outputs (and HR faces) in two stages; returns the `Learner`"
+    "Fine-tune EdgeFace with an ArcFace head on DSR outputs or bicubic faces (and HR faces), prepared or degraded on the fly, in two stages; returns the `Learner`"
     out, run = Path(out), RunFolder(out, 'finetune')
     if cfg is None and not resume: cfg = FinetuneConfig()
     if edgeface is None and not resume: edgeface = get_path('edgeface')
@@ -487,7 +526,7 @@ def train_finetune(data, # a folder prepared by vlrface-prep
     dls, ver, cl = finetune_data(data, dsrs, cfg, device=device, progress=progress and not quiet)
     if not quiet: print(f"{cl.label.nunique():,} classes, {len(dls.train.dataset):,} training faces ({dls.train.n:,} per epoch), "
                         f"{len(dls.valid.dataset):,} held out; {len(ver.pairs):,} validation pairs of {len(set(ver.bank.names)):,} images; "
-                        f"DSR outputs of {dls.n_sr:,} faces computed in {dls.sr_seconds:.1f} s")
+                        f"upscaled faces of {dls.n_sr:,} images computed in {dls.sr_seconds:.1f} s" + (f"; training faces degraded ('{cfg.degrade}') and upscaled anew every batch" if cfg.degrade != 'none' else ''))
     model = FaceClassifier(load_edgeface(edgeface), ArcFace(cl.label.nunique(), margin=cfg.margin, scale=cfg.scale))
     learn = finetune_learner(dls, model, ver, out, cfg.lr1, cfg.wd, cfg.clip or None, cfg.precision, cfg.distill)
     if cfg.distill:   # (before any training or resume: the targets are the original's embeddings)

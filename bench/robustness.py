@@ -1,0 +1,71 @@
+"""The robustness table: systems x sizes x test-time degradations, on the validation people (to choose) or LFW View 1 DevTest (to report).
+
+    python bench/robustness.py --split val --dsr clean=runs/quickstart/dsr16/best.safetensors realistic=runs/realistic16/best.safetensors
+    python bench/robustness.py --split devtest --dsr ... [--finetuned ft=runs/ft/best.safetensors] [--sizes 8 12 16 24 32]
+
+Validation: pairs drawn among the validation people's faces (`make_pairs`, at most 20 genuine
+pairs per person and as many impostors), identification among them. DevTest: the 1,000 pairs of
+pairsDevTest.txt, identification among the faces of those pairs. Every VLR face is made from its
+HR face by the named degradation, seeded by the image's name (`face_seed`). Writes
+bench/results/robustness-SPLIT/ (results.json with every number, robustness.md, faces.png) and
+prints the LR-LR and HR-LR accuracy tables.
+"""
+import argparse, json, os, platform, time, warnings
+from pathlib import Path
+
+from vlrface.core import get_path
+from vlrface.degrade import TEST_DEGRADATIONS
+from vlrface.dsr import load_dsr
+from vlrface.edgeface import load_edgeface
+from vlrface.evaluate import REPORT_SIZES, evaluate, read_pairs, robustness_modes
+from vlrface.faces import load_face_set
+from vlrface.finetune import make_pairs
+
+warnings.filterwarnings('ignore')
+
+
+def cpu_model()->str:
+    try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
+    except (OSError, StopIteration): return platform.processor() or platform.machine()
+
+
+def named(items):
+    "['a=path', 'path'] -> {'a': path, 'stem': path}"
+    return {(s.split('=', 1)[0] if '=' in s else Path(s).parent.name): Path(s.split('=', 1)[-1]) for s in items or []}
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('--data', type=Path, default=Path('data/lfw-vlr'))
+    ap.add_argument('--split', choices=('val', 'devtest'), default='val')
+    ap.add_argument('--dsr', nargs='*', default=[], help='NAME=FILE DSRs: each is a system DSR-NAME in front of the original recogniser (and of --finetuned ones)')
+    ap.add_argument('--finetuned', nargs='*', default=[], help='NAME=FILE fine-tuned recognisers, with bicubic (and each DSR) in front')
+    ap.add_argument('--sizes', type=int, nargs='+', default=list(REPORT_SIZES))
+    ap.add_argument('--degrade', nargs='+', default=list(TEST_DEGRADATIONS))
+    ap.add_argument('--out', type=Path, default=None)
+    a = ap.parse_args()
+    t0 = time.time()
+    if a.split == 'val':
+        fs = load_face_set(a.data, split='val', sizes=[], progress=False)
+        pairs, ident = make_pairs(fs.names, fs.subjects), 'val'
+    else:
+        pairs = read_pairs(get_path('lfw')/'pairsDevTest.txt')
+        fs = load_face_set(a.data, names=sorted(set(pairs.a) | set(pairs.b)), sizes=[], progress=False)
+        ident = 'test'
+    rec = load_edgeface()
+    fts = {k: load_edgeface(p) for k, p in named(a.finetuned).items()}
+    dsrs = {k: load_dsr(p) for k, p in named(a.dsr).items()}
+    systems = {'bicubic': (None, rec), **{f'bicubic+FT-{k}': (None, f) for k, f in fts.items()}}
+    for k, d in dsrs.items():
+        systems[f'DSR-{k}'] = (d, rec)
+        systems.update({f'DSR-{k}+FT-{j}': (d, f) for j, f in fts.items()})
+    ev = evaluate(fs, robustness_modes(systems, a.sizes, a.degrade), pairs, identify=ident, n_show=4, progress=False)
+    ev.settings.update(split=a.split, dsr={k: str(p) for k, p in named(a.dsr).items()}, finetuned={k: str(p) for k, p in named(a.finetuned).items()},
+                       machine=f"{cpu_model()}, {os.cpu_count()} cores", wall_s=round(time.time() - t0, 1))
+    out = ev.save(a.out or Path('bench/results')/f'robustness-{a.split}')
+    for proto in ('LR-LR', 'HR-LR'): print(f"\naccuracy % {proto}\n{ev.robustness('accuracy', proto).to_string()}")
+    print(f"\nHR-HR: {ev.table[ev.table.protocol == 'HR-HR'][['mode', 'accuracy']].to_string(index=False)}")
+    print(f"\n{len(fs):,} faces, {len(pairs):,} pairs, {time.time() - t0:.0f} s; written to {out}")
+
+
+if __name__ == '__main__': main()
