@@ -1,7 +1,7 @@
 """The robustness table: systems x sizes x test-time degradations, on the validation people (to choose) or LFW View 1 DevTest (to report).
 
     python bench/robustness.py --split val --dsr clean=runs/quickstart/dsr16/best.safetensors realistic=runs/realistic16/best.safetensors
-    python bench/robustness.py --split devtest --dsr ... [--finetuned ft=runs/ft/best.safetensors] [--sizes 8 12 16 24 32]
+    python bench/robustness.py --split devtest --dsr ... [--finetuned ft=runs/ft/best.safetensors] [--sizes 8 12 16 24 32] [--dsr-sizes 8 12 16]
 
 Validation: pairs drawn among the validation people's faces (`make_pairs`, at most 20 genuine
 pairs per person and as many impostors), identification among them. DevTest: the 1,000 pairs of
@@ -20,6 +20,7 @@ from vlrface.edgeface import load_edgeface
 from vlrface.evaluate import REPORT_SIZES, evaluate, read_pairs, robustness_modes
 from vlrface.faces import load_face_set
 from vlrface.finetune import make_pairs
+from vlrface.runs import save_fig
 
 warnings.filterwarnings('ignore')
 
@@ -41,6 +42,7 @@ def main():
     ap.add_argument('--dsr', nargs='*', default=[], help='NAME=FILE DSRs: each is a system DSR-NAME in front of the original recogniser (and of --finetuned ones)')
     ap.add_argument('--finetuned', nargs='*', default=[], help='NAME=FILE fine-tuned recognisers, with bicubic (and each DSR) in front')
     ap.add_argument('--sizes', type=int, nargs='+', default=list(REPORT_SIZES))
+    ap.add_argument('--dsr-sizes', type=int, nargs='+', default=None, help='sizes for the systems with a DSR (default: --sizes); a DSR takes faces resized to its own input side')
     ap.add_argument('--degrade', nargs='+', default=list(TEST_DEGRADATIONS))
     ap.add_argument('--out', type=Path, default=None)
     a = ap.parse_args()
@@ -59,10 +61,13 @@ def main():
     for k, d in dsrs.items():
         systems[f'DSR-{k}'] = (d, rec)
         systems.update({f'DSR-{k}+FT-{j}': (d, f) for j, f in fts.items()})
-    ev = evaluate(fs, robustness_modes(systems, a.sizes, a.degrade), pairs, identify=ident, n_show=4, progress=False)
+    modes = robustness_modes({k: v for k, v in systems.items() if v[0] is None}, a.sizes, a.degrade)
+    if dsrs: modes += [m for m in robustness_modes({k: v for k, v in systems.items() if v[0] is not None}, a.dsr_sizes or a.sizes, a.degrade) if m.size]
+    ev = evaluate(fs, modes, pairs, identify=ident, n_show=4, progress=False)
     ev.settings.update(split=a.split, dsr={k: str(p) for k, p in named(a.dsr).items()}, finetuned={k: str(p) for k, p in named(a.finetuned).items()},
                        machine=f"{cpu_model()}, {os.cpu_count()} cores", wall_s=round(time.time() - t0, 1))
     out = ev.save(a.out or Path('bench/results')/f'robustness-{a.split}')
+    save_fig(ev.show_grid(0, systems=['bicubic', *[f'DSR-{k}' for k in dsrs]]), out/'faces.png')   # every DSR's faces, next to bicubic
     for proto in ('LR-LR', 'HR-LR'): print(f"\naccuracy % {proto}\n{ev.robustness('accuracy', proto).to_string()}")
     print(f"\nHR-HR: {ev.table[ev.table.protocol == 'HR-HR'][['mode', 'accuracy']].to_string(index=False)}")
     print(f"\n{len(fs):,} faces, {len(pairs):,} pairs, {time.time() - t0:.0f} s; written to {out}")

@@ -456,6 +456,8 @@ def quickstart_parser()->argparse.ArgumentParser:
     p.add_argument('--out', type=Path, default=Path('runs/quickstart'), help='training run and evaluation (default: runs/quickstart)')
     p.add_argument('--size', type=_vlr_side, default=16, help='VLR side, 8-32 (default: 16)')
     p.add_argument('--minutes', type=float, default=20., help='training budget in minutes (default: 20)')
+    from vlrface.degrade import DEGRADATIONS
+    p.add_argument('--degrade', choices=('none', *DEGRADATIONS), default='none', help="training faces: 'none' (the prepared, clean ones; default) or degradations made on the fly, e.g. 'realistic' (see bench/results/robustness-val16)")
     p.add_argument('--device', default=None, help='default: the best there is')
     return p
 
@@ -463,14 +465,14 @@ def run_quickstart(argv:list|None=None)->int:
     "Run `vlrface-quickstart` with `argv`; return the exit status"
     a = quickstart_parser().parse_args(argv)
     from vlrface.train import quickstart
-    try: ev = quickstart(a.lfw, a.edgeface, a.data, a.out, a.size, a.minutes, a.device)
+    try: ev = quickstart(a.lfw, a.edgeface, a.data, a.out, a.size, a.minutes, a.degrade, a.device)
     except KeyboardInterrupt:
         print("\ninterrupted: prepared data and finished epochs are kept; run the same command again to resume", file=sys.stderr); return 130
     except (OSError, ValueError, KeyError) as e:
         print(f"vlrface-quickstart: error: {e}", file=sys.stderr); return 2
     cols = ['mode', 'size', 'protocol', 'acc %', '± %', 'TAR@1e-2 %', 'rank-1 %', 'PSNR', 'SSIM', 'cos HR']
     print(f"\nLFW View 1 DevTest\n{ev.summary()[cols].to_string(index=False)}\n\nall numbers and plots: {a.out/'eval'}")
-    _print_run(a.out/f'dsr{a.size}')
+    _print_run(a.out/(f'dsr{a.size}' + ('' if a.degrade == 'none' else f'-{a.degrade}')))
     return 0
 
 def quickstart_main():

@@ -27,7 +27,7 @@ from .edgeface import embed
 # %% auto #0
 __all__ = ['REPORT_SIZES', 'FAR_GRID', 'read_pairs', 'roc', 'auc', 'eer', 'tar_at_far', 'dprime', 'best_threshold',
            'kfold_accuracy', 'ranks', 'cmc', 'deal_folds', 'verification_report', 'open_set', 'split_gallery', 'luma',
-           'psnr', 'ssim', 'Mode', 'standard_modes', 'robustness_modes', 'evaluate', 'Evaluation']
+           'psnr', 'ssim', 'Mode', 'standard_modes', 'robustness_modes', 'evaluate', 'robustness_table', 'Evaluation']
 
 # %% ../nbs/04_evaluate.ipynb #ca9fa7cd
 def _img(name, i): return f'{name}/{name}_{int(i):04d}'
@@ -345,6 +345,18 @@ _COLS = {'accuracy': ('acc %', '{:.2f}', 100), 'accuracy_std': ('± %', '{:.2f}'
          'rank-10': ('rank-10 %', '{:.1f}', 100), 'dir': ('DIR@t %', '{:.1f}', 100), 'far': ('FAR@t %', '{:.1f}', 100),
          'psnr': ('PSNR', '{:.2f}', 1), 'ssim': ('SSIM', '{:.4f}', 1), 'cos_hr': ('cos HR', '{:.3f}', 1)}
 
+def robustness_table(results, # an evaluation's `table`, or the path of its results.json
+                     metric:str='accuracy', # a column: 'accuracy', 'tar@far=0.01', 'rank-1', ...
+                     protocol:str='LR-LR' # 'LR-LR' or 'HR-LR'
+                    )->pd.DataFrame:
+    "`metric` in % per system and size (rows) and degradation (columns), from an evaluation with degradations or its saved results"
+    t = results if isinstance(results, pd.DataFrame) else pd.DataFrame(json.loads(Path(results).read_text())['results'])
+    if 'degradation' not in t: raise ValueError("this evaluation has no degradations: make its modes with `robustness_modes`")
+    t = t[(t.protocol == protocol) & t.degradation.notna()]
+    order = list(dict.fromkeys(t.degradation))
+    out = t.assign(size=t['size'].astype(int), v=t[metric] * 100).pivot_table(index=['mode', 'size'], columns='degradation', values='v', sort=False)
+    return out[order].round(2)
+
 class Evaluation:
     "The results of `evaluate`: `table`, `summary`, `settings`, curves and sample faces; `save` writes JSON, Markdown and plots"
     def __init__(self, rows, curves, shown, shown_names, settings): store_attr()
@@ -369,12 +381,7 @@ class Evaluation:
                    protocol:str='LR-LR' # 'LR-LR' or 'HR-LR'
                   )->pd.DataFrame:
         "The robustness table of an evaluation with degradations: `metric` in % per system and size (rows) and degradation (columns)"
-        t = self.table
-        if 'degradation' not in t: raise ValueError("this evaluation has no degradations: make its modes with `robustness_modes`")
-        t = t[(t.protocol == protocol) & t.degradation.notna()]
-        order = list(dict.fromkeys(t.degradation))
-        out = t.assign(size=t['size'].astype(int), v=t[metric] * 100).pivot_table(index=['mode', 'size'], columns='degradation', values='v', sort=False)
-        return out[order].round(2)
+        return robustness_table(self.table, metric, protocol)
 
     def robustness_markdown(self)->str:
         "The robustness tables as Markdown: accuracy, TAR@FAR 1e-2 and rank-1 (those measured), LR-LR and HR-LR, and each recogniser's HR row"
@@ -468,9 +475,12 @@ def show_grid(self:Evaluation, face:int=0, # which of the sample faces (`shown_n
     fig, axs = plt.subplots(len(degs), len(cols), figsize=(figsize_per * len(cols), figsize_per * 1.1 * len(degs)), squeeze=False)
     for i, d in enumerate(degs):
         for j, (s, n) in enumerate(cols):
-            im = self.shown['HR' if n == 'HR' else f'VLR {s} {d}' if n is None else f'{n} {s} {d}'][face]
+            key, ax = 'HR' if n == 'HR' else f'VLR {s} {d}' if n is None else f'{n} {s} {d}', axs[i, j]
+            ax.set_xticks([]); ax.set_yticks([])
+            if key not in self.shown: ax.axis('off'); continue   # a system not run at that size
+            im = self.shown[key][face]
             im = (im.float() / 255 if im.dtype == torch.uint8 else im).permute(1, 2, 0).clamp(0, 1).numpy()
-            ax = axs[i, j]; ax.imshow(im, interpolation='nearest'); ax.set_xticks([]); ax.set_yticks([])
+            ax.imshow(im, interpolation='nearest')
             if j == 0: ax.set_ylabel(d, fontsize=8)
             if i == 0: ax.set_title('HR' if n == 'HR' else f'{s} px' if n is None else n, fontsize=7)
     fig.suptitle(self.shown_names[face], fontsize=8); fig.tight_layout()
@@ -478,13 +488,14 @@ def show_grid(self:Evaluation, face:int=0, # which of the sample faces (`shown_n
 
 @patch
 def save(self:Evaluation, out)->Path:
-    "Write results.json, results.md and the plots (roc, cmc, open_set, faces .png) to folder `out`, atomically"
+    "Write results.json, results.md and the plots (roc, cmc, open_set, faces .png; with degradations robustness.md and faces.png) to folder `out`, atomically"
     import matplotlib.pyplot as plt
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     atomic_write(out/'results.json', json.dumps(self.to_json(), indent=1))
     atomic_write(out/'results.md', self.markdown())
     if self.settings.get('degradations'): atomic_write(out/'robustness.md', self.robustness_markdown())
     figs = dict(roc=(self.plot_roc, 'roc_tar'), cmc=(self.plot_cmc, 'cmc'), open_set=(self.plot_open_set, 'dir'), faces=(self.show_faces, None))
+    if self.settings.get('degradations'): figs = dict(faces=figs['faces'])   # dozens of modes: curves stay in results.json, the tables say it
     for name, (f, key) in figs.items():
         if key and not any(c.get(key) is not None for c in self.curves.values()): continue   # nothing measured to plot
         fig = f()

@@ -403,6 +403,7 @@ def quickstart(lfw=None, # LFW root (default `$VLRFACE_LFW` or ../shared/data/lf
                out='runs/quickstart', # the training run and the evaluation go here
                size:int=16, # VLR side
                minutes:float=20., # training budget
+               degrade:str='none', # training faces: 'none' (the prepared, clean ones) or a preset of `DEGRADATIONS`, e.g. 'realistic'
                device=None, progress:bool=True):
     "Prepare LFW, train a CPU-preset DSR on DevTrain for `minutes`, evaluate on DevTest: the `Evaluation`"
     from vlrface.data import prepare_lfw, PrepConfig
@@ -411,9 +412,9 @@ def quickstart(lfw=None, # LFW root (default `$VLRFACE_LFW` or ../shared/data/lf
     lfw, data, out, size = get_path('lfw', lfw), Path(data), Path(out), check_vlr_size(size)
     if not (data/'manifest.csv').exists(): prepare_lfw(lfw, data, PrepConfig(sizes=VLR_SIZES), progress=progress)
     if f'vlr{size}' not in read_manifest(data).columns: raise ValueError(f"{data} has no {size}x{size} faces: prepare into another folder with --sizes {size}")
-    run = out/f'dsr{size}'
+    run = out/(f'dsr{size}' + ('' if degrade == 'none' else f'-{degrade}'))
     if not RunFolder(run).finished:
-        cfg = replace(PRESETS['cpu'], size=size, minutes=minutes)
+        cfg = replace(PRESETS['cpu'], size=size, minutes=minutes, degrade=degrade)
         train_dsr(data, run, cfg, edgeface, resume=RunFolder(run).record is not None, device=device, progress=progress)
     pairs = read_pairs(lfw/'pairsDevTest.txt')
     faces = load_face_set(data, names=set(pairs.a) | set(pairs.b), split='test', sizes=[size], progress=progress)
