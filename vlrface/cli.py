@@ -216,7 +216,7 @@ def eval_parser()->argparse.ArgumentParser:
     p.add_argument('--finetuned', type=Path, default=None, help='a fine-tuned recogniser: adds HR FT and DSR+FT rows')
     p.add_argument('--out', type=Path, default=None, help='folder for results.json, results.md and plots (default: DATA/eval)')
     p.add_argument('--threshold', type=float, default=THRESHOLD, help=f'open-set decision threshold on cosine (default: {THRESHOLD})')
-    p.add_argument('--seed', type=int, default=0, help='seed of the gallery draw and of the View 1 fold deal (default: 0)')
+    p.add_argument('--seed', type=int, default=0, help='seed of the gallery draw, the View 1 fold deal and the degradations (default: 0)')
     p.add_argument('--bs', type=int, default=256, help='faces per step (default: 256)')
     p.add_argument('--device', default=None, help="'cuda', 'cuda:1', 'cpu', ... (default: the best there is)")
     p.add_argument('--json', action='store_true', help='print every number as JSON instead of the table')
@@ -228,6 +228,8 @@ def _degradations(a, presets, standard, model)->list:
     "The --degrade names, 'all' expanded; 'custom' registered from the degradation flags"
     if not a.degrade: return []
     names = [n for d in a.degrade for n in (standard if d == 'all' else [d])]
+    given = [f for f in dataclasses.fields(model) if getattr(a, f.name, None) is not None]
+    if given and 'custom' not in names: raise ValueError(f"--{given[0].name.replace('_', '-')} sets the 'custom' degradation: add custom to --degrade")
     if 'custom' in names: presets['custom'] = config_from_args(a, model)   # this process only: named in the results with its settings
     bad = [n for n in names if n not in presets]
     if bad: raise ValueError(f"unknown degradation {bad[0]!r}: choose from {', '.join(presets)}, 'all' or 'custom'")
@@ -263,8 +265,8 @@ def run_eval(argv:list|None=None)->int:
         ft = load_edgeface(a.finetuned, device=dev) if a.finetuned else None
         if degs:
             systems = {'bicubic': (None, rec), **({'bicubic+FT': (None, ft)} if ft else {})}
-            for m in dsrs:
-                tag = '' if len(dsrs) == 1 else f' {m.cfg.in_size}'
+            for i, m in enumerate(dsrs):
+                tag = '' if len(dsrs) == 1 else f' {i + 1}'   # (two DSRs may share a size)
                 systems.update({f'DSR{tag}': (m, rec), **({f'DSR{tag}+FT': (m, ft)} if ft else {})})
             modes = robustness_modes(systems, a.sizes or REPORT_SIZES, degs)
         else: modes = standard_modes(rec, a.sizes or sorted(faces.vlr), dsrs, ft)

@@ -17,9 +17,9 @@ from .core import *
 from .faces import to_face_batch
 
 # %% auto #0
-__all__ = ['KERNELS', 'DEGRADATIONS', 'TRAIN_DEGRADATIONS', 'TEST_DEGRADATIONS', 'DegradationModel', 'gaussian_kernel',
-           'motion_kernel', 'resample', 'draw', 'describe', 'apply_round', 'apply_rounds', 'face_seed',
-           'get_degradation', 'degrade', 'show_degradations']
+__all__ = ['KERNELS', 'DEGRADATIONS', 'TEST_DEGRADATIONS', 'DegradationModel', 'gaussian_kernel', 'motion_kernel', 'resample',
+           'draw', 'describe', 'apply_round', 'apply_rounds', 'face_seed', 'get_degradation', 'degrade',
+           'show_degradations']
 
 # %% ../nbs/01a_degrade.ipynb #81b76cd5
 KERNELS = ('area', 'bilinear', 'bicubic', 'nearest')  # the downsampling kernels a face may be resampled with
@@ -201,11 +201,14 @@ def degrade(hr, # (n, 3, H, W) HR faces: uint8 or floats in [0, 1] (anything `to
            ):
     "Degraded faces, uint8 (n, 3, s, s), on `hr`'s device (and their draws, if asked)"
     m = get_degradation(model)
-    x = hr if isinstance(hr, torch.Tensor) and hr.dtype == torch.uint8 else (to_face_batch(hr) * 255).round()
+    is_batch = isinstance(hr, torch.Tensor) and hr.dtype == torch.uint8 and hr.ndim == 4 and hr.shape[1] == 3
+    x = hr if is_batch else (to_face_batch(hr) * 255).round()
+    dev, x = x.device, x.cpu()   # per-face work: on the CPU (JPEG needs it), one copy back
     seeds = range(len(x)) if seeds is None else list(seeds)
     if len(seeds) != len(x): raise ValueError(f"{len(seeds)} seeds for {len(x)} faces")
     lo, hi = (size, size) if np.isscalar(size) else size
     lo, hi = check_vlr_size(lo), check_vlr_size(hi)
+    if lo > hi: raise ValueError(f"size range must be (low, high) with low <= high, got {size}")
     out_size = check_vlr_size(out_size or hi)
     outs, draws = [], []
     for face, sd in zip(x, seeds):
@@ -216,7 +219,7 @@ def degrade(hr, # (n, 3, H, W) HR faces: uint8 or floats in [0, 1] (anything `to
         if s != out_size:
             y = F.interpolate(y[None].float(), size=(out_size, out_size), mode='bicubic', align_corners=False, antialias=True)[0].clamp(0, 255).round().to(torch.uint8)
         outs.append(y)
-    y = torch.stack(outs) if outs else torch.zeros(0, 3, out_size, out_size, dtype=torch.uint8, device=x.device)
+    y = (torch.stack(outs) if outs else torch.zeros(0, 3, out_size, out_size, dtype=torch.uint8)).to(dev)
     return (y, draws) if return_draws else y
 
 # %% ../nbs/01a_degrade.ipynb #e385cfb9
@@ -229,7 +232,6 @@ DEGRADATIONS = {
     'mixed': DegradationModel(blur=1., sigma=(0.3, 1.0), kernels=KERNELS, noise=0.5, noise_std=(1., 6.), jpeg=1., quality=(40, 90)),
     'jpeg-low': DegradationModel(jpeg=1., quality=(15, 29)),
 }
-TRAIN_DEGRADATIONS = ('clean', 'realistic')  # presets meant for training; the rest are test conditions
 TEST_DEGRADATIONS = ('clean', 'blur', 'noise', 'jpeg', 'mixed', 'jpeg-low')  # the robustness table's columns, by default
 
 # %% ../nbs/01a_degrade.ipynb #1783076a

@@ -20,7 +20,7 @@ from fastprogress.fastprogress import progress_bar
 
 from .core import *
 from .faces import read_manifest, image_name, FaceSet, load_face_set
-from .degrade import degrade, face_seed, get_degradation, TEST_DEGRADATIONS
+from .degrade import DEGRADATIONS, degrade, face_seed, get_degradation, TEST_DEGRADATIONS
 from .dsr import DSR, upscale_faces
 from .edgeface import embed
 
@@ -221,7 +221,9 @@ def robustness_modes(systems:dict, # name -> (DSR or None for bicubic, recognise
                      degradations=TEST_DEGRADATIONS, # preset names of `vlrface.degrade.DEGRADATIONS`
                     )->list[Mode]:
     "Modes for the robustness table: each system at each size under each degradation, and an HR mode per recogniser"
-    for d in degradations: get_degradation(d)   # an unknown name fails here, before any face is embedded
+    for d in degradations:   # names only: they label the rows and seed nothing else; an unknown one fails here, before any face is embedded
+        if not isinstance(d, str): raise TypeError(f"degradations are preset names of DEGRADATIONS, got {type(d).__name__}: register a model as DEGRADATIONS['mine'] = ...")
+        get_degradation(d)
     sizes, hr, modes = [check_vlr_size(s) for s in sizes], {}, []
     for name, (dsr, rec) in systems.items(): hr.setdefault(id(rec), Mode('HR' if not hr else f'HR ({name})', rec))
     for name, (dsr, rec) in systems.items():
@@ -331,7 +333,7 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
     settings = dict(data=str(faces.root), faces=len(faces), subjects=len(set(faces.subjects)), modes=[m.label for m in modes],
                     pairs=None if pairs is None else dict(n=len(pairs), genuine=int(pairs.same.sum()), folds=int(pairs.fold.nunique())),
                     identify=None if identify is None else dict(split=identify, gallery=len(gi), mated_probes=len(mi), non_mated_probes=len(ni), seed=seed),
-                    degradations=sorted({m.degrade for m in modes if m.degrade}) or None, degradation_seed=seed if any(m.degrade for m in modes) else None,
+                    degradations={d: get_degradation(d).to_dict() for d in sorted({m.degrade for m in modes if m.degrade})} or None, degradation_seed=seed if any(m.degrade for m in modes) else None,
                     systems=[dict(label=m.label, mode=m.name, size=m.size, degradation=m.degrade, dsr=m.dsr is not None) for m in modes],
                     threshold=threshold, quality='PSNR/SSIM on BT.601 luma (pytorch_msssim SSIM), cos_hr = cosine to the HR embedding',
                     seconds=round(time.time() - t0, 1))
@@ -354,7 +356,8 @@ def robustness_table(results, # an evaluation's `table`, or the path of its resu
     if 'degradation' not in t: raise ValueError("this evaluation has no degradations: make its modes with `robustness_modes`")
     t = t[(t.protocol == protocol) & t.degradation.notna()]
     order = list(dict.fromkeys(t.degradation))
-    out = t.assign(size=t['size'].astype(int), v=t[metric] * 100).pivot_table(index=['mode', 'size'], columns='degradation', values='v', sort=False)
+    if t.duplicated(['mode', 'size', 'degradation']).any(): raise ValueError("two rows for one system, size and degradation: give the systems distinct names")
+    out = t.assign(size=t['size'].astype(int), v=t[metric] * 100).pivot_table(index=['mode', 'size'], columns='degradation', values='v', sort=False, dropna=False, aggfunc='first')
     return out[order].round(2)
 
 class Evaluation:
@@ -388,7 +391,7 @@ class Evaluation:
         t, parts = self.table, []
         for metric, title in (('accuracy', 'verification accuracy %'), ('tar@far=0.01', 'TAR @ FAR 1e-2 %'), ('rank-1', 'rank-1 identification %')):
             if metric not in t: continue
-            for proto in ('LR-LR', 'HR-LR'): parts.append(f"### {title}, {proto}\n\n" + md_table(self.robustness(metric, proto).reset_index()))
+            for proto in ('LR-LR', 'HR-LR'): parts.append(f"### {title}, {proto}\n\n" + md_table(self.robustness(metric, proto)))
             hr = t[t.protocol == 'HR-HR']
             parts.append(f"HR-HR {title}: " + '; '.join(f"{r['mode']} {r[metric] * 100:.2f}" for _, r in hr.iterrows()))
         return '\n\n'.join(parts) + '\n'
@@ -470,7 +473,6 @@ def show_grid(self:Evaluation, face:int=0, # which of the sample faces (`shown_n
     if systems is None:
         systems = [next((i['mode'] for i in info if i['dsr'] == has), None) for has in (False, True)]
         systems = [s for s in systems if s is not None]
-    cols = [(s, None) for s in sizes]
     cols = [c for s in sizes for c in [(s, None)] + [(s, n) for n in systems]] + [(None, 'HR')]
     fig, axs = plt.subplots(len(degs), len(cols), figsize=(figsize_per * len(cols), figsize_per * 1.1 * len(degs)), squeeze=False)
     for i, d in enumerate(degs):

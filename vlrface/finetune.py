@@ -482,6 +482,7 @@ def finetune_data(data, # a folder prepared by vlrface-prep
     cfg, device = cfg or FinetuneConfig(), get_device(device)
     dsrs = {s: d.to(device) for s, d in _dsr_sizes(dsrs).items()}
     deg = None if cfg.degrade == 'none' else cfg.degrade
+    if deg and not dsrs and not cfg.sizes: raise ValueError(f"degrade={cfg.degrade!r} makes VLR faces, but none are asked for: give sizes (bicubic) or DSRs")
     need = [] if deg else sorted(set(dsrs) | set(cfg.sizes))   # made faces need the HR faces only
     fs = load_face_set(data, split=train, sizes=need, progress=progress)
     vs = load_face_set(data, split=valid, sizes=need, progress=progress)
@@ -519,7 +520,8 @@ def train_finetune(data, # a folder prepared by vlrface-prep
     if edgeface is None and not resume: edgeface = get_path('edgeface')
     named = lambda d: f'<{type(d).__name__} in memory>' if isinstance(d, nn.Module) else str(Path(d).resolve())
     ins = dict(data=data_record(data), edgeface=named(edgeface) if edgeface is not None else None,
-               dsrs=[named(d) for d in dsrs] if dsrs or not resume else None)
+               dsrs=[named(d) for d in dsrs] if dsrs or not resume else None,
+               degradation=get_degradation(cfg.degrade).to_dict() if cfg is not None and cfg.degrade != 'none' else None)
     cfg, inputs = run.start(FinetuneConfig, cfg, ins, resume, resumable=('epochs2',), quiet=quiet)
     if resume: dsrs, edgeface = inputs.get('dsrs', []), inputs.get('edgeface') or get_path('edgeface')
     seed_everything(cfg.seed)

@@ -356,7 +356,9 @@ def train_dsr(data, # a folder prepared by vlrface-prep
     if cfg is not None: cfg = replace(cfg, size=_vlr_size(data, cfg.size, cfg.degrade != 'none'))
     if edgeface is None and not resume and needs_rec(cfg): edgeface = get_path('edgeface')
     ef = str(Path(edgeface).resolve()) if edgeface is not None else None
-    cfg, inputs = run.start(TrainConfig, cfg, dict(data=data_record(data), edgeface=ef), resume, resumable=('epochs', 'minutes'), quiet=quiet)
+    # the degradation's settings, not only its preset name: a preset redefined later would change the run's faces
+    deg = get_degradation(cfg.degrade).to_dict() if cfg is not None and cfg.degrade != 'none' else None
+    cfg, inputs = run.start(TrainConfig, cfg, dict(data=data_record(data), edgeface=ef, degradation=deg), resume, resumable=('epochs', 'minutes'), quiet=quiet)
     if num_distrib() > 1 and cfg.minutes: raise ValueError("data-parallel runs need a fixed number of epochs (every rank must plan the same schedule): give epochs, not minutes")
     seed_everything(cfg.seed)
     dls = pair_dls(data, cfg.size, cfg.bs, device=device, in_memory=cfg.in_memory, seed=cfg.seed, flip=cfg.flip,
