@@ -44,6 +44,7 @@ def main():
     ap.add_argument('--sizes', type=int, nargs='+', default=list(REPORT_SIZES))
     ap.add_argument('--dsr-sizes', type=int, nargs='+', default=None, help='sizes for the systems with a DSR (default: --sizes); a DSR takes faces resized to its own input side')
     ap.add_argument('--degrade', nargs='+', default=list(TEST_DEGRADATIONS))
+    ap.add_argument('--finetuned-only', action='store_true', help='only the systems with a fine-tuned recogniser (to add them to an earlier run of the others)')
     ap.add_argument('--out', type=Path, default=None)
     a = ap.parse_args()
     t0 = time.time()
@@ -57,17 +58,20 @@ def main():
     rec = load_edgeface()
     fts = {k: load_edgeface(p) for k, p in named(a.finetuned).items()}
     dsrs = {k: load_dsr(p) for k, p in named(a.dsr).items()}
-    systems = {'bicubic': (None, rec), **{f'bicubic+FT-{k}': (None, f) for k, f in fts.items()}}
+    orig = {} if a.finetuned_only else {'bicubic': (None, rec)}
+    systems = {**orig, **{f'bicubic+FT-{k}': (None, f) for k, f in fts.items()}}
     for k, d in dsrs.items():
-        systems[f'DSR-{k}'] = (d, rec)
+        if not a.finetuned_only: systems[f'DSR-{k}'] = (d, rec)
         systems.update({f'DSR-{k}+FT-{j}': (d, f) for j, f in fts.items()})
     modes = robustness_modes({k: v for k, v in systems.items() if v[0] is None}, a.sizes, a.degrade)
     if dsrs: modes += [m for m in robustness_modes({k: v for k, v in systems.items() if v[0] is not None}, a.dsr_sizes or a.sizes, a.degrade) if m.size]
+    for m in modes:   # each recogniser's HR row named after it
+        if m.size is None: m.name = 'HR' if m.recognizer is rec else 'HR ' + next(f'FT-{k}' for k, f in fts.items() if f is m.recognizer)
     ev = evaluate(fs, modes, pairs, identify=ident, n_show=4, progress=False)
     ev.settings.update(split=a.split, dsr={k: str(p) for k, p in named(a.dsr).items()}, finetuned={k: str(p) for k, p in named(a.finetuned).items()},
                        machine=f"{cpu_model()}, {os.cpu_count()} cores", wall_s=round(time.time() - t0, 1))
     out = ev.save(a.out or Path('bench/results')/f'robustness-{a.split}')
-    save_fig(ev.show_grid(0, systems=['bicubic', *[f'DSR-{k}' for k in dsrs]]), out/'faces.png')   # every DSR's faces, next to bicubic
+    if not a.finetuned_only: save_fig(ev.show_grid(0, systems=['bicubic', *[f'DSR-{k}' for k in dsrs]]), out/'faces.png')   # every DSR's faces, next to bicubic
     for proto in ('LR-LR', 'HR-LR'): print(f"\naccuracy % {proto}\n{ev.robustness('accuracy', proto).to_string()}")
     print(f"\nHR-HR: {ev.table[ev.table.protocol == 'HR-HR'][['mode', 'accuracy']].to_string(index=False)}")
     print(f"\n{len(fs):,} faces, {len(pairs):,} pairs, {time.time() - t0:.0f} s; written to {out}")

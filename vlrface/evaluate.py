@@ -27,7 +27,8 @@ from .edgeface import embed
 # %% auto #0
 __all__ = ['REPORT_SIZES', 'FAR_GRID', 'read_pairs', 'roc', 'auc', 'eer', 'tar_at_far', 'dprime', 'best_threshold',
            'kfold_accuracy', 'ranks', 'cmc', 'deal_folds', 'verification_report', 'open_set', 'split_gallery', 'luma',
-           'psnr', 'ssim', 'Mode', 'standard_modes', 'robustness_modes', 'evaluate', 'robustness_table', 'Evaluation']
+           'psnr', 'ssim', 'Mode', 'standard_modes', 'robustness_modes', 'evaluate', 'robustness_table',
+           'robustness_markdown', 'Evaluation']
 
 # %% ../nbs/04_evaluate.ipynb #ca9fa7cd
 def _img(name, i): return f'{name}/{name}_{int(i):04d}'
@@ -358,7 +359,19 @@ def robustness_table(results, # an evaluation's `table`, or the path of its resu
     order = list(dict.fromkeys(t.degradation))
     if t.duplicated(['mode', 'size', 'degradation']).any(): raise ValueError("two rows for one system, size and degradation: give the systems distinct names")
     out = t.assign(size=t['size'].astype(int), v=t[metric] * 100).pivot_table(index=['mode', 'size'], columns='degradation', values='v', sort=False, dropna=False, aggfunc='first')
-    return out[order].round(2)
+    return out[order].dropna(how='all').round(2)   # (dropna=False above also made the sizes a system did not run)
+
+def robustness_markdown(results # an evaluation's `table`, or the path of its results.json
+                       )->str:
+    "The robustness tables as Markdown: accuracy, TAR@FAR 1e-2 and rank-1 (those measured), LR-LR and HR-LR, and each recogniser's HR row"
+    t = results if isinstance(results, pd.DataFrame) else pd.DataFrame(json.loads(Path(results).read_text())['results'])
+    parts = []
+    for metric, title in (('accuracy', 'verification accuracy %'), ('tar@far=0.01', 'TAR @ FAR 1e-2 %'), ('rank-1', 'rank-1 identification %')):
+        if metric not in t: continue
+        for proto in ('LR-LR', 'HR-LR'): parts.append(f"### {title}, {proto}\n\n" + md_table(robustness_table(t, metric, proto)))
+        hr = t[t.protocol == 'HR-HR']
+        parts.append(f"HR-HR {title}: " + '; '.join(f"{r['mode']} {r[metric] * 100:.2f}" for _, r in hr.iterrows()))
+    return '\n\n'.join(parts) + '\n'
 
 class Evaluation:
     "The results of `evaluate`: `table`, `summary`, `settings`, curves and sample faces; `save` writes JSON, Markdown and plots"
@@ -387,14 +400,8 @@ class Evaluation:
         return robustness_table(self.table, metric, protocol)
 
     def robustness_markdown(self)->str:
-        "The robustness tables as Markdown: accuracy, TAR@FAR 1e-2 and rank-1 (those measured), LR-LR and HR-LR, and each recogniser's HR row"
-        t, parts = self.table, []
-        for metric, title in (('accuracy', 'verification accuracy %'), ('tar@far=0.01', 'TAR @ FAR 1e-2 %'), ('rank-1', 'rank-1 identification %')):
-            if metric not in t: continue
-            for proto in ('LR-LR', 'HR-LR'): parts.append(f"### {title}, {proto}\n\n" + md_table(self.robustness(metric, proto)))
-            hr = t[t.protocol == 'HR-HR']
-            parts.append(f"HR-HR {title}: " + '; '.join(f"{r['mode']} {r[metric] * 100:.2f}" for _, r in hr.iterrows()))
-        return '\n\n'.join(parts) + '\n'
+        "The robustness tables as Markdown (see `robustness_markdown`)"
+        return robustness_markdown(self.table)
 
 
 # %% ../nbs/04_evaluate.ipynb #0528a0b4
