@@ -10,14 +10,14 @@
     vlrface-prep lfw --out data/lfw-vlr --sizes 16 24 32     # once
     python bench/degrade.py
 """
-import argparse, json, os, platform, statistics, time, warnings
+import argparse, json, os, statistics, time, warnings
 from dataclasses import asdict
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
-from vlrface.core import md_table
+from vlrface.core import cpu_model, md_table
 from vlrface.degrade import DEGRADATIONS, degrade
 from vlrface.dsr import DSR
 from vlrface.edgeface import load_edgeface
@@ -27,10 +27,6 @@ from vlrface.train import PRESETS, PairDL, pair_data
 warnings.filterwarnings('ignore')
 
 
-def cpu_model()->str:
-    "The CPU's model name (from /proc/cpuinfo where there is one)"
-    try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
-    except (OSError, StopIteration): return platform.processor() or platform.machine()
 
 
 def degrade_rate(hr, preset, size, reps):

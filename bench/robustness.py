@@ -10,10 +10,10 @@ HR face by the named degradation, seeded by the image's name (`face_seed`). Writ
 bench/results/robustness-SPLIT/ (results.json with every number, robustness.md, faces.png) and
 prints the LR-LR and HR-LR accuracy tables.
 """
-import argparse, json, os, platform, time, warnings
+import argparse, json, os, time, warnings
 from pathlib import Path
 
-from vlrface.core import get_path
+from vlrface.core import cpu_model, get_path
 from vlrface.degrade import TEST_DEGRADATIONS
 from vlrface.dsr import load_dsr
 from vlrface.edgeface import load_edgeface
@@ -25,9 +25,6 @@ from vlrface.runs import save_fig
 warnings.filterwarnings('ignore')
 
 
-def cpu_model()->str:
-    try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
-    except (OSError, StopIteration): return platform.processor() or platform.machine()
 
 
 def named(items):

@@ -17,7 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 __all__ = ['HR_SIZE', 'VLR_SIZE', 'VLR_MIN', 'VLR_MAX', 'VLR_SIZES', 'MEAN', 'STD', 'THRESHOLD', 'PATH_VARS', 'TMP_SUFFIX',
            'check_vlr_size', 'find_path', 'get_path', 'get_device', 'stable_seed', 'seed_everything', 'ImageReadError',
            'to_rgb', 'read_rgb', 'atomic_path', 'atomic_write', 'encode_png', 'save_png', 'remove_stale_tmp',
-           'fast_dtype', 'export_onnx', 'onnx_session', 'onnx_run', 'md_table']
+           'fast_dtype', 'export_onnx', 'onnx_session', 'onnx_run', 'md_table', 'cpu_model']
 
 # %% ../nbs/00_core.ipynb #4b5259c4
 HR_SIZE = 112             # side of the aligned high-resolution face that recognisers take
@@ -274,3 +274,10 @@ def md_table(df:'pd.DataFrame')->str:
     rows = [list(map(str, df.columns)), ['---'] * len(df.columns)] + [[fmt(v) for v in r] for r in df.itertuples(index=False)]
     return '\n'.join('| ' + ' | '.join(r) + ' |' for r in rows) + '\n'
 
+
+# %% ../nbs/00_core.ipynb #287a6bee
+def cpu_model()->str:
+    "The CPU's model name (from /proc/cpuinfo where there is one), for benchmark reports: machines differ"
+    import platform
+    try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
+    except (OSError, StopIteration): return platform.processor() or platform.machine()

@@ -179,6 +179,12 @@ def apply_rounds(hr:torch.Tensor, # (3, H, W) face: uint8, or floats in 0-255
     return x[0].to(torch.uint8)
 
 # %% ../nbs/01a_degrade.ipynb #7bccac9d
+def _faces255(hr)->torch.Tensor:
+    "(n, 3, H, W) faces in 0-255: uint8 batches (or one CHW face) as they are, anything else through `to_face_batch`"
+    if isinstance(hr, torch.Tensor) and hr.dtype == torch.uint8 and hr.ndim == 3 and hr.shape[0] == 3: hr = hr[None]
+    if isinstance(hr, torch.Tensor) and hr.dtype == torch.uint8 and hr.ndim == 4 and hr.shape[1] == 3: return hr
+    return (to_face_batch(hr) * 255).round()
+
 def face_seed(name:str, # the image's name in its data set
               seed:int=0 # the evaluation's seed
              )->tuple:
@@ -201,8 +207,7 @@ def degrade(hr, # (n, 3, H, W) HR faces: uint8 or floats in [0, 1] (anything `to
            ):
     "Degraded faces, uint8 (n, 3, s, s), on `hr`'s device (and their draws, if asked)"
     m = get_degradation(model)
-    is_batch = isinstance(hr, torch.Tensor) and hr.dtype == torch.uint8 and hr.ndim == 4 and hr.shape[1] == 3
-    x = hr if is_batch else (to_face_batch(hr) * 255).round()
+    x = _faces255(hr)
     dev, x = x.device, x.cpu()   # per-face work: on the CPU (JPEG needs it), one copy back
     seeds = range(len(x)) if seeds is None else list(seeds)
     if len(seeds) != len(x): raise ValueError(f"{len(seeds)} seeds for {len(x)} faces")
@@ -243,8 +248,7 @@ def show_degradations(hr, # one HR face (3, 112, 112) uint8, or anything `to_fac
                      )->plt.Figure:
     "A grid of one face degraded by each model (rows) at each side (columns), titled with the draws"
     import matplotlib.pyplot as plt
-    x = hr if isinstance(hr, torch.Tensor) and hr.dtype == torch.uint8 else (to_face_batch(hr) * 255).round().to(torch.uint8)
-    x = x[0] if x.ndim == 4 else x
+    x = _faces255(hr)[0].to(torch.uint8)
     fig, axs = plt.subplots(len(models), len(sizes), figsize=(figsize_per * len(sizes), figsize_per * 1.15 * len(models)), squeeze=False)
     for i, m in enumerate(models):
         for j, s in enumerate(sizes):

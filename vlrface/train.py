@@ -26,7 +26,7 @@ from fastai.distributed import DistributedTrainer, DistributedDL
 from fastai.torch_core import find_bs, rank_distrib, num_distrib
 
 from .core import *
-from .degrade import DEGRADATIONS, degrade, describe, get_degradation
+from .degrade import DEGRADATIONS, degrade as degrade_faces, describe, get_degradation
 from .runs import *
 from .dsr import DSR, DSRConfig, DSR_SMALL, save_dsr, upscale_faces
 from .edgeface import EdgeFace, load_edgeface
@@ -119,7 +119,7 @@ class PairDL(DataLoader):
             v = torch.stack([x[1] for x in b]) if self.degrade is None else None
         if self.degrade is not None:   # seeded by (seed, epoch, index): the same draws however the faces are batched, and on resume
             band = (max(VLR_MIN, self.size - self.jitter), min(VLR_MAX, self.size + self.jitter))
-            v, self.draws = degrade(h, band, self.degrade, [(self.seed, self.epoch, int(i)) for i in idx], out_size=self.size, return_draws=True)
+            v, self.draws = degrade_faces(h, band, self.degrade, [(self.seed, self.epoch, int(i)) for i in idx], out_size=self.size, return_draws=True)
         v, h = normalize(v), normalize(h)
         if f.any():
             m = torch.as_tensor(f, device=v.device)[:, None, None, None]
@@ -140,12 +140,14 @@ def pair_dls(data, # a folder prepared by vlrface-prep
     "Training and validation `DataLoaders` of (VLR, HR) pairs from a prepared folder"
     device = get_device(device)
     tr, va = (pair_data(data, size, s, in_memory, limit, progress, vlr=degrade is None) for s in (train, valid))
+    vdeg = degrade
+    if in_memory and degrade is not None:   # validation: the same draws every epoch (epoch 0, at `size` itself), so made once
+        va, vdeg = PairData(degrade_faces(va.hr, size, degrade, [(seed, 0, i) for i in range(len(va))]), va.hr), None
     if in_memory: tr, va = tr.to(device), va.to(device)
     nw = 0 if in_memory else min(4, num_cpus())
-    # validation: the same degradations at `size` itself, drawn once (its epoch stays 0), so that epochs compare
     return DataLoaders(PairDL(tr, bs=bs, shuffle=True, drop_last=len(tr) > bs, flip=flip, seed=seed, device=device, num_workers=nw,
                               degrade=degrade, size=size, jitter=jitter),
-                       PairDL(va, bs=bs * 2, device=device, num_workers=nw, degrade=degrade, size=size), device=device)
+                       PairDL(va, bs=bs * 2, device=device, num_workers=nw, degrade=vdeg, size=size), device=device)
 
 # %% ../nbs/07_train.ipynb #41d5d1ed
 def _show_rows(rows, max_n, figsize_per=1.4, titles=None):
