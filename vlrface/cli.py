@@ -219,6 +219,7 @@ def eval_parser()->argparse.ArgumentParser:
     p.add_argument('--seed', type=int, default=0, help='seed of the gallery draw, the View 1 fold deal and the degradations (default: 0)')
     p.add_argument('--bs', type=int, default=256, help='faces per step (default: 256)')
     p.add_argument('--device', default=None, help="'cuda', 'cuda:1', 'cpu', ... (default: the best there is)")
+    p.add_argument('--flip', action='store_true', help='test-time flip: embed every face with its mirror image (twice the compute)')
     p.add_argument('--json', action='store_true', help='print every number as JSON instead of the table')
     from vlrface.degrade import DegradationModel
     config_flags(p, DegradationModel, "the 'custom' degradation (with --degrade custom)", dict(kernels=('area', 'bilinear', 'bicubic', 'nearest')))
@@ -271,7 +272,7 @@ def run_eval(argv:list|None=None)->int:
             modes = robustness_modes(systems, a.sizes or REPORT_SIZES, degs)
         else: modes = standard_modes(rec, a.sizes or sorted(faces.vlr), dsrs, ft)
         ev = evaluate(faces, modes, pairs, ident,
-                      threshold=a.threshold, seed=a.seed, bs=a.bs, progress=not a.json)
+                      threshold=a.threshold, seed=a.seed, bs=a.bs, progress=not a.json, flip=a.flip)
         ev.settings.update(pairs_file=str(a.pairs) if a.pairs else None, edgeface=str(a.edgeface or 'default'),
                            dsr=[str(f) for f in a.dsr], finetuned=str(a.finetuned) if a.finetuned else None)
         out = ev.save(a.out or a.data/'eval')
@@ -298,6 +299,7 @@ def _pipeline_options()->argparse.ArgumentParser:
     g.add_argument('--size', type=_vlr_side, default=VLR_SIZE, help='VLR input side for bicubic, 8-32 (default: 32)')
     g.add_argument('--threshold', type=float, default=THRESHOLD, help=f'cosine below which faces do not match (default: {THRESHOLD})')
     g.add_argument('--device', default=None, help="'cuda', 'cpu', ... (default: the CPU, where one face at a time is fastest to start)")
+    g.add_argument('--flip', action='store_true', help='test-time flip: embed every face with its mirror image (twice the compute; the threshold was set without it)')
     g.add_argument('--json', action='store_true', help='print JSON instead of a table')
     return p
 
@@ -324,7 +326,7 @@ def _make_pipeline(a, default_mode):
     from vlrface.pipeline import Pipeline
     mode = a.mode or default_mode or ('dsr' if a.dsr else 'bicubic')
     if mode == 'dsr' and a.dsr is None: raise ValueError("mode 'dsr' needs --dsr FILE (a trained DSR); or use --mode bicubic")
-    return Pipeline.from_files(a.edgeface, a.dsr if mode == 'dsr' else None, mode, a.size, device=a.device)
+    return Pipeline.from_files(a.edgeface, a.dsr if mode == 'dsr' else None, mode, a.size, device=a.device, flip=a.flip)
 
 def _faces_in(paths)->list:
     "Image files from files and folders (folders searched recursively)"
@@ -373,7 +375,7 @@ def _identify(a):
 def _verify(a):
     from vlrface.pipeline import Pipeline
     pipe = _make_pipeline(a, None)
-    first = Pipeline(pipe.recognizer, mode='hr') if a.first_hr else pipe
+    first = Pipeline(pipe.recognizer, mode='hr', flip=pipe.flip) if a.first_hr else pipe
     s = float((first.embed([a.a]) * pipe.embed([a.b])).sum())
     res = dict(a=str(a.a), b=str(a.b), score=s, same=s >= a.threshold, threshold=a.threshold, mode=pipe.mode, first_hr=a.first_hr)
     return res, f"{a.a}  vs  {a.b}\ncosine {s:.4f} -> {'same person' if s >= a.threshold else 'different people'} (threshold {a.threshold})", 0

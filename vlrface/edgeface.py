@@ -191,7 +191,8 @@ def edgeface_checkpoint(variant:str='edgeface_xxs', # an official variant
 def embed(model:nn.Module, # a recogniser, e.g. `load_edgeface()`
           images, # faces: see `vlrface.faces.to_face_batch`
           bs:int=128, # batch size
-          device=None # default: the model's device
+          device=None, # default: the model's device
+          flip:bool=False # also embed each face's mirror image and add the two features (test-time flip)
          )->torch.Tensor:
     "L2-normalised embeddings (n, d) of `images`, preprocessing included"
     x = to_face_batch(images, size=HR_SIZE)
@@ -199,6 +200,11 @@ def embed(model:nn.Module, # a recogniser, e.g. `load_edgeface()`
     x = resize_faces(x, HR_SIZE, 'the recogniser')
     device = device or next(model.parameters()).device
     was = model.training; model.eval()
-    out = torch.cat([F.normalize(model(normalize(b.to(device))).float(), dim=1) for b in x.split(bs)])
+    def feats(b):
+        b = normalize(b.to(device))
+        if not flip: return model(b).float()
+        f = model(torch.cat([b, b.flip(-1)])).float()   # one pass over both: the batch doubles, the calls do not
+        return f[:len(b)] + f[len(b):]                 # raw features added before normalising, as face benchmarks do
+    out = torch.cat([F.normalize(feats(b), dim=1) for b in x.split(bs)])
     model.train(was)
     return out.cpu()

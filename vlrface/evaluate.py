@@ -234,8 +234,8 @@ def robustness_modes(systems:dict, # name -> (DSR or None for bicubic, recognise
 # %% ../nbs/04_evaluate.ipynb #029a5b1a
 def _chunks(n, bs): return [slice(i, min(i + bs, n)) for i in range(0, n, bs)]
 
-def _hr_step(faces, rec, sl, bs, st):
-    st.setdefault(('hr', id(rec)), []).append(embed(rec, faces.hr[sl], bs=bs))
+def _hr_step(faces, rec, sl, bs, flip, st):
+    st.setdefault(('hr', id(rec)), []).append(embed(rec, faces.hr[sl], bs=bs, flip=flip))
 
 def _vlr(faces, m, sl, st, seed)->torch.Tensor:
     "The chunk's VLR faces of mode `m`: prepared, or degraded from HR (once per degradation and size, shared by the systems)"
@@ -251,22 +251,22 @@ def _upscale(x:torch.Tensor, dsr:DSR|None)->torch.Tensor:
         x = F.interpolate(x, size=(s, s), mode='bicubic', align_corners=False, antialias=True).clamp(0, 1)
     return upscale_faces(x, dsr)
 
-def _mode_step(faces, m, sl, bs, keep, seed, st):
+def _mode_step(faces, m, sl, bs, keep, seed, flip, st):
     "Upscale, embed and measure one chunk of faces in mode `m`"
     v = _vlr(faces, m, sl, st, seed)
     up = _upscale(v.float() / 255, m.dsr)
-    e, hr = embed(m.recognizer, up, bs=bs), faces.hr[sl].float() / 255
+    e, hr = embed(m.recognizer, up, bs=bs, flip=flip), faces.hr[sl].float() / 255
     h = st[('hr', id(m.recognizer))]
     here = [k - sl.start for k in keep if sl.start <= k < sl.stop]
     for k, x in dict(emb=e, psnr=psnr(up, hr), ssim=ssim(up, hr), cos_hr=(e * h[sl]).sum(1), shown=up[here], vlr_shown=v[here]).items():
         st.setdefault((m.label, k), []).append(x)
 
-def _embed_all(faces, modes, bs, keep, seed, progress)->dict:
+def _embed_all(faces, modes, bs, keep, seed, progress, flip=False)->dict:
     "Every face embedded once per mode (HR once per recogniser), with the quality measures, behind one progress bar"
     recs = {id(m.recognizer): m.recognizer for m in modes}
-    steps = [partial(_hr_step, faces, r, sl, bs) for r in recs.values() for sl in _chunks(len(faces), bs)]
+    steps = [partial(_hr_step, faces, r, sl, bs, flip) for r in recs.values() for sl in _chunks(len(faces), bs)]
     n_hr = len(steps)
-    steps += [partial(_mode_step, faces, m, sl, bs, keep, seed) for m in modes if m.size is not None for sl in _chunks(len(faces), bs)]
+    steps += [partial(_mode_step, faces, m, sl, bs, keep, seed, flip) for m in modes if m.size is not None for sl in _chunks(len(faces), bs)]
     st = {}
     for i, step in enumerate(progress_bar(steps, leave=False) if progress else steps):
         step(st)
@@ -301,6 +301,7 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
              seed:int=0, # the gallery draw, and the seed of the degradations
              bs:int=256, # faces per step
              n_show:int=8, # faces kept for `show_faces`
+             flip:bool=False, # test-time flip: every face (HR too) embedded with its mirror image (`embed`)
              progress:bool=True)->'Evaluation':
     "Verification, identification and image quality of each mode on `faces`: an `Evaluation`"
     if pairs is None and identify is None: raise ValueError("nothing to evaluate: give `pairs`, `identify` or both")
@@ -313,7 +314,7 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
         if not len(gi): raise ValueError(f"split {identify!r} has no subject with two images: nothing to identify")
     keep = sorted(np.random.default_rng(seed).choice(len(faces), min(n_show, len(faces)), replace=False).tolist())
     if any(m.degrade for m in modes) and len(set(faces.names)) < len(faces.names): raise ValueError("faces need distinct names: each face's degradation is seeded by its name")
-    st = _embed_all(faces, modes, bs, keep, seed, progress)
+    st = _embed_all(faces, modes, bs, keep, seed, progress, flip)
     rows, curves = [], {}
     for m in modes:
         H = st[('hr', id(m.recognizer))]
@@ -336,7 +337,7 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
                     identify=None if identify is None else dict(split=identify, gallery=len(gi), mated_probes=len(mi), non_mated_probes=len(ni), seed=seed),
                     degradations={d: get_degradation(d).to_dict() for d in sorted({m.degrade for m in modes if m.degrade})} or None, degradation_seed=seed if any(m.degrade for m in modes) else None,
                     systems=[dict(label=m.label, mode=m.name, size=m.size, degradation=m.degrade, dsr=m.dsr is not None) for m in modes],
-                    threshold=threshold, quality='PSNR/SSIM on BT.601 luma (pytorch_msssim SSIM), cos_hr = cosine to the HR embedding',
+                    threshold=threshold, flip=flip, quality='PSNR/SSIM on BT.601 luma (pytorch_msssim SSIM), cos_hr = cosine to the HR embedding',
                     seconds=round(time.time() - t0, 1))
     return Evaluation(rows, curves, shown, [faces.names[k] for k in keep], settings)
 

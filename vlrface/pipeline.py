@@ -31,18 +31,20 @@ class Pipeline:
     def __init__(self, recognizer:EdgeFace, # the recogniser, e.g. `load_edgeface()`
                  dsr:DSR|None=None, # the super-resolution network; needed for mode 'dsr'
                  mode:str|None=None, # 'dsr', 'bicubic' or 'hr'; default 'dsr' with a DSR, else 'bicubic'
-                 in_size:int=VLR_SIZE): # input side for 'bicubic' (a DSR brings its own)
+                 in_size:int=VLR_SIZE, # input side for 'bicubic' (a DSR brings its own)
+                 flip:bool=False): # test-time flip: embed each face with its mirror image (`embed`; twice the recogniser's compute)
         mode = mode or ('dsr' if dsr is not None else 'bicubic')
         if mode not in ('dsr', 'bicubic', 'hr'): raise ValueError(f"mode must be 'dsr', 'bicubic' or 'hr', got {mode!r}")
         if mode == 'dsr' and dsr is None: raise ValueError("mode 'dsr' needs a DSR model (or use mode='bicubic')")
-        self.recognizer, self.dsr, self.mode = recognizer.eval(), dsr, mode
+        self.recognizer, self.dsr, self.mode, self.flip = recognizer.eval(), dsr, mode, flip
         self.in_size = HR_SIZE if mode == 'hr' else dsr.cfg.in_size if mode == 'dsr' else check_vlr_size(in_size)
 
     @classmethod
     def from_files(cls, edgeface=None, dsr=None, mode=None, in_size:int=VLR_SIZE,
-                   device=None): # where the models run (default: the CPU)
+                   device=None, # where the models run (default: the CPU)
+                   flip:bool=False):
         "A pipeline from weight files (EdgeFace default: `$VLRFACE_EDGEFACE`)"
-        return cls(load_edgeface(edgeface, device=device), load_dsr(dsr, device=device) if dsr else None, mode, in_size)
+        return cls(load_edgeface(edgeface, device=device), load_dsr(dsr, device=device) if dsr else None, mode, in_size, flip)
 
     def upscale(self, images)->torch.Tensor:
         "The 112x112 faces the recogniser sees, float in [0, 1]"
@@ -51,7 +53,7 @@ class Pipeline:
 
     def embed(self, images, bs:int=128)->torch.Tensor:
         "L2-normalised embeddings (n, d) of `images`"
-        return embed(self.recognizer, self.upscale(images), bs=bs)
+        return embed(self.recognizer, self.upscale(images), bs=bs, flip=self.flip)
 
     @property
     def fingerprint(self)->str:
@@ -63,7 +65,7 @@ class Pipeline:
     @property
     def settings(self)->dict:
         "What this pipeline does, for a gallery's metadata"
-        return dict(mode=self.mode, in_size=self.in_size, dsr=asdict(self.dsr.cfg) if self.mode == 'dsr' else None)
+        return dict(mode=self.mode, in_size=self.in_size, dsr=asdict(self.dsr.cfg) if self.mode == 'dsr' else None, flip=self.flip)
 
 # %% ../nbs/05_pipeline.ipynb #647d01af
 class Gallery:
