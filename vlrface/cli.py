@@ -29,6 +29,20 @@ def _vlr_side(s:str)->int:
     try: return check_vlr_size(int(s))
     except ValueError as e: raise argparse.ArgumentTypeError(str(e)) from None
 
+def _positive_int(s:str)->int:
+    "An argparse type: a whole number > 0"
+    try: v = int(s)
+    except ValueError: raise argparse.ArgumentTypeError(f"expected a whole number > 0, got {s!r}") from None
+    if v <= 0: raise argparse.ArgumentTypeError(f"must be > 0, got {v}")
+    return v
+
+def _cosine(s:str)->float:
+    "An argparse type: a cosine threshold, a finite number from -1 to 1"
+    try: v = float(s)
+    except ValueError: raise argparse.ArgumentTypeError(f"expected a number from -1 to 1, got {s!r}") from None
+    if not -1 <= v <= 1: raise argparse.ArgumentTypeError(f"a cosine threshold is a number from -1 to 1, got {s}")   # NaN fails this too
+    return v
+
 
 # %% ../nbs/09_cli.ipynb #b6e8d2f0
 def _flag_kind(hint, default)->dict:
@@ -215,9 +229,9 @@ def eval_parser()->argparse.ArgumentParser:
     p.add_argument('--dsr', type=Path, nargs='*', default=[], help='trained DSR files (one per VLR size)')
     p.add_argument('--finetuned', type=Path, default=None, help='a fine-tuned recogniser: adds HR FT and DSR+FT rows')
     p.add_argument('--out', type=Path, default=None, help='folder for results.json, results.md and plots (default: DATA/eval)')
-    p.add_argument('--threshold', type=float, default=THRESHOLD, help=f'open-set decision threshold on cosine (default: {THRESHOLD})')
+    p.add_argument('--threshold', type=_cosine, default=THRESHOLD, help=f'open-set decision threshold on cosine (default: {THRESHOLD})')
     p.add_argument('--seed', type=int, default=0, help='seed of the gallery draw, the View 1 fold deal and the degradations (default: 0)')
-    p.add_argument('--bs', type=int, default=256, help='faces per step (default: 256)')
+    p.add_argument('--bs', type=_positive_int, default=256, help='faces per step (default: 256)')
     p.add_argument('--device', default=None, help="'cuda', 'cuda:1', 'cpu', ... (default: the best there is)")
     p.add_argument('--flip', action='store_true', help='test-time flip: embed every face with its mirror image (twice the compute)')
     p.add_argument('--json', action='store_true', help='print every number as JSON instead of the table')
@@ -297,7 +311,7 @@ def _pipeline_options()->argparse.ArgumentParser:
     g.add_argument('--dsr', type=Path, default=None, help='a trained DSR file (its input size is used)')
     g.add_argument('--mode', choices=('dsr', 'bicubic', 'hr'), default=None, help="how faces reach 112x112 (default: 'hr' for enroll; 'dsr' with --dsr, else 'bicubic')")
     g.add_argument('--size', type=_vlr_side, default=VLR_SIZE, help='VLR input side for bicubic, 8-32 (default: 32)')
-    g.add_argument('--threshold', type=float, default=THRESHOLD, help=f'cosine below which faces do not match (default: {THRESHOLD})')
+    g.add_argument('--threshold', type=_cosine, default=THRESHOLD, help=f'cosine below which faces do not match (default: {THRESHOLD})')
     g.add_argument('--device', default=None, help="'cuda', 'cpu', ... (default: the CPU, where one face at a time is fastest to start)")
     g.add_argument('--flip', action='store_true', help='test-time flip: embed every face with its mirror image (twice the compute; the threshold was set without it)')
     g.add_argument('--json', action='store_true', help='print JSON instead of a table')
@@ -309,13 +323,13 @@ def main_parser()->argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='vlrface', description='Recognise people from very-low-resolution faces: enrol a gallery, identify, verify.')
     sub = p.add_subparsers(dest='command', required=True, metavar='COMMAND')
     s = sub.add_parser('enroll', parents=[common], help='enrol the faces of FOLDER/PERSON/ (or a --list) into a gallery')
-    s.add_argument('gallery', type=Path, help='gallery path (GALLERY.safetensors + GALLERY.json); extended if it exists')
+    s.add_argument('gallery', type=Path, help='gallery file GALLERY.safetensors (the suffix may be left out); extended if it exists')
     s.add_argument('folder', type=Path, nargs='?', default=None, help='identity folders FOLDER/PERSON/face.png')
     s.add_argument('--list', type=Path, default=None, help="CSV with columns 'name,path' (paths relative to the CSV's folder)")
     s = sub.add_parser('identify', parents=[common], help='identify probe faces against a gallery')
     s.add_argument('gallery', type=Path, help='a gallery made by vlrface enroll')
     s.add_argument('probes', type=Path, nargs='+', help='face files or folders of them')
-    s.add_argument('-k', type=int, default=5, help='matches to show per probe (default: 5)')
+    s.add_argument('-k', type=_positive_int, default=5, help='matches to show per probe (default: 5)')
     s = sub.add_parser('verify', parents=[common], help='are two faces the same person?')
     s.add_argument('a', type=Path, help='first face'); s.add_argument('b', type=Path, help='second face')
     s.add_argument('--first-hr', action='store_true', help="the first face is an HR photo: embed it in 'hr' mode (HR-LR)")
@@ -344,20 +358,20 @@ def _enroll(a):
     from vlrface.pipeline import Gallery
     if (a.folder is None) == (a.list is None): raise ValueError("give either FOLDER (identity folders) or --list CSV")
     pipe = _make_pipeline(a, 'hr')
-    g = Gallery.load(a.gallery, pipe) if a.gallery.with_suffix('.json').exists() else Gallery()
+    g = Gallery.load(a.gallery, pipe) if Gallery.exists(a.gallery) else Gallery()
     n0 = pd.Series(g.names).value_counts()
     if a.folder is not None: bad = g.add_folder(a.folder, pipe, progress=not a.json)
     else:
         l = pd.read_csv(a.list, dtype=str)
         if not {'name', 'path'} <= set(l.columns): raise ValueError(f"{a.list}: needs columns 'name' and 'path', has {list(l.columns)}")
         bad = g.add_files(l.name, [a.list.parent/p for p in l.path], pipe, progress=not a.json)
-    g.save(a.gallery)
+    f = g.save(a.gallery)
     added = (pd.Series(g.names).value_counts().sub(n0, fill_value=0)).astype(int)
     added = added[added > 0].sort_index()
-    res = dict(gallery=str(a.gallery), added={k: int(v) for k, v in added.items()}, subjects=len(g.subjects), embeddings=len(g),
+    res = dict(gallery=str(f), added={k: int(v) for k, v in added.items()}, subjects=len(g.subjects), embeddings=len(g),
                fingerprint=g.fingerprint, skipped=[dict(file=f, reason=r) for f, r in bad])
     table = pd.DataFrame(dict(subject=added.index, faces=added.values)).to_string(index=False) if len(added) else '(nothing new)'
-    text = f"{table}\n\n{a.gallery}: {len(g)} embeddings of {len(g.subjects)} subjects (recogniser {g.fingerprint})"
+    text = f"{table}\n\n{f}: {len(g)} embeddings of {len(g.subjects)} subjects (recogniser {g.fingerprint})"
     if bad: text += f"\n{len(bad)} file(s) skipped:\n" + '\n'.join(f"  {f}: {r}" for f, r in bad)
     return res, text, 0
 
@@ -366,11 +380,20 @@ def _identify(a):
     from vlrface.pipeline import Gallery
     pipe = _make_pipeline(a, None)
     g = Gallery.load(a.gallery, pipe)
+    from vlrface.core import read_rgb, ImageReadError
+    faces, bad = {}, {}
     files = _faces_in(a.probes)
-    res = [dict(probe=str(f), **r) for f, r in zip(files, g.identify(files, pipe, k=a.k, threshold=a.threshold))]
-    rows = [dict(probe=str(r['probe']), identity=r['identity'], score=f"{r['matches'][0][1]:.3f}",
-                 **{'next matches': ', '.join(f'{n} {s:.2f}' for n, s in r['matches'][1:])}) for r in res]
-    return res, pd.DataFrame(rows).to_string(index=False), 0
+    for f in files:   # one unreadable probe is reported, not fatal: every other one gets its answer
+        try: faces[f] = read_rgb(f)
+        except ImageReadError as e: bad[f] = str(e)
+    if not faces: raise ValueError(f"no probe could be read: {next(iter(bad.values()))}" + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ''))
+    out = dict(zip(faces, g.identify(list(faces.values()), pipe, k=a.k, threshold=a.threshold)))
+    res = [dict(probe=str(f), **out[f]) if f in out else dict(probe=str(f), identity=None, error=bad[f]) for f in files]
+    rows = [dict(probe=r['probe'], identity=r['identity'], score=f"{r['matches'][0][1]:.3f}",
+                 **{'next matches': ', '.join(f'{n} {s:.2f}' for n, s in r['matches'][1:])}) for r in res if 'error' not in r]
+    text = pd.DataFrame(rows).to_string(index=False)
+    if bad: text += f"\n{len(bad)} probe(s) not read:\n" + '\n'.join(f"  {e}" for e in bad.values())
+    return res, text, 0
 
 def _verify(a):
     from vlrface.pipeline import Pipeline

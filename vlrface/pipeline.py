@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import torch, torch.nn.functional as F
 from PIL import Image
+from safetensors import safe_open
 from safetensors.torch import save_file, load_file
 
 from fastprogress.fastprogress import progress_bar
@@ -23,7 +24,7 @@ from .edgeface import EdgeFace, load_edgeface, embed
 from .faces import load_faces, resize_faces
 
 # %% auto #0
-__all__ = ['Pipeline', 'Gallery', 'verify', 'show_match', 'identify_widget']
+__all__ = ['GALLERY_FORMAT', 'Pipeline', 'Gallery', 'verify', 'gallery_file', 'show_match', 'identify_widget']
 
 # %% ../nbs/05_pipeline.ipynb #c5eab313
 class Pipeline:
@@ -145,28 +146,74 @@ def verify(pipeline:Pipeline, a, b, threshold:float=THRESHOLD)->list:
     return [dict(score=float(x), same=bool(x >= threshold)) for x in s]
 
 # %% ../nbs/05_pipeline.ipynb #a7bef637
+GALLERY_FORMAT = 'vlrface.gallery'
+
+def gallery_file(path)->Path:
+    "The one file of the gallery at `path` (`PATH.safetensors`; a `.json` or `.safetensors` suffix given is dropped first)"
+    return Path(path).with_suffix('').with_suffix('.safetensors')
+
 @patch
-def save(self:Gallery, path):
-    "Write `PATH.safetensors` (embeddings) and `PATH.json` (names, fingerprint, metadata), atomically"
-    path = Path(path).with_suffix('')
-    with atomic_path(path.with_suffix('.safetensors')) as tmp: save_file({'embeddings': self.embeddings.contiguous()}, str(tmp))
-    atomic_write(path.with_suffix('.json'), json.dumps(dict(format='vlrface.gallery', fingerprint=self.fingerprint,
-                                                            names=self.names, sources=self.sources, meta=self.meta), indent=1))
+def save(self:Gallery, path)->Path:
+    "Write the gallery to `PATH.safetensors`, embeddings and their names in one file, atomically: a failed save leaves the old gallery whole"
+    f = gallery_file(path)
+    info = dict(fingerprint=self.fingerprint, names=self.names, sources=self.sources, meta=self.meta)
+    with atomic_path(f) as tmp:
+        save_file({'embeddings': self.embeddings.contiguous()}, str(tmp), metadata=dict(format=GALLERY_FORMAT, version='2', gallery=json.dumps(info)))
+    old = f.with_suffix('.json')   # the side file of a version-1 gallery, stale now that the one file holds everything
+    if old.exists() and _v1_json(old) is not None: old.unlink()
+    return f
+
+def _v1_json(j:Path)->dict|None:
+    "The information of a version-1 gallery's side file, or `None` if `j` is not one"
+    try: info = json.loads(j.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError): return None
+    return info if isinstance(info, dict) and info.get('format') == GALLERY_FORMAT else None
+
+def _read_gallery(path)->tuple[dict, torch.Tensor]:
+    "The information and embeddings of the gallery at `path`, checked; a `ValueError` naming the file otherwise"
+    f = gallery_file(path); j = f.with_suffix('.json')
+    if not f.exists(): raise FileNotFoundError(f"{f}: no such gallery" + (f" ({j.name} is there, its embeddings file is missing)" if j.exists() else ''))
+    try:
+        with safe_open(str(f), 'pt') as sf: meta, keys = sf.metadata() or {}, list(sf.keys()); emb = sf.get_tensor('embeddings') if 'embeddings' in keys else None
+    except Exception as e: raise ValueError(f"{f}: not a readable gallery file, truncated or not safetensors ({e})") from None  # safetensors raises its own error type
+    if meta.get('format') == GALLERY_FORMAT: src, text = f, meta.get('gallery', '')
+    elif j.exists(): src, text = j, j.read_text(errors='replace')   # version 1: names and settings in a side file
+    else: raise ValueError(f"{f}: not a vlrface gallery (no gallery information inside, no {j.name} beside it)")
+    try: info = json.loads(text)
+    except json.JSONDecodeError as e: raise ValueError(f"{src}: the gallery information is not valid JSON ({e})") from None
+    if not isinstance(info, dict): raise ValueError(f"{src}: the gallery information must be a JSON object, got {type(info).__name__}")
+    if src == j and info.get('format') != GALLERY_FORMAT: raise ValueError(f"{j}: not a vlrface gallery")
+    if missing := [k for k in ('fingerprint', 'names') if k not in info]: raise ValueError(f"{src}: the gallery information lacks {' and '.join(missing)}")
+    names = info['names']
+    if not isinstance(names, list) or not all(isinstance(n, str) for n in names): raise ValueError(f"{src}: 'names' must be a list of subject names")
+    if not isinstance(info.get('meta') or {}, dict): raise ValueError(f"{src}: 'meta' must be a JSON object")
+    if emb is None: raise ValueError(f"{f}: no 'embeddings' tensor (it holds {keys})")
+    if not emb.is_floating_point(): raise ValueError(f"{f}: embeddings must be floating point, got {emb.dtype}")
+    if emb.ndim != 2: raise ValueError(f"{f}: embeddings must be a matrix (n, d), got shape {tuple(emb.shape)}")
+    if len(emb) != len(names): raise ValueError(f"{f}: {len(emb)} embeddings but {len(names)} names; the information does not belong to these embeddings")
+    if bad := (~torch.isfinite(emb).all(1)).sum().item(): raise ValueError(f"{f}: {bad} embedding(s) hold NaN or infinite values")
+    return info, emb.float()
 
 @patch(cls_method=True)
 def load(cls:Gallery, path, pipeline:Pipeline|None=None)->Gallery:
-    "A gallery saved by `Gallery.save`; with `pipeline`, refuse one made by another pipeline"
-    path = Path(path).with_suffix('')
-    try: info = json.loads(path.with_suffix('.json').read_text())
-    except (OSError, json.JSONDecodeError) as e: raise ValueError(f"{path.with_suffix('.json')}: not a readable gallery ({e})") from None
-    if info.get('format') != 'vlrface.gallery': raise ValueError(f"{path.with_suffix('.json')}: not a vlrface gallery")
+    "A gallery saved by `Gallery.save` (or a version-1 pair); with `pipeline`, refuse one made by another pipeline or of another width"
+    info, emb = _read_gallery(path)
+    width = getattr(pipeline.recognizer, 'num_features', None) if pipeline is not None else None
+    if width and len(emb) and emb.shape[1] != width:
+        raise ValueError(f"{gallery_file(path)}: embeddings of width {emb.shape[1]}, this pipeline's recogniser makes {width}")
     g = cls(info['fingerprint'], info.get('meta'))
-    emb = load_file(str(path.with_suffix('.safetensors')))['embeddings']
-    if len(emb) != len(info['names']): raise ValueError(f"{path}: {len(emb)} embeddings but {len(info['names'])} names; the files do not belong together")
     g.embeddings, g.names = emb, list(info['names'])
-    g.sources = list(info.get('sources') or [''] * len(g.names))
+    src = info.get('sources')
+    g.sources = list(src) if isinstance(src, list) and len(src) == len(g.names) else [''] * len(g.names)
     g._check(pipeline)
     return g
+
+@patch(cls_method=True)
+def exists(cls:Gallery, path)->bool:
+    "Whether a gallery (either version) is saved at `path`"
+    f = gallery_file(path)
+    return f.exists() or f.with_suffix('.json').exists()
+
 
 # %% ../nbs/05_pipeline.ipynb #2d9e97da
 @patch
