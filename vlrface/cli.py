@@ -36,6 +36,13 @@ def _positive_int(s:str)->int:
     if v <= 0: raise argparse.ArgumentTypeError(f"must be > 0, got {v}")
     return v
 
+def _workers(s:str)->int:
+    "An argparse type: a number of processes, a whole number >= 0"
+    try: v = int(s)
+    except ValueError: raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {s!r}") from None
+    if v < 0: raise argparse.ArgumentTypeError(f"must be >= 0 (0: no subprocesses), got {v}")
+    return v
+
 def _cosine(s:str)->float:
     "An argparse type: a cosine threshold, a finite number from -1 to 1"
     try: v = float(s)
@@ -85,7 +92,7 @@ def _prep_options()->argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group('preparation')
     g.add_argument('--out', required=True, type=Path, help='output folder (a rerun resumes into it)')
-    g.add_argument('--workers', type=int, default=None, help='processes (default: all cores; 0: no subprocesses)')
+    g.add_argument('--workers', type=_workers, default=None, help='processes (default: all cores; 0: no subprocesses)')
     g.add_argument('--strict', action='store_true', help='exit with status 1 if any image could not be prepared')
     config_flags(p, PrepConfig, 'preparation settings',
                  dict(mode=('align', 'center'), no_face=('center', 'skip'), down=('area', 'bicubic')), types=dict(sizes=_vlr_side))
@@ -140,12 +147,12 @@ def prep_parser()->argparse.ArgumentParser:
     _multi_parser(sub, common)
     s = sub.add_parser('verify', help='check that every pair of a prepared data set has the right sizes and mode')
     s.add_argument('out', type=Path, help='a folder made by vlrface-prep')
-    s.add_argument('--workers', type=int, default=None, help='processes (default: all cores)')
+    s.add_argument('--workers', type=_workers, default=None, help='processes (default: all cores)')
     s = sub.add_parser('resize', help='resize an HR folder (e.g. 160x160) to 112x112 in place, safely')
     s.add_argument('folder', type=Path, help='folder of square images, searched recursively')
     s.add_argument('--size', type=int, default=HR_SIZE, help='target side (default: 112)')
     s.add_argument('--dry-run', action='store_true', help='only report what would change')
-    s.add_argument('--workers', type=int, default=None, help='processes (default: all cores)')
+    s.add_argument('--workers', type=_workers, default=None, help='processes (default: all cores)')
     return p
 
 # %% ../nbs/09_cli.ipynb #991d11fe

@@ -585,6 +585,8 @@ def prepare(source:pd.DataFrame|list|dict, # a scan (`scan_identity_folders`, `s
            )->PrepResult:
     "Prepare every image of `source` into `out` (HR, VLR, manifest, errors, stats), resuming earlier work"
     cfg, out = cfg or PrepConfig(), Path(out)
+    if n_workers is not None and not (isinstance(n_workers, int) and n_workers >= 0):   # checked before anything is written
+        raise ValueError(f"n_workers must be a whole number >= 0 (0: in this process, None: all cores), got {n_workers!r}")
     source, roots, several = _with_sources(source)
     if source.empty: raise ValueError(f"{', '.join(map(str, roots.values()))}: no images to prepare")
     out.mkdir(parents=True, exist_ok=True)

@@ -153,12 +153,13 @@ def load_dsr(path, # a file written by `save_dsr`
         diff = ', '.join(f'{f.name}={getattr(got, f.name)} (not {getattr(cfg, f.name)})' for f in fields(cfg) if getattr(got, f.name) != getattr(cfg, f.name))
         raise ValueError(f"{path} holds a different DSR: {diff}; load it without cfg to use its own architecture")
     cfg = got
-    m = DSR(cfg)
-    sd = load_file(str(path))
-    missing, unexpected = m.state_dict().keys() - sd.keys(), sd.keys() - m.state_dict().keys()
-    bad = [k for k in sd.keys() & m.state_dict().keys() if sd[k].shape != m.state_dict()[k].shape]
+    with torch.device('meta'): want = {k: tuple(v.shape) for k, v in DSR(cfg).state_dict().items()}   # shapes, no memory: the metadata may lie
+    with safe_open(str(path), 'pt') as f: have = {k: tuple(f.get_slice(k).get_shape()) for k in f.keys()}
+    missing, unexpected = want.keys() - have.keys(), have.keys() - want.keys()
+    bad = [k for k in want.keys() & have.keys() if want[k] != have[k]]
     if missing or unexpected or bad:
         raise ValueError(f"{path}: weights do not fit its configuration {cfg} (missing {len(missing)}, unexpected "
                          f"{len(unexpected)}, wrong shape {len(bad)}, e.g. {sorted(missing | unexpected)[:2] or bad[:2]}); the file is damaged")
-    m.load_state_dict(sd)
+    m = DSR(cfg)
+    m.load_state_dict(load_file(str(path)))
     return m.eval().to(get_device(device) if device else 'cpu')

@@ -36,8 +36,12 @@ def _img(name, i): return f'{name}/{name}_{int(i):04d}'
 def read_pairs(path # an LFW pairs file, View 1 or View 2 format
               )->pd.DataFrame:
     "Table of pairs (`fold`, `a`, `b`, `same`) from an LFW pairs file"
-    lines = [l.split() for l in Path(path).read_text().splitlines() if l.strip()]
-    head = [int(x) for x in lines[0]]
+    lines = [l.split() for l in Path(path).read_text(errors='replace').splitlines() if l.strip()]
+    if not lines: raise ValueError(f"{path}: empty; a pairs file starts with a header line ('N' or 'FOLDS N') and lists the pairs")
+    try: head = [int(x) for x in lines[0]]
+    except ValueError: head = []
+    if len(head) not in (1, 2) or min(head) <= 0:
+        raise ValueError(f"{path}, line 1: expected the header 'N' (View 1) or 'FOLDS N' (View 2) with whole numbers > 0, got {' '.join(lines[0])!r}")
     folds, n = (1, head[0]) if len(head) == 1 else head
     body, rows = lines[1:], []
     if len(body) != 2 * n * folds: raise ValueError(f"{path}: header says {folds} fold(s) of {n} matched + {n} mismatched pairs, found {len(body)} lines")

@@ -545,7 +545,7 @@ def train_finetune(data, # a folder prepared by vlrface-prep
     if not quiet: print("original recogniser on the validation people: " + ', '.join(f"{k} {v * 100:.2f} %" for k, v in ver.res.items()))
     stage, start = 1, 0
     if (out/'last.state.pt').exists():   # (a run stopped before its first epoch ended starts afresh)
-        stage = torch.load(out/'last.state.pt', map_location='cpu', weights_only=True).get('extra', {}).get('stage', 1)
+        stage = read_checkpoint(out/'last.state.pt').get('extra', {}).get('stage', 1)
         _set_stage(learn, stage, cfg.epochs1)
         start = resume_from(learn, out, quiet)
     else:

@@ -24,8 +24,8 @@ from .core import *
 
 # %% auto #0
 __all__ = ['PRECISIONS', 'EpochSeedCallback', 'AMPCallback', 'precision_for', 'NaNStopCallback', 'TrimMemoryCallback', 'unwrap',
-           'EMACallback', 'save_fig', 'CheckpointCallback', 'CSVLogCallback', 'resume_from', 'TimeBudgetCallback',
-           'check_settings', 'file_sha256', 'data_record', 'versions', 'RunFolder']
+           'EMACallback', 'save_fig', 'CheckpointCallback', 'CSVLogCallback', 'read_checkpoint', 'resume_from',
+           'TimeBudgetCallback', 'check_settings', 'file_sha256', 'data_record', 'versions', 'RunFolder']
 
 # %% ../nbs/07a_runs.ipynb #7e0c0a74
 class EpochSeedCallback(Callback):
@@ -183,13 +183,21 @@ class CSVLogCallback(CSVLogger):
     def after_epoch(self): self.trained = False   # (after the Recorder has written the epoch's line)
 
 # %% ../nbs/07a_runs.ipynb #0680e183
+def read_checkpoint(f, # a `last.state.pt`
+                    device='cpu')->dict:
+    "The training state in `f`, loaded with `weights_only=True`; a damaged file is a `ValueError` naming it"
+    f = Path(f)
+    if not f.exists(): raise FileNotFoundError(f"{f}: no checkpoint to resume from (train without --resume first)")
+    try: st = torch.load(f, map_location=device, weights_only=True)
+    except Exception as e: raise ValueError(f"{f}: unreadable checkpoint ({type(e).__name__}: {str(e)[:200]}); "   # torch raises many kinds here
+                                            "resume from a copy, or train into a new folder") from None
+    if not isinstance(st, dict) or 'model' not in st: raise ValueError(f"{f}: not a vlrface training checkpoint (no model state in it)")
+    return st
+
 def resume_from(learn:Learner, path, quiet:bool=False)->int:
     "Load the last checkpoint in `path` into `learn` (model, optimizer, EMA, best score, `checkpoint_extra`); return the epoch to start from"
     f = Path(path)/'last.state.pt'
-    if not f.exists(): raise FileNotFoundError(f"{f}: no checkpoint to resume from (train without --resume first)")
-    try: st = torch.load(f, map_location=next(learn.model.parameters()).device, weights_only=True)
-    except Exception as e: raise ValueError(f"{f}: unreadable checkpoint ({type(e).__name__}: {str(e)[:200]}); "
-                                            "resume from a copy, or train into a new folder") from None
+    st = read_checkpoint(f, next(learn.model.parameters()).device)
     try: learn.model.load_state_dict(st['model'])
     except RuntimeError as e: raise ValueError(f"{f} does not fit this run's model ({str(e)[:300]}): resume with the same settings, or train into another folder") from None
     learn.create_opt(); learn.opt.load_state_dict(dict(st['opt'], hypers=L(st['opt']['hypers'])))
