@@ -7,6 +7,7 @@ Docs: https://vlrface.github.io/vlrface/data.html.md"""
 # %% ../nbs/01_data.ipynb #51a7b066
 from __future__ import annotations
 import errno, io, json, re, time, warnings
+from collections import Counter
 from dataclasses import dataclass, field, asdict
 from functools import cache
 from pathlib import Path
@@ -28,8 +29,8 @@ from .faces import read_manifest
 __all__ = ['ARCFACE_TEMPLATE', 'SPLITS', 'NO_FACE_SKIPPED', 'STATE_DIR', 'LFW_IMAGE_DIRS', 'scan_identity_folders', 'scan_flat',
            'describe_source', 'source_names', 'combine_sources', 'similarity_transform', 'warp_face', 'center_crop',
            'five_points', 'DlibLandmarker', 'Degradation', 'split_by_ratio', 'read_people_list', 'split_by_lists',
-           'source_splits', 'PrepConfig', 'output_paths', 'prep_image', 'prep_stats', 'PrepResult', 'prepare',
-           'lfw_images_dir', 'lfw_splits', 'prepare_lfw', 'show_samples', 'verify_prepared', 'resize_folder']
+           'source_splits', 'PrepConfig', 'output_paths', 'prep_image', 'png_problem', 'prep_stats', 'PrepResult',
+           'prepare', 'lfw_images_dir', 'lfw_splits', 'prepare_lfw', 'show_samples', 'verify_prepared', 'resize_folder']
 
 # %% ../nbs/01_data.ipynb #95ff1b4b
 def _unique_names(names, srcs)->list:
@@ -418,11 +419,19 @@ def _chunk_key(chunk)->str:
     return f'{stable_seed(*[x for it in chunk for x in it]):016x}'
 
 # %% ../nbs/01_data.ipynb #15911af0
+def _src_stamp(path)->list:
+    "[size, mtime_ns] of a source image: a file replaced in place changes one or both"
+    st = Path(path).stat(); return [st.st_size, st.st_mtime_ns]
+
 def _prep_chunk(chunk, out, cfg_dict, run:int, landmarker=None):
     "Prepare a chunk of (name, src, root) items and record them; runs in a worker process"
     cfg = PrepConfig(**cfg_dict)
-    recs = [dict(prep_image(Path(root)/src, name, Path(out), cfg, landmarker), src=src) for name, src, root in chunk]
-    keep = [{k: r[k] for k in ('name', 'src', 'face_found', 'error')} for r in recs]  # timings vary: not saved
+    recs = []
+    for name, src, root in chunk:
+        try: stamp = _src_stamp(Path(root)/src)   # taken before reading: a change during the run shows at the next one
+        except OSError: stamp = None
+        recs.append(dict(prep_image(Path(root)/src, name, Path(out), cfg, landmarker), src=src, stamp=stamp))
+    keep = [{k: r[k] for k in ('name', 'src', 'stamp', 'face_found', 'error')} for r in recs]  # timings vary: not saved
     # the run number leads the file name, so that records of a later run win over older ones
     atomic_write(Path(out)/STATE_DIR/'chunks'/f'{run:05d}-{_chunk_key(chunk)}.json', json.dumps(keep))
     return recs
@@ -434,11 +443,36 @@ def _load_records(out:Path)->tuple[dict, int]:
     recs = {r['name']: r for f in files for r in json.loads(f.read_text())}
     return recs, 1 + max((int(f.name.split('-')[0]) for f in files), default=0)
 
-def _is_done(rec, src, out, sizes)->bool:
-    "Whether an image's record says it is finished: same source, no error (a deliberate skip counts), outputs present"
-    if rec is None or rec['src'] != src: return False
-    if rec['error'] is not None: return rec['error'] == NO_FACE_SKIPPED
-    return all((out/p).exists() for p in output_paths(rec['name'], sizes).values())
+_PNG_HEAD, _PNG_END = b'\x89PNG\r\n\x1a\n', b'\x00\x00\x00\x00IEND\xaeB`\x82'
+
+def png_problem(path, # a PNG file
+                side:int # the width and height it must have
+               )->str|None:
+    "Why `path` is not a whole `side`x`side` PNG ('missing', 'empty', 'not a PNG', 'truncated', its size), or `None`"
+    try:
+        with open(path, 'rb') as f:
+            head = f.read(24); n = f.seek(0, 2)
+            tail = f.read(0) if n < 12 else (f.seek(-12, 2), f.read(12))[1]
+    except FileNotFoundError: return 'missing'
+    if n == 0: return 'empty'
+    if head[:8] != _PNG_HEAD or head[12:16] != b'IHDR': return 'not a PNG'
+    w, h = int.from_bytes(head[16:20], 'big'), int.from_bytes(head[20:24], 'big')
+    if (w, h) != (side, side): return f'{w}x{h}, not {side}x{side}'
+    return None if tail == _PNG_END else 'truncated'   # a PNG ends with its IEND chunk
+
+def _redo_reason(rec, src, root, out, sizes)->str|None:
+    "Why an image must be prepared (again): 'new', 'source changed', 'failed before', 'output missing', 'output damaged'; `None` if done"
+    if rec is None: return 'new'
+    if rec['src'] != src: return 'source changed'
+    if rec.get('stamp') is not None:   # (records of older versions have none: their sources count as unchanged)
+        try: changed = _src_stamp(Path(root)/src) != rec['stamp']
+        except OSError: changed = True
+        if changed: return 'source changed'
+    if rec['error'] is not None: return None if rec['error'] == NO_FACE_SKIPPED else 'failed before'
+    sides = {'hr': HR_SIZE, **{f'vlr{s}': s for s in sizes}}
+    probs = [png_problem(out/p, sides[k]) for k, p in output_paths(rec['name'], sizes).items()]
+    if 'missing' in probs: return 'output missing'
+    return 'output damaged' if any(probs) else None
 
 # %% ../nbs/01_data.ipynb #95bada47
 def _check_state(out:Path, cfg:PrepConfig):
@@ -517,10 +551,16 @@ class PrepResult:
         "The statistics per source: each source's subjects and images per split"
         return prep_stats(self.manifest, self.errors, by_source=True)
 
+    @property
+    def _why(self)->str:
+        "': 3 new, 2 output damaged' (this run's reasons), or nothing"
+        r = self.timings.get('redo') or {}
+        return ': ' + ', '.join(f"{n:,} {k}" for k, n in sorted(r.items(), key=lambda kv: -kv[1])) if r else ''
+
     def __repr__(self):
         t = self.timings
         s = (f"Prepared {len(self.manifest):,} samples of {self.manifest.subject.nunique():,} subjects in {self.out} "
-             f"({t['n_done']:,} processed now in {t['wall']:.1f}s, {t['n_skipped']:,} already done); "
+             f"({t['n_done']:,} processed now in {t['wall']:.1f}s{self._why}, {t['n_skipped']:,} already done); "
              f"{len(self.errors):,} not prepared (see errors.csv)\n")
         return s + self.stats.to_string() + (f"\n\nper source:\n{self.source_stats.to_string()}" if len(self.sources) > 1 else '')
 
@@ -538,14 +578,15 @@ def _write_reports(res:PrepResult, roots:dict, cfg:PrepConfig):
 
 # %% ../nbs/01_data.ipynb #c5afab9b
 def _run_chunks(items, out, cfg, chunk_size, landmarker, n_workers, progress):
-    "Prepare the (name, src, root) `items` that are not done in `out`; return all records and this run's new ones"
+    "Prepare the (name, src, root) `items` that are not done in `out`; return all records, this run's new ones and why they were (re)done"
     recs, run = _load_records(out)
-    todo = [it for it in items if not _is_done(recs.get(it[0]), it[1], out, cfg.sizes)]
+    why = {it[0]: _redo_reason(recs.get(it[0]), it[1], it[2], out, cfg.sizes) for it in items}
+    todo = [it for it in items if why[it[0]]]
     chunks = [todo[i:i + chunk_size] for i in range(0, len(todo), chunk_size)]
     new = parallel(_prep_chunk, chunks, out=out, cfg_dict=cfg.to_dict(), run=run, landmarker=landmarker,
                    n_workers=n_workers, progress=progress and bool(chunks), total=len(chunks)) if chunks else []
     new = [r for c in new for r in c]
-    return {**recs, **{r['name']: r for r in new}}, new
+    return {**recs, **{r['name']: r for r in new}}, new, dict(Counter(w for w in why.values() if w))
 
 # %% ../nbs/01_data.ipynb #eea000a8
 def _collect(source, recs, splits, sizes):
@@ -593,11 +634,11 @@ def prepare(source:pd.DataFrame|list|dict, # a scan (`scan_identity_folders`, `s
     remove_stale_tmp(out)
     _check_state(out, cfg); _check_sources(out, roots, several)
     items, t0 = list(zip(source.name, source.src, source.source.map(roots))), time.perf_counter()
-    recs, new = _run_chunks(items, out, cfg, chunk_size, landmarker, n_workers, progress)
+    recs, new, redo = _run_chunks(items, out, cfg, chunk_size, landmarker, n_workers, progress)
     wall = time.perf_counter() - t0
     manifest, errors = _collect(source, recs, _subject_splits(source, splits, several), cfg.sizes)
     tim = pd.DataFrame(new, columns=['t_read', 't_detect', 't_write']).sum().to_dict()
-    res = PrepResult(out, manifest, errors, prep_stats(manifest, errors), dict(wall=wall, n_done=len(new), n_skipped=len(items) - len(new), **tim))
+    res = PrepResult(out, manifest, errors, prep_stats(manifest, errors), dict(wall=wall, n_done=len(new), n_skipped=len(items) - len(new), redo=redo, **tim))
     _write_reports(res, roots, cfg)
     return res
 
