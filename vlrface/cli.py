@@ -320,6 +320,7 @@ def _pipeline_options()->argparse.ArgumentParser:
     g.add_argument('--size', type=_vlr_side, default=VLR_SIZE, help='VLR input side for bicubic, 8-32 (default: 32)')
     g.add_argument('--threshold', type=_cosine, default=THRESHOLD, help=f'cosine below which faces do not match (default: {THRESHOLD})')
     g.add_argument('--device', default=None, help="'cuda', 'cpu', ... (default: the CPU, where one face at a time is fastest to start)")
+    g.add_argument('--quality', default='default', metavar='FILE', help="quality head: inputs below its threshold get 'cannot judge' (default: the head shipped for the recogniser, if any; 'none': answer for every input)")
     g.add_argument('--flip', action='store_true', help='test-time flip: embed every face with its mirror image (twice the compute; the threshold was set without it)')
     g.add_argument('--json', action='store_true', help='print JSON instead of a table')
     return p
@@ -344,10 +345,16 @@ def main_parser()->argparse.ArgumentParser:
 
 # %% ../nbs/09_cli.ipynb #07abdd1a
 def _make_pipeline(a, default_mode):
+    import warnings
     from vlrface.pipeline import Pipeline
     mode = a.mode or default_mode or ('dsr' if a.dsr else 'bicubic')
     if mode == 'dsr' and a.dsr is None: raise ValueError("mode 'dsr' needs --dsr FILE (a trained DSR); or use --mode bicubic")
-    return Pipeline.from_files(a.edgeface, a.dsr if mode == 'dsr' else None, mode, a.size, device=a.device, flip=a.flip)
+    q = None if a.quality.lower() == 'none' else a.quality
+    pipe = Pipeline.from_files(a.edgeface, a.dsr if mode == 'dsr' else None, mode, a.size, device=a.device, flip=a.flip, quality=q)
+    if q == 'default' and pipe.quality is None:
+        warnings.warn(f"no quality head for recogniser {pipe.fingerprint}: every input gets an answer, face or not "
+                      "(fit one with vlrface.quality.fit_quality, see bench/quality.py; --quality none hides this)")   # printed as a note after the answer
+    return pipe
 
 def _faces_in(paths)->list:
     "Image files from files and folders (folders searched recursively)"
@@ -391,24 +398,28 @@ def _identify(a):
     faces, bad = {}, {}
     files = _faces_in(a.probes)
     for f in files:   # one unreadable probe is reported, not fatal: every other one gets its answer
-        try: faces[f] = read_rgb(f)
+        try: faces[f] = read_rgb(f, min_size=VLR_MIN)
         except ImageReadError as e: bad[f] = str(e)
     if not faces: raise ValueError(f"no probe could be read: {next(iter(bad.values()))}" + (f" (and {len(bad) - 1} more)" if len(bad) > 1 else ''))
     out = dict(zip(faces, g.identify(list(faces.values()), pipe, k=a.k, threshold=a.threshold)))
     res = [dict(probe=str(f), **out[f]) if f in out else dict(probe=str(f), identity=None, error=bad[f]) for f in files]
-    rows = [dict(probe=r['probe'], identity=r['identity'], score=f"{r['matches'][0][1]:.3f}",
+    rows = [dict(probe=r['probe'], identity=r['identity'], score=f"{r['matches'][0][1]:.3f}", **({} if r['quality'] is None else {'quality': f"{r['quality']:.2f}"}),
                  **{'next matches': ', '.join(f'{n} {s:.2f}' for n, s in r['matches'][1:])}) for r in res if 'error' not in r]
     text = pd.DataFrame(rows).to_string(index=False)
     if bad: text += f"\n{len(bad)} probe(s) not read:\n" + '\n'.join(f"  {e}" for e in bad.values())
     return res, text, 0
 
 def _verify(a):
-    from vlrface.pipeline import Pipeline
+    from vlrface.pipeline import Pipeline, verify
     pipe = _make_pipeline(a, None)
-    first = Pipeline(pipe.recognizer, mode='hr', flip=pipe.flip) if a.first_hr else pipe
-    s = float((first.embed([a.a]) * pipe.embed([a.b])).sum())
-    res = dict(a=str(a.a), b=str(a.b), score=s, same=s >= a.threshold, threshold=a.threshold, mode=pipe.mode, first_hr=a.first_hr)
-    return res, f"{a.a}  vs  {a.b}\ncosine {s:.4f} -> {'same person' if s >= a.threshold else 'different people'} (threshold {a.threshold})", 0
+    first = Pipeline(pipe.recognizer, mode='hr', flip=pipe.flip, quality=pipe.quality) if a.first_hr else pipe
+    v = verify(pipe, [a.a], [a.b], a.threshold, first=first)[0]
+    res = dict(a=str(a.a), b=str(a.b), **v, threshold=a.threshold, mode=pipe.mode, first_hr=a.first_hr)
+    if v['judged']: verdict = f"{'same person' if v['same'] else 'different people'} (threshold {a.threshold})"
+    else:
+        low = [f"{f} (quality {q:.2f})" for f, q in ((a.a, v['quality_a']), (a.b, v['quality_b'])) if q < pipe.quality.threshold]
+        verdict = f"cannot judge: {' and '.join(low)} {'does' if len(low) == 1 else 'do'} not look like a face (threshold {pipe.quality.threshold:.2f})"
+    return res, f"{a.a}  vs  {a.b}\ncosine {v['score']:.4f} -> {verdict}", 0
 
 def run_main(argv:list|None=None)->int:
     "Run `vlrface` with `argv` (default: the command line); return the exit status"

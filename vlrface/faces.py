@@ -56,12 +56,18 @@ def to_face_batch(images, # tensors or arrays (NCHW or NHWC; integers 0-255 or f
     return x.float()
 
 def load_faces(images, # paths, PIL images, an array or a tensor (see `to_face_batch`)
-               size:int|None=None # files and PIL images of other sizes are resized to this (with a warning)
+               size:int|None=None, # files and PIL images of other sizes are resized to this (with a warning)
+               min_size:int=0 # refuse faces whose shorter side is smaller (a file: an `ImageReadError` naming it)
               )->torch.Tensor:
     "Faces as a float (n, 3, h, w) tensor in [0, 1]; paths are read with `read_rgb`"
     if isinstance(images, (str, Path)): images = [images]
-    if isinstance(images, (list, tuple)) and images and isinstance(images[0], (str, Path)): images = [read_rgb(p) for p in images]
-    return to_face_batch(images, size)
+    if isinstance(images, (list, tuple)) and images and isinstance(images[0], (str, Path)): images = [read_rgb(p, min_size) for p in images]
+    too_small = lambda w, h, i: ValueError(f"face {i} is {w}x{h}: too small to judge; the smallest side taken is {min_size} px")
+    for i, im in enumerate(images if isinstance(images, (list, tuple)) else []):   # before PIL images are resized to `size`
+        if isinstance(im, Image.Image) and min(im.size) < min_size: raise too_small(*im.size, i)
+    x = to_face_batch(images, size)
+    if len(x) and min(x.shape[-2:]) < min_size: raise too_small(x.shape[-1], x.shape[-2], 0)
+    return x
 
 # %% ../nbs/00a_faces.ipynb #fd7b2b12
 def _stats(x:torch.Tensor):

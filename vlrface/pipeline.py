@@ -22,51 +22,68 @@ from .core import *
 from .dsr import DSR, load_dsr, upscale_faces
 from .edgeface import EdgeFace, load_edgeface, embed
 from .faces import load_faces, resize_faces
+from .quality import QualityHead, default_quality, load_quality, model_fingerprint
 
 # %% auto #0
-__all__ = ['GALLERY_FORMAT', 'Pipeline', 'Gallery', 'verify', 'gallery_file', 'show_match', 'identify_widget']
+__all__ = ['CANNOT_JUDGE', 'GALLERY_FORMAT', 'Pipeline', 'Gallery', 'verify', 'gallery_file', 'show_match', 'identify_widget']
 
 # %% ../nbs/05_pipeline.ipynb #c5eab313
+CANNOT_JUDGE = 'cannot judge'   # the answer for an input whose quality is below the head's threshold
+
 class Pipeline:
-    "VLR (or HR) faces -> L2-normalised embeddings: DSR or bicubic upscaling, then a recogniser"
+    "VLR (or HR) faces -> L2-normalised embeddings (and how face-like each is): DSR or bicubic upscaling, then a recogniser"
     def __init__(self, recognizer:EdgeFace, # the recogniser, e.g. `load_edgeface()`
                  dsr:DSR|None=None, # the super-resolution network; needed for mode 'dsr'
                  mode:str|None=None, # 'dsr', 'bicubic' or 'hr'; default 'dsr' with a DSR, else 'bicubic'
                  in_size:int=VLR_SIZE, # input side for 'bicubic' (a DSR brings its own)
-                 flip:bool=False): # test-time flip: embed each face with its mirror image (`embed`; twice the recogniser's compute)
+                 flip:bool=False, # test-time flip: embed each face with its mirror image (`embed`; twice the recogniser's compute)
+                 quality:QualityHead|None=None): # judges whether each input is a face at all (`vlrface.quality`); `None`: every input is judged
         mode = mode or ('dsr' if dsr is not None else 'bicubic')
         if mode not in ('dsr', 'bicubic', 'hr'): raise ValueError(f"mode must be 'dsr', 'bicubic' or 'hr', got {mode!r}")
         if mode == 'dsr' and dsr is None: raise ValueError("mode 'dsr' needs a DSR model (or use mode='bicubic')")
-        self.recognizer, self.dsr, self.mode, self.flip = recognizer.eval(), dsr, mode, flip
+        if quality is not None: quality.check(recognizer)
+        self.recognizer, self.dsr, self.mode, self.flip, self.quality = recognizer.eval(), dsr, mode, flip, quality
         self.in_size = HR_SIZE if mode == 'hr' else dsr.cfg.in_size if mode == 'dsr' else check_vlr_size(in_size)
 
     @classmethod
     def from_files(cls, edgeface=None, dsr=None, mode=None, in_size:int=VLR_SIZE,
                    device=None, # where the models run (default: the CPU)
-                   flip:bool=False):
+                   flip:bool=False,
+                   quality='default'): # a quality head file; 'default': the one shipped for the recogniser, if any; `None`: none
         "A pipeline from weight files (EdgeFace default: `$VLRFACE_EDGEFACE`)"
-        return cls(load_edgeface(edgeface, device=device), load_dsr(dsr, device=device) if dsr else None, mode, in_size, flip)
+        rec = load_edgeface(edgeface, device=device)
+        q = default_quality(rec) if quality == 'default' else load_quality(quality) if quality else None
+        return cls(rec, load_dsr(dsr, device=device) if dsr else None, mode, in_size, flip, q)
 
     def upscale(self, images)->torch.Tensor:
         "The 112x112 faces the recogniser sees, float in [0, 1]"
-        x = resize_faces(load_faces(images, self.in_size), self.in_size, f"this pipeline ({self.mode})")
+        x = resize_faces(load_faces(images, self.in_size, min_size=VLR_MIN), self.in_size, f"this pipeline ({self.mode})")
         return x if self.mode == 'hr' else upscale_faces(x, self.dsr if self.mode == 'dsr' else None)
 
     def embed(self, images, bs:int=128)->torch.Tensor:
         "L2-normalised embeddings (n, d) of `images`"
         return embed(self.recognizer, self.upscale(images), bs=bs, flip=self.flip)
 
+    def embed_quality(self, images, bs:int=128)->tuple:
+        "Embeddings (n, d) and each input's quality (n,), or `None` without a quality head"
+        e = self.embed(images, bs)
+        if self.quality is None: return e, None
+        with torch.no_grad(): return e, self.quality.to(e.device)(e)
+
+    def judged(self, q, n:int)->torch.Tensor:
+        "Which of `n` inputs of qualities `q` (from `embed_quality`) can be answered for: all of them without a quality head"
+        return torch.ones(n, dtype=torch.bool) if q is None else self.quality.judged(q).cpu()
+
     @property
     def fingerprint(self)->str:
         "A short hash of the recogniser's weights: pipelines with equal fingerprints make comparable embeddings"
-        h = hashlib.sha256()
-        for k, v in sorted(self.recognizer.state_dict().items()): h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
-        return h.hexdigest()[:16]
+        return model_fingerprint(self.recognizer)
 
     @property
     def settings(self)->dict:
         "What this pipeline does, for a gallery's metadata"
-        return dict(mode=self.mode, in_size=self.in_size, dsr=asdict(self.dsr.cfg) if self.mode == 'dsr' else None, flip=self.flip)
+        return dict(mode=self.mode, in_size=self.in_size, dsr=asdict(self.dsr.cfg) if self.mode == 'dsr' else None, flip=self.flip,
+                    quality=None if self.quality is None else self.quality.threshold)
 
 # %% ../nbs/05_pipeline.ipynb #647d01af
 class Gallery:
@@ -88,12 +105,16 @@ class Gallery:
                              "mixing recognisers makes scores meaningless; enrol into a new gallery")
 
     def add(self, name:str, faces, pipeline:Pipeline):
-        "Enrol `faces` of subject `name` (embedded by `pipeline`); file paths are remembered as sources"
+        "Enrol `faces` of subject `name` (embedded by `pipeline`); file paths are remembered as sources; non-faces are refused"
         self._check(pipeline)
-        self.meta.setdefault('enrolled_with', pipeline.settings)
         paths = [faces] if isinstance(faces, (str, Path)) else faces if isinstance(faces, (list, tuple)) else []
         srcs = [str(f) if isinstance(f, (str, Path)) else '' for f in paths]
-        return self.add_embeddings(name, pipeline.embed(faces), srcs or None)
+        e, q = pipeline.embed_quality(faces)
+        if not (ok := pipeline.judged(q, len(e))).all():
+            i = int((~ok).nonzero()[0]); what = srcs[i] if srcs and srcs[i] else f"face {i}"
+            raise ValueError(f"{what}: {CANNOT_JUDGE} as a face (quality {float(q[i]):.2f} < {pipeline.quality.threshold:.2f}); nothing enrolled")
+        self.meta.setdefault('enrolled_with', pipeline.settings)
+        return self.add_embeddings(name, e, srcs or None)
 
     def add_embeddings(self, name:str, emb:torch.Tensor, sources:list|None=None):
         "Enrol ready embeddings of subject `name` (they are L2-normalised here)"
@@ -133,17 +154,23 @@ def scores(self:Gallery, emb:torch.Tensor)->tuple[list, torch.Tensor]:
 
 @patch
 def identify(self:Gallery, faces, pipeline:Pipeline, k:int=5, threshold:float=THRESHOLD)->list:
-    "For each probe face: its top-`k` (subject, score) and the decision (a subject, or 'unknown' below `threshold`)"
+    "For each probe: its top-`k` (subject, score), its quality, and the decision: a subject, 'unknown' below `threshold`, or 'cannot judge' (not a face)"
     self._check(pipeline)
-    subs, best = self.scores(pipeline.embed(faces))
-    top = best.topk(min(k, len(subs)), dim=1)
-    return [dict(matches=[(subs[j], float(s)) for s, j in zip(ss, jj)], identity=subs[jj[0]] if ss[0] >= threshold else 'unknown')
-            for ss, jj in zip(top.values, top.indices)]
+    e, q = pipeline.embed_quality(faces)
+    subs, best = self.scores(e)
+    top, ok = best.topk(min(k, len(subs)), dim=1), pipeline.judged(q, len(e))
+    return [dict(matches=[(subs[j], float(s)) for s, j in zip(ss, jj)], quality=None if q is None else float(q[i]),
+                 identity=CANNOT_JUDGE if not ok[i] else subs[jj[0]] if ss[0] >= threshold else 'unknown')
+            for i, (ss, jj) in enumerate(zip(top.values, top.indices))]
 
-def verify(pipeline:Pipeline, a, b, threshold:float=THRESHOLD)->list:
-    "Score and decision (same person?) for each pair of faces `a[i]`, `b[i]`"
-    s = (pipeline.embed(a) * pipeline.embed(b)).sum(1)
-    return [dict(score=float(x), same=bool(x >= threshold)) for x in s]
+def verify(pipeline:Pipeline, a, b, threshold:float=THRESHOLD,
+           first:Pipeline|None=None # embeds `a` (e.g. an HR pipeline for HR photos); default `pipeline`
+          )->list:
+    "Score, qualities and decision for each pair `a[i]`, `b[i]`: same person (True, False), or `None` when either is not a face"
+    (ea, qa), (eb, qb) = (first or pipeline).embed_quality(a), pipeline.embed_quality(b)
+    s, ok = (ea * eb).sum(1), (first or pipeline).judged(qa, len(ea)) & pipeline.judged(qb, len(eb))
+    return [dict(score=float(x), same=bool(x >= threshold) if ok[i] else None, judged=bool(ok[i]),
+                 quality_a=None if qa is None else float(qa[i]), quality_b=None if qb is None else float(qb[i])) for i, x in enumerate(s)]
 
 # %% ../nbs/05_pipeline.ipynb #a7bef637
 GALLERY_FORMAT = 'vlrface.gallery'
@@ -220,18 +247,21 @@ def exists(cls:Gallery, path)->bool:
 def add_files(self:Gallery, names, # the subject of each file
               paths, # face image files
               pipeline:Pipeline, bs:int=256, progress:bool=True)->list:
-    "Enrol the faces in `paths` as `names`; returns the (file, reason) of each file it could not read"
+    "Enrol the faces in `paths` as `names`; returns the (file, reason) of each file it could not read or judge as a face"
     self._check(pipeline)
     self.meta.setdefault('enrolled_with', pipeline.settings)
     todo, bad = list(zip(map(str, names), map(Path, paths))), []
     for i in (progress_bar(range(0, len(todo), bs), leave=False) if progress else range(0, len(todo), bs)):
         ok, imgs = [], []
         for n, f in todo[i:i + bs]:
-            try: imgs.append(read_rgb(f)); ok.append((n, f))
+            try: imgs.append(read_rgb(f, min_size=VLR_MIN)); ok.append((n, f))
             except ImageReadError as e: bad.append((str(f), str(e)))
         if not ok: continue
         with warnings.catch_warnings():   # photos of another size are expected here; they are resized
-            warnings.simplefilter('ignore'); emb = pipeline.embed(imgs)
+            warnings.simplefilter('ignore'); emb, q = pipeline.embed_quality(imgs)
+        judged = pipeline.judged(q, len(emb))
+        bad += [(str(f), f"{CANNOT_JUDGE} as a face (quality {float(q[j]):.2f} < {pipeline.quality.threshold:.2f})") for j, (_, f) in enumerate(ok) if not judged[j]]
+        emb, ok = emb[judged], [o for o, j in zip(ok, judged) if j]
         for n in dict.fromkeys(n for n, _ in ok):
             idx = [j for j, (m, _) in enumerate(ok) if m == n]
             self.add_embeddings(n, emb[idx], [str(ok[j][1]) for j in idx])
