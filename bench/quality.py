@@ -11,7 +11,7 @@ kind, including the corners of DevTest people's photos and the inputs of issue 1
 vlrface/quality_edgeface_xxs.safetensors (the pipeline's default for that recogniser).
 
     vlrface-prep lfw --out data/lfw-vlr --sizes 16 24 32     # once
-    python bench/quality.py
+    python bench/quality.py [--dsr clean=runs/quickstart/dsr16/best.safetensors realistic=runs/realistic16/best.safetensors]
 """
 import argparse, json, os, time, warnings
 from datetime import datetime, timezone
@@ -22,7 +22,7 @@ import numpy as np, pandas as pd, torch, torch.nn.functional as F
 from vlrface.core import cpu_model, get_path, md_table
 from vlrface.data import lfw_images_dir
 from vlrface.degrade import degrade, face_seed
-from vlrface.dsr import upscale_faces
+from vlrface.dsr import load_dsr, upscale_faces
 from vlrface.edgeface import load_edgeface
 from vlrface.faces import load_face_set
 from vlrface.quality import face_views, fit_quality, nonfaces, background_crops, rejection_rates, save_quality, model_fingerprint
@@ -45,6 +45,7 @@ def main():
     ap.add_argument('--test', type=int, default=800, help='DevTest faces to measure on')
     ap.add_argument('--nonfaces', type=int, default=300, help='non-faces of each kind, for fitting and for measuring each')
     ap.add_argument('--reject', type=float, default=0.01, help='share of validation faces below the threshold')
+    ap.add_argument('--dsr', nargs='*', default=[], metavar='NAME=FILE', help='16 px DSRs: their outputs (faces clean and mixed; flat, noise and gradient non-faces) are measured too')
     ap.add_argument('--head', type=Path, default=Path('vlrface/quality_edgeface_xxs.safetensors'))
     ap.add_argument('--out', type=Path, default=Path('bench/results'))
     a = ap.parse_args()
@@ -67,16 +68,23 @@ def main():
     sets = {'flat grey, black, 2x2 green, 1x1 red': torch.stack([torch.full((3, 112, 112), 128), torch.zeros(3, 112, 112, dtype=torch.long),
                                              F.interpolate(torch.tensor([0., 1., 0.]).view(1, 3, 1, 1).expand(1, 3, 2, 2), size=(112, 112))[0].mul(255).long(),
                                              torch.tensor([255, 0, 0]).view(3, 1, 1).expand(3, 112, 112)]).to(torch.uint8)}
+    nf_dsr = {}
+    for spec in a.dsr:   # the head was fitted on bicubic faces: measured through DSRs too
+        name, f = spec.split('=', 1); dsr = load_dsr(f)
+        up = lambda x: torch.cat([upscale_faces(b, dsr) for b in x.split(100)])
+        faces.update({f'16 px {g}, DSR-{name}': up(degrade(te, 16, g, seeds).float() / 255) for g in ('clean', 'mixed')})
+        nf_dsr.update({f'{k}, DSR-{name}': up(F.interpolate(nf[k].float() / 255, size=(16, 16), mode='area')) for k in ('flat', 'noise', 'gradient')})
     r_faces = rejection_rates(head, rec, faces)
     r_nf = {**{f'{k} (HR)': v for k, v in rejection_rates(head, rec, {**nf, **sets}).items()},
-            **{f'{k} (16 px)': v for k, v in rejection_rates(head, rec, {k: small(x) for k, x in nf.items()}).items()}}
+            **{f'{k} (16 px)': v for k, v in rejection_rates(head, rec, {k: small(x) for k, x in nf.items()}).items()},
+            **{f'{k.split(",")[0]} (16 px,{k.split(",")[1]})': v for k, v in rejection_rates(head, rec, nf_dsr).items()}}
     fitted = {'flat', 'noise', 'tiny', 'patches', 'background'}
     rows = [dict(input=f'DevTest faces, {k}', kind='face', fitted='', rejected=v * 100) for k, v in r_faces.items()]
     rows += [dict(input=k, kind='non-face', fitted='' if k.startswith('flat grey') else ('yes' if k.split(' (')[0] in fitted else 'held out'), rejected=v * 100) for k, v in r_nf.items()]
     table = pd.DataFrame(rows)
     save_quality(head, a.head)
     res = dict(created=datetime.now(timezone.utc).isoformat(timespec='seconds'), machine=f"{cpu_model()}, {os.cpu_count()} cores",
-               recogniser=str(get_path('edgeface')), fingerprint=model_fingerprint(rec), threshold=head.threshold, reject=a.reject,
+               recogniser=str(get_path('edgeface')), dsr=a.dsr, fingerprint=model_fingerprint(rec), threshold=head.threshold, reject=a.reject,
                fit=dict(head.info, seconds=round(t_fit, 1)), faces_test=len(te), nonfaces_each=n, head=str(a.head),
                rejected=table.to_dict('records'), wall_s=round(time.time() - t0, 1))
     a.out.mkdir(parents=True, exist_ok=True)
