@@ -154,15 +154,15 @@ def _embed_views(recognizer, views:dict, bs)->dict: return {k: embed(recognizer,
 
 def fit_quality(recognizer:nn.Module, # the recogniser whose embeddings the head judges
                 faces:dict, # training face views (`face_views`)
-                nonfaces_:dict, # training non-faces {kind: uint8 or float images at 112}
+                negatives:dict, # training non-faces {kind: uint8 or float images at 112}, e.g. from `nonfaces`
                 val_faces:dict, # validation face views: the threshold is set on them
-                val_nonfaces:dict|None=None, # validation non-faces: their rejection is recorded
+                val_negatives:dict|None=None, # validation non-faces: their rejection is recorded
                 reject:float=0.01, # share of validation faces below the threshold
                 sizes=(16,), # non-faces are also shown made this small and upscaled
                 wd:float=1e-3, bs:int=256)->QualityHead:
     "A `QualityHead` for `recognizer`, fitted on faces against non-faces, its threshold set on validation faces"
     small = lambda x: {'HR': to_face_batch(x), **{str(s): upscale_faces(F.interpolate(to_face_batch(x), size=(s, s), mode='area')) for s in sizes}}
-    nf = {k: _embed_views(recognizer, small(x), bs) for k, x in nonfaces_.items()}
+    nf = {k: _embed_views(recognizer, small(x), bs) for k, x in negatives.items()}
     pos = torch.cat(list(_embed_views(recognizer, faces, bs).values()))
     neg = torch.cat([e for v in nf.values() for e in v.values()])
     X, y = torch.cat([pos, neg]), torch.cat([torch.ones(len(pos)), torch.zeros(len(neg))])
@@ -179,9 +179,9 @@ def fit_quality(recognizer:nn.Module, # the recogniser whose embeddings the head
         vf = {k: head(e) for k, e in _embed_views(recognizer, val_faces, bs).items()}
         head.threshold = float(torch.quantile(torch.cat(list(vf.values())), reject))
         rates = {f'face {k}': float((~head.judged(q)).float().mean()) for k, q in vf.items()}
-        for k, x in (val_nonfaces or {}).items():
+        for k, x in (val_negatives or {}).items():
             for v, e in _embed_views(recognizer, small(x), bs).items(): rates[f'{k} {v}'] = float((~head.judged(head(e))).float().mean())
-    head.info = dict(reject=reject, faces=len(pos), nonfaces={k: len(x) for k, x in nonfaces_.items()}, views=list(faces), val_rejected=rates)
+    head.info = dict(reject=reject, face_embeddings=len(pos), nonfaces={k: len(x) for k, x in negatives.items()}, views=list(faces), val_rejected=rates)
     return head
 
 def rejection_rates(head:QualityHead, recognizer:nn.Module, sets:dict, bs:int=256)->dict:
