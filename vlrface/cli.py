@@ -379,6 +379,8 @@ def _enroll(a):
         l = pd.read_csv(a.list, dtype=str)
         if not {'name', 'path'} <= set(l.columns): raise ValueError(f"{a.list}: needs columns 'name' and 'path', has {list(l.columns)}")
         bad = g.add_files(l.name, [a.list.parent/p for p in l.path], pipe, progress=not a.json)
+    if not len(g):   # an empty gallery file would answer 'the gallery is empty' later; say now why nothing was enrolled
+        raise ValueError(f"nothing enrolled: all {len(bad)} file(s) were skipped, e.g. {bad[0][0]}: {bad[0][1]}" if bad else "nothing enrolled")
     f = g.save(a.gallery)
     added = (pd.Series(g.names).value_counts().sub(n0, fill_value=0)).astype(int)
     added = added[added > 0].sort_index()
