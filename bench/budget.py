@@ -10,14 +10,11 @@ peak and last learning rates, the total wall time and the machine.
 
     python bench/budget.py               # --minutes 20 --data data/lfw-vlr by default
 """
-import argparse, json, os, platform, shutil, subprocess, sys, time
+import argparse, json, os, shutil, subprocess, sys, time
 from datetime import datetime, timezone
 from pathlib import Path
 
-
-def cpu_name():
-    try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
-    except (OSError, StopIteration): return platform.processor() or platform.machine()
+from vlrface.core import cpu_model
 
 
 def main():
@@ -38,7 +35,7 @@ def main():
     if r.returncode: sys.exit(f"vlrface-quickstart failed ({r.returncode}):\n{r.stdout[-3000:]}")
     run = out/'dsr16'
     fin, rec = json.loads((run/'finished.json').read_text()), json.loads((run/'config.json').read_text())
-    res = dict(date=datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), cpu=cpu_name(), cores=os.cpu_count(),
+    res = dict(date=datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), cpu=cpu_model(), cores=os.cpu_count(),
                load='one other process spinning on one core for the whole run', versions=rec['versions'],
                budget_s=a.minutes * 60, train_s=round(fin['elapsed'], 1), over_budget_pct=round(100 * (fin['elapsed'] / (a.minutes * 60) - 1), 2),
                epochs_allowed=fin['planned'], epochs_run=fin['epochs'], stopped_by=fin['stopped_by'],

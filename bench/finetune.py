@@ -11,24 +11,19 @@ computes it natively) bf16. Timings are medians over steps after warm-up, on LFW
     python bench/finetune.py                 # CPU
     python bench/finetune.py --device cuda   # a GPU
 """
-import argparse, os, platform, statistics, time, warnings
+import argparse, os, statistics, time, warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
 import torch, torch.nn.functional as F
 
-from vlrface.core import fast_dtype
+from vlrface.core import cpu_model, fast_dtype
 from vlrface.dsr import DSR, upscale_faces
 from vlrface.edgeface import load_edgeface
 from vlrface.faces import load_face_set
 from vlrface.finetune import ArcFace, FaceClassifier, ArcFaceLoss
 
 warnings.filterwarnings('ignore')
-
-
-def cpu_name():
-    try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
-    except (OSError, StopIteration): return platform.processor() or platform.machine()
 
 
 def timed(fn, reps, dev):
@@ -77,7 +72,7 @@ def main():
     fps = {(p, n): f for p, n, f in rows}
     lines = [f"# Fine-tuning costs ({dev.type})", "",
              f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `python bench/finetune.py{' --device ' + a.device if a.device != 'cpu' else ''}` on "
-             f"{torch.cuda.get_device_name(dev) if dev.type == 'cuda' else cpu_name() + f', {os.cpu_count()} cores'}, "
+             f"{torch.cuda.get_device_name(dev) if dev.type == 'cuda' else cpu_model() + f', {os.cpu_count()} cores'}, "
              f"torch {torch.__version__} ({torch.get_num_threads()} threads). Faces per second, median of {a.reps} batches of {bs} "
              "LFW DevTrain faces after 2 warm-up batches. DSR: the CPU preset's architecture (64 channels x 8 blocks), inference. "
              "Fine-tuning step: EdgeFace-XXS + ArcFace head (1,115 classes) forward, loss, backward, Adam step; stage 1 with the "

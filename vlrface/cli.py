@@ -29,19 +29,16 @@ def _vlr_side(s:str)->int:
     try: return check_vlr_size(int(s))
     except ValueError as e: raise argparse.ArgumentTypeError(str(e)) from None
 
-def _positive_int(s:str)->int:
-    "An argparse type: a whole number > 0"
-    try: v = int(s)
-    except ValueError: raise argparse.ArgumentTypeError(f"expected a whole number > 0, got {s!r}") from None
-    if v <= 0: raise argparse.ArgumentTypeError(f"must be > 0, got {v}")
-    return v
+def _whole(low:int, note:str=''):
+    "An argparse type: a whole number >= `low`, refused with `note` after the bound"
+    def parse(s:str)->int:
+        try: v = int(s)
+        except ValueError: raise argparse.ArgumentTypeError(f"expected a whole number >= {low}, got {s!r}") from None
+        if v < low: raise argparse.ArgumentTypeError(f"must be {'> 0' if low == 1 else f'>= {low}'}{note}, got {v}")
+        return v
+    return parse
 
-def _workers(s:str)->int:
-    "An argparse type: a number of processes, a whole number >= 0"
-    try: v = int(s)
-    except ValueError: raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {s!r}") from None
-    if v < 0: raise argparse.ArgumentTypeError(f"must be >= 0 (0: no subprocesses), got {v}")
-    return v
+_positive_int, _workers = _whole(1), _whole(0, ' (0: no subprocesses)')
 
 def _cosine(s:str)->float:
     "An argparse type: a cosine threshold, a finite number from -1 to 1"

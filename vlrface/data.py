@@ -451,8 +451,8 @@ def png_problem(path, # a PNG file
     "Why `path` is not a whole `side`x`side` PNG ('missing', 'empty', 'not a PNG', 'truncated', its size), or `None`"
     try:
         with open(path, 'rb') as f:
-            head = f.read(24); n = f.seek(0, 2)
-            tail = f.read(0) if n < 12 else (f.seek(-12, 2), f.read(12))[1]
+            head, n = f.read(24), f.seek(0, 2)
+            f.seek(max(n - 12, 0)); tail = f.read(12)
     except FileNotFoundError: return 'missing'
     if n == 0: return 'empty'
     if head[:8] != _PNG_HEAD or head[12:16] != b'IHDR': return 'not a PNG'

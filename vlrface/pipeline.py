@@ -167,8 +167,9 @@ def verify(pipeline:Pipeline, a, b, threshold:float=THRESHOLD,
            first:Pipeline|None=None # embeds `a` (e.g. an HR pipeline for HR photos); default `pipeline`
           )->list:
     "Score, qualities and decision for each pair `a[i]`, `b[i]`: same person (True, False), or `None` when either is not a face"
-    (ea, qa), (eb, qb) = (first or pipeline).embed_quality(a), pipeline.embed_quality(b)
-    s, ok = (ea * eb).sum(1), (first or pipeline).judged(qa, len(ea)) & pipeline.judged(qb, len(eb))
+    first = first or pipeline
+    (ea, qa), (eb, qb) = first.embed_quality(a), pipeline.embed_quality(b)
+    s, ok = (ea * eb).sum(1), first.judged(qa, len(ea)) & pipeline.judged(qb, len(eb))
     return [dict(score=float(x), same=bool(x >= threshold) if ok[i] else None, judged=bool(ok[i]),
                  quality_a=None if qa is None else float(qa[i]), quality_b=None if qb is None else float(qb[i])) for i, x in enumerate(s)]
 
