@@ -15,9 +15,10 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 # %% auto #0
 __all__ = ['HR_SIZE', 'VLR_SIZE', 'VLR_MIN', 'VLR_MAX', 'VLR_SIZES', 'MEAN', 'STD', 'THRESHOLD', 'PATH_VARS', 'TMP_SUFFIX',
-           'check_vlr_size', 'find_path', 'get_path', 'get_device', 'stable_seed', 'seed_everything', 'ImageReadError',
-           'to_rgb', 'read_rgb', 'atomic_path', 'atomic_write', 'encode_png', 'save_png', 'remove_stale_tmp',
-           'fast_dtype', 'export_onnx', 'onnx_session', 'onnx_run', 'md_table', 'cpu_model']
+           'PROGRESS_MODES', 'check_vlr_size', 'find_path', 'get_path', 'get_device', 'stable_seed', 'seed_everything',
+           'ImageReadError', 'to_rgb', 'read_rgb', 'atomic_path', 'atomic_write', 'encode_png', 'save_png',
+           'remove_stale_tmp', 'fast_dtype', 'export_onnx', 'onnx_session', 'onnx_run', 'md_table', 'cpu_model',
+           'interactive', 'progress_mode', 'progress_line', 'show_progress', 'parallel_progress']
 
 # %% ../nbs/00_core.ipynb #4b5259c4
 HR_SIZE = 112             # side of the aligned high-resolution face that recognisers take
@@ -281,3 +282,87 @@ def cpu_model()->str:
     import platform
     try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
     except (OSError, StopIteration): return platform.processor() or platform.machine()
+
+# %% ../nbs/00_core.ipynb #92c93ba7
+import sys, time
+
+PROGRESS_MODES = ('bar', 'lines', 'off')
+
+def interactive(stream=None # default: `sys.stdout`
+               )->bool:
+    "Whether `stream` is watched live: a terminal, or a Jupyter kernel's own output (not a file, pipe or `io.StringIO`)"
+    s = sys.stdout if stream is None else stream
+    try:
+        if s.isatty(): return True
+    except (AttributeError, ValueError): pass   # no `isatty` (None), or a closed stream
+    return type(s).__module__.startswith('ipykernel')   # (`in_notebook()` alone would also count a redirected stdout)
+
+def progress_mode(progress:bool|str=True # False: 'off'; True: `$VLRFACE_PROGRESS`, else by the output; or a mode by name
+                 )->str:
+    "How to show progress here: 'bar', 'lines' or 'off'"
+    if isinstance(progress, str): mode, where = progress.strip().lower(), 'progress'
+    elif not progress: return 'off'
+    else:
+        mode, where = os.environ.get('VLRFACE_PROGRESS', '').strip().lower(), '$VLRFACE_PROGRESS'
+        if mode in ('', 'auto'): return 'bar' if interactive() else 'lines'
+    if mode not in PROGRESS_MODES: raise ValueError(f"{where}={mode!r}: give 'bar', 'lines' or 'off'")
+    return mode
+
+# %% ../nbs/00_core.ipynb #9ec0891a
+def _clock(seconds:float)->str:
+    "`seconds` as mm:ss or h:mm:ss (fastprogress' format)"
+    s = int(seconds); h, m = s // 3600, s // 60 % 60
+    return f'{h}:{m:02d}:{s % 60:02d}' if h else f'{m:02d}:{s % 60:02d}'
+
+def progress_line(what:str, # what is being done
+                  n:int, # how many are done
+                  total:int|None, # how many there are (None: unknown)
+                  seconds:float, # time spent
+                  done:bool=False # the last line
+                 )->str:
+    "One plain line of progress: 'what: n/total (pct), elapsed, ~left', or 'what: n/total in elapsed' at the end"
+    count = f'{n:,}/{total:,}' if total else f'{n:,}'
+    if done: return f'{what}: {count} in {_clock(seconds)}'
+    if not total or not n: return f'{what}: {count}, {_clock(seconds)} elapsed'
+    return f'{what}: {count} ({n / total:.0%}), {_clock(seconds)} elapsed, ~{_clock(seconds / n * (total - n))} left'
+
+# %% ../nbs/00_core.ipynb #7a3b9167
+def _progress_lines(items, total, what, every):
+    "Yield from `items`, printing `progress_line` every `every` seconds and at the end"
+    t0 = last = time.monotonic(); n = 0
+    for o in items:
+        yield o
+        n += 1; now = time.monotonic()
+        if now - last >= every: last = now; print(progress_line(what, n, total, now - t0), flush=True)
+    if n: print(progress_line(what, n, total, time.monotonic() - t0, done=True), flush=True)
+
+def show_progress(items, # an iterable
+                  total:int|None=None, # its length, where `len(items)` cannot say
+                  what:str='progress', # what is being done: each line starts with it
+                  every:float=60., # seconds between lines, without a bar
+                  progress:bool|str=True # as for `progress_mode`
+                 ):
+    "Iterate over `items` with a fastprogress bar where the output is watched, plain lines where it is logged, or quietly"
+    mode = progress_mode(progress)
+    if total is None:
+        try: total = len(items)
+        except TypeError: pass
+    if mode == 'off' or total == 0: return items   # (fastprogress warns about an empty bar)
+    if mode == 'lines': return _progress_lines(items, total, what, every)
+    from fastprogress.fastprogress import progress_bar   # here: importing it loads fasthtml, which lines never need
+    return progress_bar(items, total='noinfer' if total is None else total, leave=False)
+
+# %% ../nbs/00_core.ipynb #f05198bd
+def parallel_progress(f, items, *args,
+                      n_workers:int|None=None, # processes or threads; None: all cores, 0: in this process
+                      threadpool:bool=False, # threads instead of processes
+                      total:int|None=None, what:str='progress', every:float=60., progress:bool|str=True, # as for `show_progress`
+                      **kwargs)->list:
+    "`f(item, *args, **kwargs)` for each of `items` with fastcore's pools, as `parallel`, with `show_progress` over the results"
+    from fastcore.parallel import ProcessPoolExecutor, ThreadPoolExecutor
+    kw = {}
+    if not threadpool and sys.platform == 'darwin':   # as fastcore's `parallel`
+        from multiprocessing import get_context; kw['mp_context'] = get_context('fork')
+    with (ThreadPoolExecutor if threadpool else ProcessPoolExecutor)(n_workers, **kw) as ex:
+        r = ex.map(f, items, *args, **kwargs)
+        return list(show_progress(r, total=len(items) if total is None else total, what=what, every=every, progress=progress))

@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 from PIL import Image, ImageFilter
 from fastcore.basics import listify
-from fastcore.parallel import parallel
 with warnings.catch_warnings():  # fastai.layers calls the deprecated torch.jit.script at import; not our users' concern
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)
     from fastai.data.transforms import get_image_files
@@ -583,8 +582,8 @@ def _run_chunks(items, out, cfg, chunk_size, landmarker, n_workers, progress):
     why = {it[0]: _redo_reason(recs.get(it[0]), it[1], it[2], out, cfg.sizes) for it in items}
     todo = [it for it in items if why[it[0]]]
     chunks = [todo[i:i + chunk_size] for i in range(0, len(todo), chunk_size)]
-    new = parallel(_prep_chunk, chunks, out=out, cfg_dict=cfg.to_dict(), run=run, landmarker=landmarker,
-                   n_workers=n_workers, progress=progress and bool(chunks), total=len(chunks)) if chunks else []
+    new = parallel_progress(_prep_chunk, chunks, out=out, cfg_dict=cfg.to_dict(), run=run, landmarker=landmarker, n_workers=n_workers,
+                            what=f'preparing images (chunks of {chunk_size})', progress=progress) if chunks else []
     new = [r for c in new for r in c]
     return {**recs, **{r['name']: r for r in new}}, new, dict(Counter(w for w in why.values() if w))
 
@@ -733,7 +732,8 @@ def verify_prepared(out, # a prepared folder (with manifest.csv)
     cols = ['hr'] + [c for c in m.columns if re.fullmatch(r'vlr\d+', c)]
     rows = [(r, HR_SIZE if c == 'hr' else int(c[3:])) for c in cols for r in m[c]]
     chunks = [rows[i:i + 256] for i in range(0, len(rows), 256)]
-    probs = [p for c in parallel(_verify_rows, chunks, out=out, n_workers=n_workers, progress=progress) for p in c]
+    probs = [p for c in parallel_progress(_verify_rows, chunks, out=out, n_workers=n_workers, what='verifying images (chunks of 256)', progress=progress)
+             for p in c]
     leak = m.groupby('subject').split.nunique()
     probs += [(s, 'subject in several splits: ' + ', '.join(sorted(m.split[m.subject == s].unique()))) for s in leak[leak > 1].index]
     return pd.DataFrame(probs, columns=['path', 'problem'])
@@ -776,5 +776,6 @@ def resize_folder(folder, # folder of images (searched recursively)
     remove_stale_tmp(folder)
     files = list(get_image_files(folder))
     chunks = [files[i:i + 64] for i in range(0, len(files), 64)]
-    rows = [r for c in parallel(_resize_chunk, chunks, size=size, dry_run=dry_run, n_workers=n_workers, progress=progress) for r in c]
+    rows = [r for c in parallel_progress(_resize_chunk, chunks, size=size, dry_run=dry_run, n_workers=n_workers,
+                                           what=f"{'checking' if dry_run else 'resizing'} images (chunks of 64)", progress=progress) for r in c]
     return pd.DataFrame(rows, columns=['path', 'action', 'detail'])

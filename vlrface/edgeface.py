@@ -180,7 +180,7 @@ def edgeface_checkpoint(variant:str='edgeface_xxs', # an official variant
     dest, url = cache/f'{variant}.pt', url or EDGEFACE_URL.format(variant)
     if dest.is_file(): return dest
     try:
-        with atomic_path(dest) as tmp: torch.hub.download_url_to_file(url, str(tmp), progress=True)
+        with atomic_path(dest) as tmp: torch.hub.download_url_to_file(url, str(tmp), progress=progress_mode() == 'bar')   # (tqdm's bar frames would fill a log)
     except (urllib.error.URLError, OSError) as e:
         raise RuntimeError(f"could not download {variant} from {url} ({e}). Download it by hand and pass its path, "
                            f"or put it at {dest}, or set VLRFACE_EDGEFACE") from None

@@ -16,7 +16,6 @@ import pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
 from fastcore.basics import store_attr, patch
 from fastcore.parallel import parallel
-from fastprogress.fastprogress import progress_bar
 
 from .core import *
 from .faces import read_manifest, image_name, FaceSet, load_face_set
@@ -266,13 +265,13 @@ def _mode_step(faces, m, sl, bs, keep, seed, flip, st):
         st.setdefault((m.label, k), []).append(x)
 
 def _embed_all(faces, modes, bs, keep, seed, progress, flip=False)->dict:
-    "Every face embedded once per mode (HR once per recogniser), with the quality measures, behind one progress bar"
+    "Every face embedded once per mode (HR once per recogniser), with the quality measures, behind one `show_progress`"
     recs = {id(m.recognizer): m.recognizer for m in modes}
     steps = [partial(_hr_step, faces, r, sl, bs, flip) for r in recs.values() for sl in _chunks(len(faces), bs)]
     n_hr = len(steps)
     steps += [partial(_mode_step, faces, m, sl, bs, keep, seed, flip) for m in modes if m.size is not None for sl in _chunks(len(faces), bs)]
     st = {}
-    for i, step in enumerate(progress_bar(steps, leave=False) if progress else steps):
+    for i, step in enumerate(show_progress(steps, what=f'embedding faces (batches of {bs}, per mode)', progress=progress)):
         step(st)
         if i == n_hr - 1: st.update({k: torch.cat(v) for k, v in st.items() if k[0] == 'hr'})  # the reference for the cosines
     return {k: v if k[0] == 'hr' else torch.cat(v) for k, v in st.items() if k[0] != 'vlr'}

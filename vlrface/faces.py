@@ -14,7 +14,6 @@ import pandas as pd
 import torch, torch.nn.functional as F
 from PIL import Image
 from fastcore.basics import store_attr
-from fastcore.parallel import parallel
 
 from .core import *
 
@@ -142,7 +141,7 @@ def load_face_set(data, # a folder made by `vlrface.data.prepare` (or `vlrface-p
     m = m[m.name.isin(want)].sort_values('name').reset_index(drop=True)
     cols = ['hr'] + [f'vlr{s}' for s in sizes]
     paths = [data/p for c in cols for p in m[c]]
-    arrs = parallel(_decode, paths, n_workers=n_workers, threadpool=True, progress=progress)
+    arrs = parallel_progress(_decode, paths, n_workers=n_workers, threadpool=True, what='decoding faces', progress=progress)
     n = len(m); sides = [HR_SIZE] + list(sizes)
     ts = [_stack(arrs[i * n:(i + 1) * n], paths[i * n:(i + 1) * n], side) for i, side in enumerate(sides)]
     return FaceSet(list(m.name), list(m.subject), list(m.split), ts[0], dict(zip(sizes, ts[1:])), data)

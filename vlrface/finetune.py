@@ -13,7 +13,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
-from fastprogress.fastprogress import progress_bar
 from safetensors.torch import save_file, load_file, safe_open
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
@@ -85,7 +84,7 @@ def super_resolve(vlr:torch.Tensor, # (n, 3, s, s) uint8 VLR faces
     "(n, 3, 112, 112) uint8 faces from uint8 VLR faces, by `dsr` or bicubic, computed once"
     out = torch.empty(len(vlr), 3, HR_SIZE, HR_SIZE, dtype=torch.uint8)
     steps = range(0, len(vlr), bs)
-    for i in (progress_bar(steps, leave=False) if progress and len(steps) > 1 else steps):
+    for i in show_progress(steps, what=f'upscaling faces (batches of {bs})', progress=progress if len(steps) > 1 else False):
         out[i:i + bs] = upscale_faces(vlr[i:i + bs].float() / 255, dsr).mul(255).round().to(torch.uint8)
     return out
 
@@ -363,7 +362,7 @@ def distill_targets(bank:FaceBank, # faces to give targets; the HR face of each 
     was, dev = model.training, next(model.parameters()).device
     model.eval(); out = []
     steps = range(0, len(hr), bs)
-    for i in (progress_bar(steps, leave=False) if progress and len(steps) > 1 else steps):
+    for i in show_progress(steps, what=f'distillation targets (batches of {bs} faces)', progress=progress if len(steps) > 1 else False):
         x = normalize(bank.faces[torch.as_tensor(bank.src[hr[i:i + bs]], device=bank.faces.device)].to(dev))
         out.append(torch.stack([F.normalize(model(v).float(), dim=1) for v in (x, x.flip(-1))], 1))
     model.train(was)
@@ -551,10 +550,7 @@ def train_finetune(data, # a folder prepared by vlrface-prep
     else:
         _set_stage(learn, 1, cfg.epochs1)
         if resume and not quiet: print(f"resuming {out}: no epoch was saved yet, starting from stage 1, epoch 0")
-    with contextlib.ExitStack() as ctx:
-        if not progress or quiet: ctx.enter_context(learn.no_bar())
-        if quiet: ctx.enter_context(learn.no_logging())
-        fit_two_stage(learn, cfg, stage, start, cbs=cbs, quiet=quiet)
+    with learn.training_output(progress, quiet): fit_two_stage(learn, cfg, stage, start, cbs=cbs, quiet=quiet)
     h = pd.read_csv(out/'history.csv') if (out/'history.csv').exists() else pd.DataFrame()
     if learn.checkpoint_extra.get('stage') == 2 and getattr(learn, 'epochs_done', 0) >= cfg.epochs2 and not getattr(learn, 'nan_message', None):
         run.finish(epochs=len(h), stage1=cfg.epochs1, stage2=cfg.epochs2)

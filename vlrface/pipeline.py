@@ -16,8 +16,6 @@ from PIL import Image
 from safetensors import safe_open
 from safetensors.torch import save_file, load_file
 
-from fastprogress.fastprogress import progress_bar
-
 from .core import *
 from .dsr import DSR, load_dsr, upscale_faces
 from .edgeface import EdgeFace, load_edgeface, embed
@@ -252,7 +250,7 @@ def add_files(self:Gallery, names, # the subject of each file
     self._check(pipeline)
     self.meta.setdefault('enrolled_with', pipeline.settings)
     todo, bad = list(zip(map(str, names), map(Path, paths))), []
-    for i in (progress_bar(range(0, len(todo), bs), leave=False) if progress else range(0, len(todo), bs)):
+    for i in show_progress(range(0, len(todo), bs), what=f'enrolling faces (batches of {bs})', progress=progress):
         ok, imgs = [], []
         for n, f in todo[i:i + bs]:
             try: imgs.append(read_rgb(f, min_size=VLR_MIN)); ok.append((n, f))

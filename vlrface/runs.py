@@ -25,7 +25,8 @@ from .core import *
 # %% auto #0
 __all__ = ['PRECISIONS', 'EpochSeedCallback', 'AMPCallback', 'precision_for', 'NaNStopCallback', 'TrimMemoryCallback', 'unwrap',
            'EMACallback', 'save_fig', 'CheckpointCallback', 'CSVLogCallback', 'read_checkpoint', 'resume_from',
-           'TimeBudgetCallback', 'check_settings', 'file_sha256', 'data_record', 'versions', 'RunFolder']
+           'ProgressLinesCallback', 'TimeBudgetCallback', 'check_settings', 'file_sha256', 'data_record', 'versions',
+           'RunFolder']
 
 # %% ../nbs/07a_runs.ipynb #7e0c0a74
 class EpochSeedCallback(Callback):
@@ -209,6 +210,45 @@ def resume_from(learn:Learner, path, quiet:bool=False)->int:
     learn.checkpoint_extra = st.get('extra', {})
     if not quiet: print(f"resuming {path}: epoch {st['epoch']} is the last one saved, continuing from epoch {st['epoch'] + 1}")
     return st['epoch'] + 1
+
+# %% ../nbs/07a_runs.ipynb #c7c00d00
+class ProgressLinesCallback(Callback):
+    "fastai's epoch table as plain lines, for a log: the header, a line per trained epoch, and a line every `every` seconds within one"
+    order = 60   # fastai's `ProgressCallback`'s place: after the Recorder (50) has timed and logged the epoch
+    trained = False
+    def __init__(self, every:float|None=60.): # seconds between lines within an epoch; None: none
+        self.every = every
+    def _row(self, vals):
+        print('  '.join(str(v).ljust(w) for v, w in zip(vals, self.widths)).rstrip(), flush=True)
+    def before_fit(self):
+        self.active = not hasattr(self, 'gather_preds') and not rank_distrib()   # `get_preds` runs fit events too; rank 0 writes
+        self.t0 = self.last = time.monotonic()
+        if self.active: self.widths = [max(len(n), 8) for n in self.recorder.metric_names]; self._row(self.recorder.metric_names)
+    def before_train(self): self.t0 = self.last = time.monotonic()
+    def before_validate(self): self.t0 = time.monotonic()
+    def after_train(self): self.trained = True
+    def after_batch(self):
+        if not self.active or self.every is None or time.monotonic() - self.last < self.every: return
+        self.last = time.monotonic(); loss = getattr(self.learn, 'smooth_loss', None)
+        line = progress_line(f"epoch {self.epoch} {'train' if self.training else 'valid'}", self.iter + 1, self.n_iter, self.last - self.t0)
+        print(line + (f', smoothed loss {float(loss):.4f}' if self.training and loss is not None else ''), flush=True)
+    def after_epoch(self):   # epochs that a resumed run skips reach here too, untrained: no line for them
+        if self.active and self.trained: self._row([f'{v:.6f}' if isinstance(v, (float, np.floating)) else v for v in self.recorder.log])
+        self.trained = False
+
+# %% ../nbs/07a_runs.ipynb #55dc8498
+from contextlib import contextmanager
+
+@patch
+@contextmanager
+def training_output(self:Learner, progress:bool|str=True, # as for `progress_mode`: bars, lines, or the table alone ('off')
+                    quiet:bool=False, # no bar, no table, no line
+                    every:float=60.): # seconds between lines within an epoch, with lines
+    "Context manager: show training in the way that suits the output (fastai's bars, `ProgressLinesCallback`, or nothing)"
+    mode = 'off' if quiet else progress_mode(progress)
+    if mode == 'bar': yield self; return
+    cbs = [] if quiet else [ProgressLinesCallback(every if mode == 'lines' else None)]
+    with self.no_bar(), self.no_logging(), self.added_cbs(cbs): yield self
 
 # %% ../nbs/07a_runs.ipynb #14a182e9
 class TimeBudgetCallback(Callback):

@@ -6,7 +6,7 @@ Docs: https://vlrface.github.io/vlrface/train.html.md"""
 
 # %% ../nbs/07_train.ipynb #d57d671d
 from __future__ import annotations
-import contextlib, json, textwrap, time
+import json, textwrap, time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -380,10 +380,7 @@ def train_dsr(data, # a folder prepared by vlrface-prep
     run.set_plan(epochs=epochs, minutes=cfg.minutes)
     budget = [TimeBudgetCallback(cfg.minutes * 60, spent=getattr(learn, 'checkpoint_extra', {}).get('elapsed', 0.))] if cfg.minutes else []
     extra = list(cbs or []) + budget + ([DistributedDSR(cpu=learn.dls.device.type == 'cpu')] if num_distrib() > 1 else [])
-    with contextlib.ExitStack() as st:
-        if not progress or quiet: st.enter_context(learn.no_bar())
-        if quiet: st.enter_context(learn.no_logging())
-        learn.fit_one_cycle(epochs, cfg.lr, wd=cfg.wd, start_epoch=start, cbs=extra)
+    with learn.training_output(progress, quiet): learn.fit_one_cycle(epochs, cfg.lr, wd=cfg.wd, start_epoch=start, cbs=extra)
     if rank_distrib(): return learn
     if getattr(learn, 'stopped_by', None) and not quiet:
         print(f"time budget of {cfg.minutes:g} min spent after {learn.checkpoint_extra['elapsed'] / 60:.1f} min, in epoch {learn.epoch - 1}; "
