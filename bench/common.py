@@ -23,7 +23,8 @@ def machine(device=None)->dict:
     import torch                           # here: see the module docstring
     from vlrface.core import cpu_model     # the one reader of the CPU's model name (/proc/cpuinfo)
     dev = torch.device(device or 'cpu')
-    return dict(cpu=cpu_model(), cores=os.cpu_count(), device=str(dev),
+    # the model name alone can hide different hardware (a VM may say only 'AMD EPYC'): torch's capability tells AVX2 from AVX512
+    return dict(cpu=cpu_model(), cpu_capability=torch.backends.cpu.get_cpu_capability(), cores=os.cpu_count(), device=str(dev),
                 gpu=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else None,
                 torch=torch.__version__, torch_threads=torch.get_num_threads(), python=platform.python_version(),
                 date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
@@ -35,7 +36,8 @@ def describe(m:dict)->str:
     "One line for a page: 'YYYY-MM-DD HH:MM UTC on CPU, N cores[, GPU], torch V (T threads), Python V; load average L at the start, E at the end'"
     date = datetime.fromisoformat(m['date']).strftime('%Y-%m-%d %H:%M UTC')
     gpu = f", {m['gpu']}" if m.get('gpu') else ''
-    return (f"{date} on {m['cpu']}, {m['cores']} cores{gpu}, torch {m['torch']} ({m['torch_threads']} threads), "
+    cap = f" ({m['cpu_capability']})" if m.get('cpu_capability') else ''
+    return (f"{date} on {m['cpu']}{cap}, {m['cores']} cores{gpu}, torch {m['torch']} ({m['torch_threads']} threads), "
             f"Python {m['python']}; 1-minute load average {m['load_1min']:g} at the start"
             + (f", {m['load_1min_end']:g} at the end" if m.get('load_1min_end') is not None else ''))
 

@@ -137,7 +137,7 @@ def render(r):
     "models.md from the record in models.json"
     mm32, mm16 = r['matmul_gflops']['fp32'], r['matmul_gflops']['bf16']
     lines = ['# Model speed benchmark (`bench/models.py`)', '',
-             f"Run {describe(r['machine'])}, by `{r['command']}`; CPU capability {r['cpu_capability']}, onnxruntime {r['onnxruntime']}. "
+             f"Run {describe(r['machine'])}, by `{r['command']}`; onnxruntime {r['onnxruntime']}. "
              f'Matrix multiply (2048x2048) measured in the same run: fp32 {mm32:.0f} GFLOP/s, bf16 {mm16:.0f} GFLOP/s '
              f"({mm16 / mm32:.1f}x). `fast_dtype()` here: {r['fast_dtype']}. Numbers: the JSON next to this page.", '',
              'Latency: median of repeated batch-1 calls; throughput: batch 64. Quality: the batch-64 output of each mode against fp32 '
