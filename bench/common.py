@@ -103,6 +103,7 @@ def rerender(path)->str:
     "Rewrite the page of the results JSON `path` with the `render` of the bench script that wrote it"
     path = Path(path)
     rec = json.loads(path.read_text())
+    if 'transcribed_from' in rec: raise ValueError(f"{path} was copied from its page {rec['transcribed_from']}: that page is the source")
     script = rec.get('script') or path.stem + '.py'   # files from before this module did not name their script
     spec = importlib.util.spec_from_file_location('bench_script', Path(__file__).parent/script)
     mod = importlib.util.module_from_spec(spec); spec.loader.exec_module(mod)
