@@ -1,4 +1,4 @@
-"""Which loss terms matter: short DSR trainings with some terms switched off, written to bench/results/ablation.md.
+"""Which loss terms matter: short DSR trainings with some terms switched off, written to bench/results/ablation.{json,md}.
 
 Four runs of the CPU preset at 16x16 on the LFW View 1 DevTrain people, each with the same
 time budget and seed: pixel only; pixel + identity; pixel + identity + feature matching; all
@@ -9,13 +9,11 @@ cosine) is evaluated on View 1 DevTest with `vlrface.evaluate`, next to bicubic.
     vlrface-prep lfw --out data/lfw-vlr --sizes 16 24 32     # once
     python bench/ablation.py --minutes 4
 """
-import argparse, json, os, platform, time
+import argparse, json, time
 from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 
-import torch
-
+from common import machine, describe, write_results
 from vlrface.core import get_path
 from vlrface.dsr import load_dsr
 from vlrface.edgeface import load_edgeface
@@ -35,6 +33,7 @@ def main():
     ap.add_argument('--out', type=Path, default=Path('runs/ablation'))
     ap.add_argument('--minutes', type=float, default=4.)
     a = ap.parse_args()
+    m = machine()
     pairs = read_pairs(get_path('lfw')/'pairsDevTest.txt')
     faces = load_face_set(a.data, names=set(pairs.a) | set(pairs.b), split='test', sizes=[16], progress=False)
     rec = load_edgeface()
@@ -50,17 +49,20 @@ def main():
     ev = evaluate(faces, modes, pairs, identify='test', progress=False)
     ev.save(a.out/'eval')
     cols = ['mode', 'protocol', 'acc %', '± %', 'TAR@1e-2 %', 'EER %', 'rank-1 %', 'PSNR', 'SSIM', 'cos HR']
-    s = ev.summary()[cols]
-    md = [f"# Loss ablation: DSR at 16x16, CPU preset, {a.minutes:g} minutes each", "",
-          f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `python bench/ablation.py --minutes {a.minutes:g}` on "
-          f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores, torch {torch.__version__}. Each run: the CPU preset "
+    write_results('ablation', dict(minutes=a.minutes, runs=info, columns=cols, summary=ev.summary()[cols].to_dict('records')), render, m)
+
+
+def render(r):
+    "ablation.md from the record in ablation.json"
+    cols = r['columns']
+    md = [f"# Loss ablation: DSR at 16x16, CPU preset, {r['minutes']:g} minutes each", "",
+          f"Measured {describe(r['machine'])}, by `{r['command']}`. Each run: the CPU preset "
           "(64 channels, 8 blocks, batch 32, one-cycle at 3e-3, seed 0) trained on the View 1 DevTrain people for the same time budget; "
           "its best checkpoint (validation identity cosine) evaluated on View 1 DevTest (1,000 pairs; identification on the 3,708 test "
-          "images). The perceptual term is off in every run (no VGG-16 weights on this machine).", "",
-          "| run | epochs | seconds |", "|---|---|---|"] + [f"| {k} | {v['epochs']} | {v['seconds']} |" for k, v in info.items()] + ["",
-          '| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)] + ['| ' + ' | '.join(map(str, r)) + ' |' for r in s.values]
-    Path('bench/results/ablation.md').write_text('\n'.join(md) + '\n')
-    print('\n'.join(md))
+          "images). The perceptual term is off in every run (no VGG-16 weights on this machine). Numbers: the JSON next to this page.", "",
+          "| run | epochs | seconds |", "|---|---|---|"] + [f"| {k} | {v['epochs']} | {v['seconds']} |" for k, v in r['runs'].items()] + ["",
+          '| ' + ' | '.join(cols) + ' |', '|' + '---|' * len(cols)] + ['| ' + ' | '.join(str(x[c]) for c in cols) + ' |' for x in r['summary']]
+    return '\n'.join(md) + '\n'
 
 
 if __name__ == '__main__':

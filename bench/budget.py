@@ -10,11 +10,11 @@ peak and last learning rates, the total wall time and the machine.
 
     python bench/budget.py               # --minutes 20 --data data/lfw-vlr by default
 """
-import argparse, json, os, shutil, subprocess, sys, time
-from datetime import datetime, timezone
+import argparse, json, shutil, subprocess, sys, time
+from datetime import datetime
 from pathlib import Path
 
-from vlrface.core import cpu_model
+from common import machine, describe, write_results
 
 
 def main():
@@ -24,6 +24,7 @@ def main():
     p.add_argument('--out', default='runs/bench-budget', help='the quick start output (replaced)')
     p.add_argument('--results', default=str(Path(__file__).parent/'results'))
     a = p.parse_args()
+    mach = machine()   # before the burner starts: the load average shows what else ran
     out = Path(a.out); shutil.rmtree(out, ignore_errors=True)
     burner = subprocess.Popen([sys.executable, '-c', 'while True: pass'])   # the other process: one core, flat out
     try:
@@ -35,23 +36,25 @@ def main():
     if r.returncode: sys.exit(f"vlrface-quickstart failed ({r.returncode}):\n{r.stdout[-3000:]}")
     run = out/'dsr16'
     fin, rec = json.loads((run/'finished.json').read_text()), json.loads((run/'config.json').read_text())
-    res = dict(date=datetime.now(timezone.utc).strftime('%Y-%m-%d %H:%M UTC'), cpu=cpu_model(), cores=os.cpu_count(),
+    # date, cpu and cores stay at the top level too: nbs/07a_runs reads them from budget.json
+    res = dict(date=datetime.fromisoformat(mach['date']).strftime('%Y-%m-%d %H:%M UTC'), cpu=mach['cpu'], cores=mach['cores'],
                load='one other process spinning on one core for the whole run', versions=rec['versions'],
                budget_s=a.minutes * 60, train_s=round(fin['elapsed'], 1), over_budget_pct=round(100 * (fin['elapsed'] / (a.minutes * 60) - 1), 2),
                epochs_allowed=fin['planned'], epochs_run=fin['epochs'], stopped_by=fin['stopped_by'],
                lr_peak=rec['settings']['lr'], lr_end=fin['lr_end'], quickstart_wall_s=round(wall, 1),
                devtest=[l for l in r.stdout.splitlines() if l.strip().startswith(('mode ', 'HR ', 'bicubic ', 'DSR '))])
-    res_dir = Path(a.results); res_dir.mkdir(exist_ok=True)
-    (res_dir/'budget.json').write_text(json.dumps(res, indent=1) + '\n')
-    rows = [('budget', f"{a.minutes:g} min"), ('training took', f"{res['train_s'] / 60:.2f} min ({res['over_budget_pct']:+.2f} % of the budget)"),
-            ('epochs allowed / run', f"{res['epochs_allowed']} / {res['epochs_run']}" + (' (the last one cut when the time was up)' if fin['stopped_by'] == 'time budget' else '')),
-            ('stopped by', res['stopped_by']), ('learning rate: peak / last step', f"{res['lr_peak']:g} / {res['lr_end']:.2e}"),
-            ('whole quick start (prepare if needed, train, evaluate)', f"{wall / 60:.1f} min")]
-    text = (f"# A training budget on a loaded machine\n\n{res['date']}, {res['cpu']}, {res['cores']} cores, torch {rec['versions']['torch']}; "
-            f"{res['load']}. `python bench/budget.py --minutes {a.minutes:g}`\n\n| | |\n|---|---|\n" +
-            '\n'.join(f"| {k} | {v} |" for k, v in rows) + "\n\nDevTest (LFW View 1) after that run:\n\n```\n" + '\n'.join(res['devtest']) + "\n```\n")
-    (res_dir/'budget.md').write_text(text)
-    print(text)
+    write_results(Path(a.results)/'budget', res, render, mach)
+
+
+def render(r):
+    "budget.md from the record in budget.json"
+    rows = [('budget', f"{r['budget_s'] / 60:g} min"), ('training took', f"{r['train_s'] / 60:.2f} min ({r['over_budget_pct']:+.2f} % of the budget)"),
+            ('epochs allowed / run', f"{r['epochs_allowed']} / {r['epochs_run']}" + (' (the last one cut when the time was up)' if r['stopped_by'] == 'time budget' else '')),
+            ('stopped by', r['stopped_by']), ('learning rate: peak / last step', f"{r['lr_peak']:g} / {r['lr_end']:.2e}"),
+            ('whole quick start (prepare if needed, train, evaluate)', f"{r['quickstart_wall_s'] / 60:.1f} min")]
+    return (f"# A training budget on a loaded machine\n\n{describe(r['machine'])}; {r['load']} during the run. `{r['command']}`. "
+            "Numbers: the JSON next to this page.\n\n| | |\n|---|---|\n" +
+            '\n'.join(f"| {k} | {v} |" for k, v in rows) + "\n\nDevTest (LFW View 1) after that run:\n\n```\n" + '\n'.join(r['devtest']) + "\n```\n")
 
 
 if __name__ == '__main__': main()

@@ -10,14 +10,14 @@
     vlrface-prep lfw --out data/lfw-vlr --sizes 16 24 32     # once
     python bench/degrade.py
 """
-import argparse, json, os, statistics, time, warnings
+import argparse, json, statistics, time, warnings
 from dataclasses import asdict
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
-from vlrface.core import cpu_model, md_table
+from common import machine, describe, timed, rerender, write_results
+from vlrface.core import md_table
 from vlrface.degrade import DEGRADATIONS, degrade
 from vlrface.dsr import DSR
 from vlrface.edgeface import load_edgeface
@@ -27,14 +27,13 @@ from vlrface.train import PRESETS, PairDL, pair_data
 warnings.filterwarnings('ignore')
 
 
-
-
 def degrade_rate(hr, preset, size, reps):
-    "Faces per second of `degrade` on the batch `hr` (median of `reps`)"
-    ts = []
-    for r in range(reps + 1):
-        t = time.perf_counter(); degrade(hr, size, preset, [(0, r, i) for i in range(len(hr))]); ts.append(time.perf_counter() - t)
-    return len(hr) / statistics.median(ts[1:])
+    "Faces per second of `degrade` on the batch `hr` (median of `reps` after one warm-up; each call its own seeds)"
+    calls = iter(range(reps + 1))
+    def one():
+        r = next(calls)   # each call its own seeds, so no call repeats another's draws
+        degrade(hr, size, preset, [(0, r, i) for i in range(len(hr))])
+    return len(hr) / timed(one, reps, warmup=1)
 
 
 def main():
@@ -43,7 +42,8 @@ def main():
     ap.add_argument('--steps', type=int, default=12, help='timed training steps per configuration (after 2 warm-up steps)')
     ap.add_argument('--render', action='store_true', help='only rewrite degrade.md from degrade.json')
     a = ap.parse_args()
-    if a.render: return render(Path('bench/results/degrade.json'))
+    if a.render: return print(rerender(Path('bench/results/degrade.json')))
+    mach = machine()
     torch.manual_seed(0)
     cfg = PRESETS['cpu']
     with_vlr = pair_data(a.data, 16, 'train', limit=cfg.bs * (a.steps + 2), progress=False)
@@ -75,29 +75,27 @@ def main():
                   vs_prepared=round(cfg.bs / statistics.median(s['t']) / base, 3)) for k, s in state.items()]
     for r in rows2: print(r)
 
-    meta = dict(date=f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", cpu=cpu_model(), cores=os.cpu_count(), torch=torch.__version__,
-                threads=torch.get_num_threads(), batch=cfg.bs, dsr=f"{cfg.channels}x{cfg.blocks}", steps=a.steps,
+    meta = dict(batch=cfg.bs, dsr=f"{cfg.channels}x{cfg.blocks}", steps=a.steps,
                 presets={p: asdict(DEGRADATIONS[p]) for p in ('clean', 'realistic', 'mixed', 'jpeg')})
-    out = Path('bench/results'); out.mkdir(parents=True, exist_ok=True)
-    (out/'degrade.json').write_text(json.dumps(dict(meta=meta, degrade=rows1, training=rows2), indent=1) + '\n')
-    render(out/'degrade.json')
+    write_results('degrade', dict(meta=meta, degrade=rows1, training=rows2), render, mach)
 
 
-def render(path):
-    "bench/results/degrade.md from the numbers in degrade.json"
+def render(r):
+    "degrade.md from the record in degrade.json"
     import pandas as pd
-    r = json.loads(Path(path).read_text()); meta = r['meta']
+    meta, m = r['meta'], r.get('machine')
+    # a degrade.json from before bench/common.py kept its machine in `meta`
+    who = describe(m) if m else f"{meta['date']} on {meta['cpu']}, {meta['cores']} cores, torch {meta['torch']} ({meta['threads']} threads)"
     t1 = pd.DataFrame(r['degrade']).pivot(index='preset', columns='size', values='faces_per_s').rename(columns=lambda s: f'{s} px').round(0).astype(int)
     t2 = pd.DataFrame(r['training']).set_index('faces').rename(columns=dict(samples_per_s='samples/s', batch_ms='batch made (ms)', vs_prepared='vs prepared'))
     lines = ["# The cost of degradations made on the fly", "",
-             f"Measured {meta['date']} by `python bench/degrade.py` on {meta['cpu']}, {meta['cores']} cores, torch {meta['torch']} "
-             f"({meta['threads']} threads). Numbers: bench/results/degrade.json; `python bench/degrade.py --render` rewrites this page from them.", "",
+             f"Measured {who}, by `{r.get('command', 'python bench/degrade.py')}`. "
+             "Numbers: bench/results/degrade.json; `python bench/degrade.py --render` rewrites this page from them.", "",
              f"## Degradation alone (faces/s, batches of {meta['batch']} LFW HR faces, median of 5)", "", md_table(t1), "",
              f"## DSR training steps (CPU preset {meta['dsr']}, batch {meta['batch']}, 16 px; median of {meta['steps']} steps, the three taking turns)", "",
              "A step: the batch made (read, or degraded from HR), DSR forward, DSRLoss (pixel, identity and feature matching through "
              "EdgeFace-XXS, TV), backward, Adam step.", "", md_table(t2), ""]
-    Path(path).with_suffix('.md').write_text('\n'.join(lines))
-    print('\n'.join(lines))
+    return '\n'.join(lines)
 
 
 if __name__ == '__main__': main()

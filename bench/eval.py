@@ -1,4 +1,4 @@
-"""How long a full LFW View 2-sized evaluation takes, written to bench/results/eval.md.
+"""How long a full LFW View 2-sized evaluation takes, written to bench/results/eval.{json,md}.
 
 The issue's goal: the LFW View 2 evaluation (about 7,700 images) of HR and bicubic modes at
 16, 24 and 32 pixels in under 2 minutes on a 2-core CPU. LFW's View 2 `pairs.txt` is not in
@@ -11,12 +11,12 @@ records the wall time with the evaluation's own breakdown.
     vlrface-prep lfw --out data/lfw-vlr --sizes 16 24 32     # once (about a minute)
     python bench/eval.py --data data/lfw-vlr
 """
-import argparse, json, os, platform, subprocess, sys, time
-from datetime import datetime, timezone
+import argparse, json, shlex, subprocess, sys, time
 from pathlib import Path
 
 import numpy as np, pandas as pd
 
+from common import machine, describe, write_results
 from vlrface.faces import read_manifest, image_name
 from vlrface.evaluate import read_pairs
 
@@ -48,8 +48,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--data', type=Path, default=Path('data/lfw-vlr'), help='LFW prepared by vlrface-prep lfw --sizes 16 24 32')
     ap.add_argument('--pairs', type=Path, default=None, help="LFW View 2 pairs.txt, if you have it")
-    ap.add_argument('--out', type=Path, default=Path('bench/results/eval.md'))
+    ap.add_argument('--out', type=Path, default=Path('bench/results/eval.md'), help='the page; its JSON goes next to it')
     a = ap.parse_args()
+    mach = machine()
     m = read_manifest(a.data)
     work = a.data/'bench-eval'; work.mkdir(exist_ok=True)
     pairs_file, per = a.pairs, 300
@@ -65,33 +66,36 @@ def main():
     wall = time.perf_counter() - t
     if r.returncode: sys.exit(f"vlrface-eval failed:\n{r.stderr}")
     res = json.loads((work/'eval'/'results.json').read_text())
-    table = (work/'eval'/'results.md').read_text()
-    import torch
-    md = f"""# Evaluation speed: an LFW View 2-sized run
+    data = dict(real_view2=a.pairs is not None, per_fold=per - 10, pairs=len(p), images=n_img, eval_command=shlex.join(cmd),
+                wall_s=round(wall, 1), evaluate_s=round(res['settings']['seconds'], 1), faces=res['settings']['faces'],
+                goal_s=120, table=(work/'eval'/'results.md').read_text())
+    write_results(a.out, data, render, mach)
 
-Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {platform.processor() or platform.machine()}, {os.cpu_count()} cores,
-torch {torch.__version__} ({torch.get_num_threads()} threads), by `python bench/eval.py`.
 
-Pairs: {'the real View 2 pairs.txt' if a.pairs else f"a file in View 2's format dealt from all of LFW (../shared has no View 2 pairs.txt): 10 folds x ({per - 10} matched + {per - 10} mismatched), people disjoint between folds, seed 0; View 2 has 300 + 300 per fold, but dealt pairs reuse images more, so more pairs are dealt until at least as many images take part"}:
-{len(p):,} pairs over **{n_img:,} distinct images** (the real View 2 has about 7,700).
+def render(r):
+    "eval.md from the record in eval.json"
+    wall, per = r['wall_s'], r['per_fold']
+    return f"""# Evaluation speed: an LFW View 2-sized run
+
+Measured {describe(r['machine'])}, by `{r['command']}`. Numbers: the JSON next to this page.
+
+Pairs: {'the real View 2 pairs.txt' if r['real_view2'] else f"a file in View 2's format dealt from all of LFW (../shared has no View 2 pairs.txt): 10 folds x ({per} matched + {per} mismatched), people disjoint between folds, seed 0; View 2 has 300 + 300 per fold, but dealt pairs reuse images more, so more pairs are dealt until at least as many images take part"}:
+{r['pairs']:,} pairs over **{r['images']:,} distinct images** (the real View 2 has about 7,700).
 
 Command (a fresh process; start-up, model loading, decoding, embedding, metrics, plots):
 
-    {' '.join(cmd)}
+    {r['eval_command']}
 
 | what | seconds |
 |---|---|
 | whole command, wall clock | **{wall:.1f}** |
-| of which `evaluate` (embedding {res['settings']['faces']:,} faces in HR + bicubic 16/24/32, PSNR/SSIM, all metrics) | {res['settings']['seconds']:.1f} |
+| of which `evaluate` (embedding {r['faces']:,} faces in HR + bicubic 16/24/32, PSNR/SSIM, all metrics) | {r['evaluate_s']:.1f} |
 
-Goal: under 120 s. {'Met' if wall < 120 else 'NOT met'} ({wall:.0f} s).
+Goal: under {r['goal_s']} s. {'Met' if wall < r['goal_s'] else 'NOT met'} ({wall:.0f} s).
 
 The table it produced (accuracy by the LFW ten-fold protocol on these dealt folds):
 
-{table}"""
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(md)
-    print(md)
+{r['table']}"""
 
 
 if __name__ == '__main__':

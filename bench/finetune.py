@@ -1,4 +1,4 @@
-"""Fine-tuning costs on this machine, written to bench/results/finetune.md (or finetune-cuda.md).
+"""Fine-tuning costs on this machine, written to bench/results/finetune.{json,md} (or finetune-cuda.*).
 
 Answers "cache the DSR outputs once, or compute them on the fly?" with numbers, side by side
 in one run: the DSR pass per face (what on-the-fly training would add to every face of every
@@ -11,29 +11,19 @@ computes it natively) bf16. Timings are medians over steps after warm-up, on LFW
     python bench/finetune.py                 # CPU
     python bench/finetune.py --device cuda   # a GPU
 """
-import argparse, os, statistics, time, warnings
-from datetime import datetime, timezone
+import argparse, warnings
 from pathlib import Path
 
 import torch, torch.nn.functional as F
 
-from vlrface.core import cpu_model, fast_dtype
+from common import machine, describe, timed, write_results
+from vlrface.core import fast_dtype
 from vlrface.dsr import DSR, upscale_faces
 from vlrface.edgeface import load_edgeface
 from vlrface.faces import load_face_set
 from vlrface.finetune import ArcFace, FaceClassifier, ArcFaceLoss
 
 warnings.filterwarnings('ignore')
-
-
-def timed(fn, reps, dev):
-    ts = []
-    for i in range(reps + 2):
-        if dev.type == 'cuda': torch.cuda.synchronize()
-        t = time.perf_counter(); fn()
-        if dev.type == 'cuda': torch.cuda.synchronize()
-        if i >= 2: ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
 
 
 def main():
@@ -44,6 +34,7 @@ def main():
     ap.add_argument('--bs', type=int, default=32)
     a = ap.parse_args()
     dev, bs = torch.device(a.device), a.bs
+    m = machine(dev)
     fs = load_face_set(a.data, split='train', sizes=[16, 32], progress=False)
     hr = fs.hr[:bs].to(dev).float().div(127.5).sub(1)
     precs = ['fp32'] + (['bf16'] if fast_dtype(dev) == torch.bfloat16 else [])
@@ -56,7 +47,7 @@ def main():
             v = fs.vlr[size][:bs].to(dev).float() / 255
             def sr():
                 with torch.no_grad(), ac(): upscale_faces(v, dsr, dtype=dtype or torch.float32)
-            rows.append((prec, f'DSR pass, {size} px', bs / timed(sr, a.reps, dev)))
+            rows.append(dict(precision=prec, what=f'DSR pass, {size} px', faces_per_s=bs / timed(sr, a.reps, 2, dev)))
             print(rows[-1], flush=True)
         torch.manual_seed(0)
         model = FaceClassifier(load_edgeface().to(dev), ArcFace(1115).to(dev)).train()
@@ -67,30 +58,32 @@ def main():
             def step():
                 with ac(): l = loss(model(hr), y)
                 l.backward(); opt.step(); opt.zero_grad(set_to_none=True)
-            rows.append((prec, f'fine-tuning step, stage {stage}', bs / timed(step, a.reps, dev)))
+            rows.append(dict(precision=prec, what=f'fine-tuning step, stage {stage}', faces_per_s=bs / timed(step, a.reps, 2, dev)))
             print(rows[-1], flush=True)
-    fps = {(p, n): f for p, n, f in rows}
-    lines = [f"# Fine-tuning costs ({dev.type})", "",
-             f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `python bench/finetune.py{' --device ' + a.device if a.device != 'cpu' else ''}` on "
-             f"{torch.cuda.get_device_name(dev) if dev.type == 'cuda' else cpu_model() + f', {os.cpu_count()} cores'}, "
-             f"torch {torch.__version__} ({torch.get_num_threads()} threads). Faces per second, median of {a.reps} batches of {bs} "
+    write_results('finetune' if dev.type == 'cpu' else f'finetune-{dev.type}', dict(reps=a.reps, bs=bs, precisions=precs, rows=rows), render, m)
+
+
+def render(r):
+    "finetune.md from the record in finetune.json"
+    m, rows, bs = r['machine'], r['rows'], r['bs']
+    fps = {(x['precision'], x['what']): x['faces_per_s'] for x in rows}
+    lines = [f"# Fine-tuning costs ({m['device'].split(':')[0]})", "",
+             f"Measured {describe(m)}, by `{r['command']}`. Faces per second, median of {r['reps']} batches of {bs} "
              "LFW DevTrain faces after 2 warm-up batches. DSR: the CPU preset's architecture (64 channels x 8 blocks), inference. "
              "Fine-tuning step: EdgeFace-XXS + ArcFace head (1,115 classes) forward, loss, backward, Adam step; stage 1 with the "
-             "backbone frozen (no backbone gradients), stage 2 with everything learning.", "",
+             "backbone frozen (no backbone gradients), stage 2 with everything learning. Numbers: the JSON next to this page.", "",
              "| precision | what | faces/s |", "|---|---|---|"]
-    lines += [f"| {p} | {n} | {f:.1f} |" for p, n, f in rows]
+    lines += [f"| {x['precision']} | {x['what']} | {x['faces_per_s']:.1f} |" for x in rows]
     lines += ["", "On the fly, every face of every epoch would pay its DSR pass on top of its training step; cached, each face pays it "
               "once before training. The extra time on the fly, per epoch, as a share of the epoch's training time:", "",
               "| precision | VLR size | stage 1 | stage 2 |", "|---|---|---|---|"]
-    for p in precs:
+    for p in r['precisions']:
         for size in (16, 32):
             d = 1 / fps[(p, f'DSR pass, {size} px')]
             lines.append(f"| {p} | {size} | +{d * fps[(p, 'fine-tuning step, stage 1')] * 100:.0f} % | +{d * fps[(p, 'fine-tuning step, stage 2')] * 100:.0f} % |")
     lines += ["", "So vlrface caches: one DSR pass per face per size before training (for LFW DevTrain, the pass of one epoch), "
               "then training steps only; the cache is uint8, 37.6 kB a face (LFW DevTrain at two sizes: about 0.5 GB)."]
-    out = Path('bench/results')/('finetune.md' if dev.type == 'cpu' else f'finetune-{dev.type}.md')
-    out.write_text('\n'.join(lines) + '\n')
-    print('\n'.join(lines))
+    return '\n'.join(lines) + '\n'
 
 
 if __name__ == '__main__':

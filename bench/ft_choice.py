@@ -7,12 +7,13 @@ accuracy per face kind after its last epoch (the weights `best.safetensors` keep
     (the same with --lr-backbone 6e-5 --out runs/ft-realistic-lr6)
     python bench/ft_choice.py runs/ft-realistic runs/ft-realistic-lr6
 """
-import argparse, json, os
+import argparse, json
 from pathlib import Path
 
 import pandas as pd
 
-from vlrface.core import cpu_model, md_table
+from common import machine, describe, write_results
+from vlrface.core import md_table
 
 
 def main():
@@ -20,6 +21,7 @@ def main():
     ap.add_argument('runs', type=Path, nargs='+', help='fine-tuning run folders (each with config.json, history.csv, best.json)')
     ap.add_argument('--out', type=Path, default=Path('bench/results/ft-realistic-val'))
     a = ap.parse_args()
+    mach = machine()
     cfgs = {r: json.loads((r/'config.json').read_text())['settings'] for r in a.runs}
     differ = sorted(k for k in cfgs[a.runs[0]] if len({json.dumps(c.get(k)) for c in cfgs.values()}) > 1)
     rows = []
@@ -31,11 +33,17 @@ def main():
                          **{c: round(float(last[c]) * 100, 2) for c in h.columns if c.startswith('ver_acc')},
                          best_epoch=best['epoch'] + best.get('epoch_offset', 0), best_ver_acc=round(best['score'] * 100, 2)))
     t = pd.DataFrame(rows).set_index('run')
-    res = dict(machine=f"{cpu_model()}, {os.cpu_count()} cores", differ=differ, runs=t.reset_index().to_dict('records'),
+    # `machine` is where this summary ran; the runs' train_min are their own logs (where they trained)
+    res = dict(runs_dirs=[str(r) for r in a.runs], differ=differ, runs=t.reset_index().to_dict('records'),
                note='ver_acc: mean of the LR kinds; ver_acc_hr: HR faces; all on the validation people; train_min: epochs as logged (a shared CPU for part of them)')
-    a.out.with_suffix('.json').write_text(json.dumps(res, indent=1))
-    a.out.with_suffix('.md').write_text(f"Validation verification accuracy % after the last epoch ({res['machine']}); {res['note']}.\n\n{md_table(t)}\n")
-    print(t.to_string())
+    write_results(a.out, res, render, mach)
+
+
+def render(r):
+    "ft-realistic-val.md from the record in its JSON"
+    m = r['machine']
+    return (f"Validation verification accuracy % after the last epoch, from the run folders' own records (read {describe(m)}, "
+            f"by `{r['command']}`); {r['note']}.\n\n{md_table(pd.DataFrame(r['runs']).set_index('run'))}\n")
 
 
 if __name__ == '__main__': main()

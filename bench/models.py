@@ -1,4 +1,4 @@
-"""Speed of the vlrface models on this machine, written to bench/results/models.md.
+"""Speed of the vlrface models on this machine, written to bench/results/models.{json,md}.
 
 DSR (default configuration, each input size) and EdgeFace-XXS, in fp32 eager, channels_last,
 bf16 autocast, bf16 + channels_last, torch.compile, torch.compile + bf16 + channels_last, and
@@ -7,16 +7,16 @@ fp32 eager, and the achieved GFLOP/s next to this machine's matrix-multiply rate
 the same run. Also how much bf16 changes the outputs.
 
     python bench/models.py                  # all, on the CPU
-    python bench/models.py --device cuda    # on a GPU (writes bench/results/models-cuda.md)
+    python bench/models.py --device cuda    # on a GPU (writes bench/results/models-cuda.*)
     python bench/models.py --quick          # fewer repeats
 """
-import argparse, os, platform, statistics, tempfile, time, warnings
-from datetime import datetime, timezone
+import argparse, tempfile, warnings
 from pathlib import Path
 
 import torch, torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
+from common import machine, describe, timed, write_results
 from vlrface.core import find_path, export_onnx, onnx_session, onnx_run, fast_dtype
 from vlrface.dsr import DSR, DSRConfig
 from vlrface.edgeface import EdgeFace, load_edgeface
@@ -25,23 +25,15 @@ warnings.filterwarnings('ignore')
 DEV = torch.device('cpu')
 
 
-def sync():
-    if DEV.type == 'cuda': torch.cuda.synchronize()
-
-
 def gflops(model, x):
     with FlopCounterMode(display=False) as fc, torch.no_grad(): model.cpu()(x.cpu())
     model.to(DEV)
     return fc.get_total_flops() / 1e9 / len(x)
 
 
-def timed(f, x, reps):
-    "Median seconds of `reps` calls after one warm-up"
-    with torch.no_grad():
-        f(x); sync(); ts = []
-        for _ in range(reps):
-            t = time.perf_counter(); f(x); sync(); ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
+def timed_call(f, x, reps):
+    "Median seconds of `reps` calls `f(x)` after one warm-up, without autograd"
+    with torch.no_grad(): return timed(lambda: f(x), reps, warmup=1, device=DEV)
 
 
 def runners(model, example, tmp):
@@ -82,8 +74,8 @@ def bench_model(name, make, in_shape, reps, quality):
         rows, base = [], None
         with torch.no_grad(): ref = model(x64)
         for mode, (f, tf) in rs.items():
-            lat = timed(f, tf(x1), max(reps * 3, 5))
-            thr = 64 / timed(f, tf(x64), reps)
+            lat = timed_call(f, tf(x1), max(reps * 3, 5))
+            thr = 64 / timed_call(f, tf(x64), reps)
             with torch.no_grad(): out = f(tf(x64)).float()
             base = base or (lat, thr)
             rows.append(dict(model=name, mode=mode, lat_ms=lat * 1e3, thr=thr, speedup=thr / base[1], gflops=thr * gf,
@@ -103,21 +95,18 @@ def cosine(out, ref): return f'min cosine {F.cosine_similarity(out, ref).min().i
 def matmul_rate(dtype, n=2048, reps=5):
     if DEV.type == 'cuda': n, reps = 8192, 20
     a, b = torch.randn(n, n, dtype=dtype, device=DEV), torch.randn(n, n, dtype=dtype, device=DEV)
-    a @ b; sync()
-    ts = []
-    for _ in range(reps):
-        t = time.perf_counter(); a @ b; sync(); ts.append(time.perf_counter() - t)
-    return 2 * n ** 3 / min(ts) / 1e9  # the fastest call: an estimate of the peak
+    return 2 * n ** 3 / timed(lambda: a @ b, reps, warmup=1, device=DEV, agg=min) / 1e9  # the fastest call: an estimate of the peak
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('--quick', action='store_true', help='fewer repeats')
     ap.add_argument('--device', default='cpu', help="'cpu' or 'cuda'")
-    ap.add_argument('--results', default=None, help='default: bench/results/models.md (models-cuda.md on a GPU)')
+    ap.add_argument('--results', default=None, help='default: bench/results/models.md (models-cuda.md on a GPU); the JSON goes next to it')
     a = ap.parse_args()
     global DEV
     DEV = torch.device(a.device)
+    mach = machine(DEV)
     a.results = a.results or Path(__file__).parent/'results'/('models.md' if DEV.type == 'cpu' else f'models-{DEV.type}.md')
     reps = 1 if a.quick else 3
     torch.manual_seed(0)
@@ -137,27 +126,29 @@ def main():
         r, costs[f'DSR {s}->112'] = bench_model(f'DSR {s}->112', make_dsr(s), (3, s, s), reps, psnr); rows += r
     r, costs['EdgeFace-XXS'] = bench_model('EdgeFace-XXS', make_ef, (3, 112, 112), reps, cosine); rows += r
 
-    cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor())
-    if DEV.type == 'cuda': cpu = f'{torch.cuda.get_device_name()} (host: {cpu})'
-
     import onnxruntime
+    data = dict(quick=a.quick, cpu_capability=torch.backends.cpu.get_cpu_capability(), onnxruntime=onnxruntime.__version__,
+                matmul_gflops=dict(fp32=mm32, bf16=mm16), fast_dtype=str(fast_dtype(DEV)),
+                edgeface='the official checkpoint' if ckpt and ckpt.exists() else 'randomly initialised', gflops_per_image=costs, rows=rows)
+    write_results(a.results, data, render, mach)
+
+
+def render(r):
+    "models.md from the record in models.json"
+    mm32, mm16 = r['matmul_gflops']['fp32'], r['matmul_gflops']['bf16']
     lines = ['# Model speed benchmark (`bench/models.py`)', '',
-             f'Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {cpu}, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads, '
-             f'CPU capability {torch.backends.cpu.get_cpu_capability()}; torch {torch.__version__}, onnxruntime {onnxruntime.__version__}. '
+             f"Run {describe(r['machine'])}, by `{r['command']}`; onnxruntime {r['onnxruntime']}. "
              f'Matrix multiply (2048x2048) measured in the same run: fp32 {mm32:.0f} GFLOP/s, bf16 {mm16:.0f} GFLOP/s '
-             f'({mm16 / mm32:.1f}x). `fast_dtype()` here: {fast_dtype(DEV)}.', '',
+             f"({mm16 / mm32:.1f}x). `fast_dtype()` here: {r['fast_dtype']}. Numbers: the JSON next to this page.", '',
              'Latency: median of repeated batch-1 calls; throughput: batch 64. Quality: the batch-64 output of each mode against fp32 '
              'eager (DSR: PSNR, images in [-1, 1]; EdgeFace: the smallest cosine between embeddings). DSR has untrained weights with its '
              'output layer at the default initialisation (so its residual is as large as a trained one\'s); EdgeFace-XXS is '
-             f'{"the official checkpoint" if ckpt and ckpt.exists() else "randomly initialised"}. GFLOPs per image by torch\'s FlopCounterMode: '
-             + ', '.join(f'{k} {v:.2f}' for k, v in costs.items()) + '.', '',
+             f"{r['edgeface']}. GFLOPs per image by torch's FlopCounterMode: "
+             + ', '.join(f'{k} {v:.2f}' for k, v in r['gflops_per_image'].items()) + '.', '',
              '| model | mode | latency bs1 (ms) | throughput bs64 (img/s) | vs fp32 eager | achieved GFLOP/s | vs fp32 |',
              '|---|---|---|---|---|---|---|',
-             *[f"| {r['model']} | {r['mode']} | {r['lat_ms']:.1f} | {r['thr']:.1f} | {r['speedup']:.2f}x | {r['gflops']:.0f} | {r['quality']} |" for r in rows], '']
-    text = '\n'.join(lines)
-    print('\n' + text)
-    Path(a.results).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.results).write_text(text)
+             *[f"| {x['model']} | {x['mode']} | {x['lat_ms']:.1f} | {x['thr']:.1f} | {x['speedup']:.2f}x | {x['gflops']:.0f} | {x['quality']} |" for x in r['rows']], '']
+    return '\n'.join(lines)
 
 
 if __name__ == '__main__': main()

@@ -9,20 +9,20 @@ with the original on the *same* pairs and the same DSR outputs, per VLR size and
 - a paired bootstrap (pairs resampled, 2,000 draws) 95 % interval of the accuracy difference
   (thresholds held fixed) and of the AUC difference.
 
-Writes a Markdown table (default bench/results/finetune-lfw/paired.md).
+Writes the numbers and a Markdown table rendered from them (default bench/results/finetune-lfw/paired.{json,md}).
 
     python bench/paired.py data/lfw-vlr --pairs ../shared/data/lfw/pairsDevTest.txt \\
         --dsr runs/quickstart/dsr16/best.safetensors runs/dsr32/best.safetensors \\
         --finetuned runs/ft/best.safetensors runs/ft-all/best.safetensors
 """
-import argparse, platform, time, warnings
-from datetime import datetime, timezone
+import argparse, time, warnings
 from pathlib import Path
 
 import numpy as np, torch
 from scipy.stats import binomtest
 from sklearn.metrics import roc_auc_score
 
+from common import machine, describe, write_results
 from vlrface.dsr import load_dsr, upscale_faces
 from vlrface.edgeface import load_edgeface, embed
 from vlrface.faces import load_face_set
@@ -56,8 +56,9 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     ap.add_argument('data'); ap.add_argument('--pairs', required=True)
     ap.add_argument('--dsr', nargs='+', required=True); ap.add_argument('--finetuned', nargs='+', required=True)
-    ap.add_argument('--edgeface', default=None); ap.add_argument('--out', default='bench/results/finetune-lfw/paired.md')
+    ap.add_argument('--edgeface', default=None); ap.add_argument('--out', default='bench/results/finetune-lfw/paired.md', help='the page; its JSON goes next to it')
     a = ap.parse_args()
+    mach = machine()
     t0 = time.time()
     pairs = read_pairs(a.pairs)
     dsrs = {d.cfg.in_size: d for d in map(load_dsr, a.dsr)}
@@ -70,23 +71,29 @@ def main():
     def scores(r, kind, proto):
         E = emb[r][kind]; G = E if proto != 'HR-LR' else emb[r]['HR']
         return (G[ia] * E[ib]).sum(1).numpy().astype(float)
-    rows = ['| fine-tuned | size | protocol | acc % original | acc % FT | right only original | right only FT | McNemar p '
-            '| Δacc 95 % CI (points) | AUC original | AUC FT | ΔAUC 95 % CI |', '|' + ' --- |' * 12]
+    rows = []
     for f in a.finetuned:
         for kind, proto in [('HR', 'HR-HR')] + [(s, p) for s in sorted(dsrs) for p in ('LR-LR', 'HR-LR')]:
-            r = compare(scores('original', kind, proto), scores(f, kind, proto), y, folds)
-            rows.append(f"| {f} | {'' if kind == 'HR' else kind} | {proto} | {r['acc_a']:.1f} | {r['acc_b']:.1f} | {r['only_a']} | "
-                        f"{r['only_b']} | {r['p']:.2f} | {r['dacc_lo']:+.1f} .. {r['dacc_hi']:+.1f} | {r['auc_a']:.4f} | "
-                        f"{r['auc_b']:.4f} | {r['dauc_lo']:+.4f} .. {r['dauc_hi']:+.4f} |")
-    head = (f"# Fine-tuned against original EdgeFace on the same pairs\n\n{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC, "
-            f"{platform.node() or 'this machine'}, torch {torch.__version__}; {len(pairs):,} pairs of `{a.pairs}`, "
-            f"DSRs {', '.join(a.dsr)}; {time.time() - t0:.0f} s.\n\n"
+            rows.append(dict(finetuned=f, size=None if kind == 'HR' else kind, protocol=proto,
+                             **compare(scores('original', kind, proto), scores(f, kind, proto), y, folds)))
+    write_results(a.out, dict(pairs_file=a.pairs, pairs=len(pairs), dsr=a.dsr, edgeface=a.edgeface, seconds=round(time.time() - t0), rows=rows),
+                  render, mach)
+
+
+def render(rec):
+    "paired.md from the record in paired.json"
+    rows = ['| fine-tuned | size | protocol | acc % original | acc % FT | right only original | right only FT | McNemar p '
+            '| Δacc 95 % CI (points) | AUC original | AUC FT | ΔAUC 95 % CI |', '|' + ' --- |' * 12]
+    for r in rec['rows']:
+        rows.append(f"| {r['finetuned']} | {r['size'] or ''} | {r['protocol']} | {r['acc_a']:.1f} | {r['acc_b']:.1f} | {r['only_a']} | "
+                    f"{r['only_b']} | {r['p']:.2f} | {r['dacc_lo']:+.1f} .. {r['dacc_hi']:+.1f} | {r['auc_a']:.4f} | "
+                    f"{r['auc_b']:.4f} | {r['dauc_lo']:+.4f} .. {r['dauc_hi']:+.4f} |")
+    head = (f"# Fine-tuned against original EdgeFace on the same pairs\n\n{describe(rec['machine'])}; {rec['pairs']:,} pairs of "
+            f"`{rec['pairs_file']}`, DSRs {', '.join(rec['dsr'])}; {rec['seconds']} s; `{rec['command']}`. Numbers: the JSON next to this page.\n\n"
             "Accuracy here is the pooled share of pairs decided right (each fold at the threshold best on the other "
             "nine), so it equals the ten-fold mean accuracy when the folds are equal. McNemar: exact two-sided test "
             "on the pairs only one model gets right. Intervals: paired bootstrap over pairs, 2,000 draws.\n\n")
-    text = head + '\n'.join(rows) + '\n'
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True); Path(a.out).write_text(text)
-    print(text)
+    return head + '\n'.join(rows) + '\n'
 
 
 if __name__ == '__main__': main()

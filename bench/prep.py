@@ -1,4 +1,4 @@
-"""Benchmark of vlrface data preparation on LFW, written to bench/results/prep.md.
+"""Benchmark of vlrface data preparation on LFW, written to bench/results/prep.{json,md}.
 
 Prepares all LFW images (HR 112 + VLR 32) in `center` and `align` mode with all cores, and in the
 same run times a naive single-process loop (open, convert, crop, resize, save) on a subset, so
@@ -8,13 +8,13 @@ with the View 1 split (subjects and images per split, faces not found, wall time
     python bench/prep.py                      # LFW from $VLRFACE_LFW or ../shared/data/lfw
     python bench/prep.py --lfw PATH --naive 2000
 """
-import argparse, os, platform, shutil, time
-from datetime import datetime, timezone
+import argparse, os, shutil, time
 from pathlib import Path
 
 import PIL
 from PIL import Image
 
+from common import machine, describe, write_results
 from vlrface.core import get_path, md_table
 from vlrface.data import (PrepConfig, scan_identity_folders, lfw_images_dir, lfw_splits, prepare,
                           describe_source)
@@ -48,8 +48,9 @@ def main():
     ap.add_argument('--naive', type=int, default=1500, help='images for the naive loop')
     ap.add_argument('--workers', type=int, default=None, help='processes (default: all cores)')
     ap.add_argument('--repeat', type=int, default=3, help='runs of the naive loop and of center mode; the fastest counts')
-    ap.add_argument('--results', default=Path(__file__).parent/'results'/'prep.md')
+    ap.add_argument('--results', default=Path(__file__).parent/'results'/'prep.md', help='the page; its JSON goes next to it')
     a = ap.parse_args()
+    mach = machine()
     root = get_path('lfw', a.lfw); work = Path(a.work)
     source = scan_identity_folders(lfw_images_dir(root)); n = len(source)
     print(describe_source(source))
@@ -77,30 +78,40 @@ def main():
     rows = [('naive loop, 1 process (subset)', len(sub), t_naive, r_naive),
             (f'vlrface center, {a.workers or os.cpu_count()} processes', n, t_center, n / t_center),
             (f'vlrface align, {a.workers or os.cpu_count()} processes', n, t_align, n / t_align)]
-    cpu = next((l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name')), platform.processor())
     import dlib
+    data = dict(pillow=PIL.__version__, dlib=dlib.__version__, images=n, people=int(source.subject.nunique()), repeat=a.repeat,
+                original_rate=ORIGINAL_RATE, rows=[dict(path=p, images=k, seconds=t, images_per_s=r) for p, k, t, r in rows], runs=runs,
+                hr_kb=dict(vlrface=hr_ours, naive=hr_naive), align_share={k: tm[k] / busy for k in ('t_read', 't_detect', 't_write')},
+                resume_s=t_resume, align_s=t_align, faces_not_found=int((ra.manifest.face_found == False).sum()), not_prepared=len(ra.errors),
+                stats=ra.stats.reset_index().to_dict('records'))
+    write_results(a.results, data, render, mach)
+
+
+def render(r):
+    "prep.md from the record in prep.json"
+    import pandas as pd
+    rows, kb, sh = r['rows'], r['hr_kb'], r['align_share']
+    r_naive, stats = rows[0]['images_per_s'], pd.DataFrame(r['stats'])
     lines = [
         '# Data preparation benchmark (`bench/prep.py`)', '',
-        f'Run {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC on {cpu}, {os.cpu_count()} cores; Python {platform.python_version()}, '
-        f'Pillow {PIL.__version__}, dlib {dlib.__version__}. LFW deep-funneled, {n:,} images of {source.subject.nunique():,} people; '
-        f'output HR 112x112 + VLR 32x32 PNG per image. All rows measured in the same run; the naive loop and '
-        f'centre mode ran {a.repeat} times each, alternating, and the fastest run of each is shown.', '',
-        '| path | images | seconds | images/s | vs naive | vs original system (91/s) |', '|---|---|---|---|---|---|',
-        *[f'| {p} | {k:,} | {t:.1f} | {r:.0f} | {r / r_naive:.1f}x | {r / ORIGINAL_RATE:.1f}x |' for p, k, t, r in rows], '',
-        f'All runs (images/s): {"; ".join(runs)}.', '',
-        f'Part of the speed is the PNG encoder (one fixed filter, Huffman-only deflate): an HR face takes {hr_ours:.1f} kB '
-        f'on average against {hr_naive:.1f} kB with Pillow\'s default settings in the naive loop ({hr_ours / hr_naive - 1:+.0%}).', '',
-        f'Align mode, share of worker time: reading {tm["t_read"] / busy:.0%}, face detection + landmarks '
-        f'{tm["t_detect"] / busy:.0%}, warping + degrading + writing {tm["t_write"] / busy:.0%}. '
-        f'Rerun of the finished align job (everything resumed, nothing to do): {t_resume:.1f}s.', '',
+        f"Run {describe(r['machine'])}, by `{r['command']}`; Pillow {r['pillow']}, dlib {r['dlib']}. LFW deep-funneled, "
+        f"{r['images']:,} images of {r['people']:,} people; output HR 112x112 + VLR 32x32 PNG per image. All rows measured in the same "
+        f"run; the naive loop and centre mode ran {r['repeat']} times each, alternating, and the fastest run of each is shown. "
+        'Numbers: the JSON next to this page.', '',
+        f"| path | images | seconds | images/s | vs naive | vs original system ({r['original_rate']:.0f}/s) |", '|---|---|---|---|---|---|',
+        *[f"| {x['path']} | {x['images']:,} | {x['seconds']:.1f} | {x['images_per_s']:.0f} | {x['images_per_s'] / r_naive:.1f}x | "
+          f"{x['images_per_s'] / r['original_rate']:.1f}x |" for x in rows], '',
+        f'All runs (images/s): {"; ".join(r["runs"])}.', '',
+        f"Part of the speed is the PNG encoder (one fixed filter, Huffman-only deflate): an HR face takes {kb['vlrface']:.1f} kB "
+        f"on average against {kb['naive']:.1f} kB with Pillow's default settings in the naive loop ({kb['vlrface'] / kb['naive'] - 1:+.0%}).", '',
+        f"Align mode, share of worker time: reading {sh['t_read']:.0%}, face detection + landmarks "
+        f"{sh['t_detect']:.0%}, warping + degrading + writing {sh['t_write']:.0%}. "
+        f"Rerun of the finished align job (everything resumed, nothing to do): {r['resume_s']:.1f}s.", '',
         '## Full LFW in align mode, View 1 split (val: 5 % of DevTrain people)', '',
-        f'Wall time {t_align:.0f}s; faces not found: {int((ra.manifest.face_found == False).sum()):,} '
-        f'(centre-cropped and flagged `face_found=False`); images not prepared: {len(ra.errors)}.', '',
-        md_table(ra.stats)]
-    text = '\n'.join(lines)
-    print('\n' + text)
-    Path(a.results).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.results).write_text(text)
+        f"Wall time {r['align_s']:.0f}s; faces not found: {r['faces_not_found']:,} "
+        f"(centre-cropped and flagged `face_found=False`); images not prepared: {r['not_prepared']}.", '',
+        md_table(stats.set_index(stats.columns[0]))]
+    return '\n'.join(lines)
 
 
 if __name__ == '__main__': main()

@@ -13,13 +13,13 @@ vlrface/quality_edgeface_xxs.safetensors (the pipeline's default for that recogn
     vlrface-prep lfw --out data/lfw-vlr --sizes 16 24 32     # once
     python bench/quality.py [--dsr clean=runs/quickstart/dsr16/best.safetensors realistic=runs/realistic16/best.safetensors]
 """
-import argparse, json, os, time, warnings
-from datetime import datetime, timezone
+import argparse, time, warnings
 from pathlib import Path
 
 import numpy as np, pandas as pd, torch, torch.nn.functional as F
 
-from vlrface.core import cpu_model, get_path, md_table
+from common import machine, describe, write_results
+from vlrface.core import get_path, md_table
 from vlrface.data import lfw_images_dir
 from vlrface.degrade import degrade, face_seed
 from vlrface.dsr import load_dsr, upscale_faces
@@ -49,6 +49,7 @@ def main():
     ap.add_argument('--head', type=Path, default=Path('vlrface/quality_edgeface_xxs.safetensors'))
     ap.add_argument('--out', type=Path, default=Path('bench/results'))
     a = ap.parse_args()
+    mach = machine()
     t0 = time.time()
     rec = load_edgeface()
     tr, trn, trp = sample(a.data, 'train', a.train, 0)
@@ -83,18 +84,21 @@ def main():
     rows += [dict(input=k, kind='non-face', fitted='' if k.startswith('flat grey') else ('yes' if k.split(' (')[0] in fitted else 'held out'), rejected=v * 100) for k, v in r_nf.items()]
     table = pd.DataFrame(rows)
     save_quality(head, a.head)
-    res = dict(created=datetime.now(timezone.utc).isoformat(timespec='seconds'), machine=f"{cpu_model()}, {os.cpu_count()} cores",
-               recogniser=str(get_path('edgeface')), dsr=a.dsr, fingerprint=model_fingerprint(rec), threshold=head.threshold, reject=a.reject,
-               fit=dict(head.info, seconds=round(t_fit, 1)), faces_test=len(te), nonfaces_each=n, head=str(a.head),
+    res = dict(recogniser=str(get_path('edgeface')), dsr=a.dsr, fingerprint=model_fingerprint(rec), threshold=head.threshold, reject=a.reject,
+               fit=dict(head.info, seconds=round(t_fit, 1)), val_faces=len(va), faces_test=len(te), nonfaces_each=n, head=str(a.head),
                rejected=table.to_dict('records'), wall_s=round(time.time() - t0, 1))
-    a.out.mkdir(parents=True, exist_ok=True)
-    (a.out/'quality.json').write_text(json.dumps(res, indent=1))
-    md = (f"Quality head of EdgeFace-XXS (recogniser {res['fingerprint']}): threshold {head.threshold:.3f}, set so that "
-          f"{a.reject:.0%} of the {len(va)} validation faces (all views) fall below it. Rejected % at that threshold, "
-          f"DevTest people ({len(te)} faces) and {n} non-faces of each kind; {res['machine']}.\n\n" +
-          md_table(table.set_index('input').assign(rejected=lambda t: t.rejected.map('{:.1f}'.format))))
-    (a.out/'quality.md').write_text(md + '\n')
-    print(md); print(f"\n{time.time() - t0:.0f} s; head written to {a.head}")
+    write_results(a.out/'quality', res, render, mach)
+    print(f"\n{time.time() - t0:.0f} s; head written to {a.head}")
+
+
+def render(r):
+    "quality.md from the record in quality.json"
+    table = pd.DataFrame(r['rejected'])
+    return (f"Quality head of EdgeFace-XXS (recogniser {r['fingerprint']}): threshold {r['threshold']:.3f}, set so that "
+            f"{r['reject']:.0%} of the {r['val_faces']} validation faces (all views) fall below it. Rejected % at that threshold, "
+            f"DevTest people ({r['faces_test']} faces) and {r['nonfaces_each']} non-faces of each kind; measured {describe(r['machine'])}, "
+            f"by `{r['command']}`. Numbers: quality.json next to this page.\n\n" +
+            md_table(table.set_index('input').assign(rejected=lambda t: t.rejected.map('{:.1f}'.format))))
 
 
 if __name__ == '__main__': main()

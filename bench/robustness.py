@@ -10,10 +10,11 @@ HR face by the named degradation, seeded by the image's name (`face_seed`). Writ
 bench/results/robustness-SPLIT/ (results.json with every number, robustness.md, faces.png) and
 prints the LR-LR and HR-LR accuracy tables.
 """
-import argparse, json, os, time, warnings
+import argparse, time, warnings
 from pathlib import Path
 
-from vlrface.core import cpu_model, get_path
+from common import machine, command
+from vlrface.core import get_path
 from vlrface.degrade import TEST_DEGRADATIONS
 from vlrface.dsr import load_dsr
 from vlrface.edgeface import load_edgeface
@@ -23,8 +24,6 @@ from vlrface.finetune import make_pairs
 from vlrface.runs import save_fig
 
 warnings.filterwarnings('ignore')
-
-
 
 
 def named(items):
@@ -45,6 +44,7 @@ def main():
     ap.add_argument('--flip', action='store_true', help='test-time flip: every face embedded with its mirror image')
     ap.add_argument('--out', type=Path, default=None)
     a = ap.parse_args()
+    mach = machine()
     t0 = time.time()
     if a.split == 'val':
         fs = load_face_set(a.data, split='val', sizes=[], progress=False)
@@ -67,7 +67,7 @@ def main():
         if m.size is None: m.name = 'HR' if m.recognizer is rec else 'HR ' + next(f'FT-{k}' for k, f in fts.items() if f is m.recognizer)
     ev = evaluate(fs, modes, pairs, identify=ident, n_show=4, progress=False, flip=a.flip)
     ev.settings.update(split=a.split, dsr={k: str(p) for k, p in named(a.dsr).items()}, finetuned={k: str(p) for k, p in named(a.finetuned).items()},
-                       machine=f"{cpu_model()}, {os.cpu_count()} cores", wall_s=round(time.time() - t0, 1))
+                       machine=mach, command=command(), wall_s=round(time.time() - t0, 1))   # results.json holds the machine and command
     out = ev.save(a.out or Path('bench/results')/f'robustness-{a.split}')
     if not a.finetuned_only: save_fig(ev.show_grid(0, systems=['bicubic', *[f'DSR-{k}' for k in dsrs]]), out/'faces.png')   # every DSR's faces, next to bicubic
     for proto in ('LR-LR', 'HR-LR'): print(f"\naccuracy % {proto}\n{ev.robustness('accuracy', proto).to_string()}")

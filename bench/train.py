@@ -1,4 +1,4 @@
-"""DSR training throughput on this machine, written to bench/results/train.md (or train-cuda.md).
+"""DSR training throughput on this machine, written to bench/results/train.{json,md} (or train-cuda.*).
 
 Samples per second of full training steps (DSR forward, DSRLoss with the frozen EdgeFace-XXS
 for the identity and feature-matching terms, backward, Adam step) for the CPU preset and the
@@ -9,34 +9,30 @@ achieved TFLOP/s of the DSR part. Steps are timed on a fixed batch of LFW pairs 
     python bench/train.py                   # CPU
     python bench/train.py --device cuda     # a GPU
 """
-import argparse, os, platform, statistics, time, warnings
+import argparse, warnings
 from dataclasses import replace
-from datetime import datetime, timezone
 from pathlib import Path
 
 import torch
 
+from common import machine, describe, timed, write_results
 from vlrface.core import fast_dtype
 from vlrface.dsr import DSR, dsr_cost
 from vlrface.edgeface import load_edgeface
 from vlrface.losses import DSRLoss
-from vlrface.train import PRESETS, pair_dls, _norm
+from vlrface.train import PRESETS, pair_dls
 
 warnings.filterwarnings('ignore')
 
 
 def step_time(model, loss, v, h, dtype, reps, dev):
+    "Median seconds of a full training step (after 2 warm-up steps)"
     opt = torch.optim.Adam(model.parameters(), 1e-6)
-    ts = []
-    for i in range(reps + 2):
-        if dev.type == 'cuda': torch.cuda.synchronize()
-        t = time.perf_counter()
+    def step():
         with torch.autocast(dev.type, dtype=dtype or torch.float32, enabled=dtype is not None):
             l = loss(model(v), h)
         l.backward(); opt.step(); opt.zero_grad(set_to_none=True)
-        if dev.type == 'cuda': torch.cuda.synchronize()
-        if i >= 2: ts.append(time.perf_counter() - t)
-    return statistics.median(ts)
+    return timed(step, reps, warmup=2, device=dev)
 
 
 def main():
@@ -46,6 +42,7 @@ def main():
     ap.add_argument('--reps', type=int, default=5)
     a = ap.parse_args()
     dev = torch.device(a.device)
+    m = machine(dev)
     rec = load_edgeface().to(dev)
     rows = []
     for name, cfg in (('CPU preset', PRESETS['cpu']), ('default (original system)', PRESETS['gpu'])):
@@ -60,22 +57,27 @@ def main():
                 model = DSR(in_size=size, channels=cfg.channels, blocks=cfg.blocks).to(dev).train()
                 loss = DSRLoss(rec, vgg=None).to(dev)
                 s = step_time(model, loss, v, h, dtype, a.reps, dev)
-                rows.append((name, f'{cfg.channels}x{cfg.blocks}', size, cfg.bs, prec, cfg.bs / s, gflop * cfg.bs / s / 1000))
+                rows.append(dict(configuration=name, arch=f'{cfg.channels}x{cfg.blocks}', size=size, bs=cfg.bs, precision=prec,
+                                 samples_per_s=cfg.bs / s, dsr_tflops=gflop * cfg.bs / s / 1000))
                 print(rows[-1], flush=True)
-    base = {(r[0], r[2]): r[5] for r in rows if r[4] == 'fp32'}
-    lines = [f"# DSR training throughput ({dev.type})", "",
-             f"Measured {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC by `python bench/train.py{' --device ' + a.device if a.device != 'cpu' else ''}` on "
-             f"{torch.cuda.get_device_name(dev) if dev.type == 'cuda' else (platform.processor() or platform.machine()) + f', {os.cpu_count()} cores'}, "
-             f"torch {torch.__version__} ({torch.get_num_threads()} threads). Median of {a.reps} full training steps after 2 warm-up steps, "
+    write_results('train' if dev.type == 'cpu' else f'train-{dev.type}', dict(reps=a.reps, rows=rows), render, m)
+
+
+def render(r):
+    "train.md from the record in train.json"
+    m, rows = r['machine'], r['rows']
+    base = {(x['configuration'], x['size']): x['samples_per_s'] for x in rows if x['precision'] == 'fp32'}
+    lines = [f"# DSR training throughput ({m['device'].split(':')[0]})", "",
+             f"Measured {describe(m)}, by `{r['command']}`. Median of {r['reps']} full training steps after 2 warm-up steps, "
              "on one batch of LFW pairs: DSR forward, DSRLoss (pixel, identity and feature matching through the frozen EdgeFace-XXS, TV; "
              "no perceptual term: no VGG-16 weights here), backward, Adam step. DSR TFLOP/s counts the DSR only (3x its forward FLOPs), "
-             "so it understates the work done (EdgeFace's forward and backward are not counted).", "",
+             "so it understates the work done (EdgeFace's forward and backward are not counted). Numbers: the JSON next to this page.", "",
              "| configuration | channels x blocks | VLR size | batch | precision | samples/s | vs fp32 | DSR TFLOP/s |", "|---|---|---|---|---|---|---|---|"]
-    for n, cb, s, bs, p, sps, tf in rows:
-        lines.append(f"| {n} | {cb} | {s} | {bs} | {p} | {sps:.1f} | {sps / base[(n, s)]:.2f}x | {tf:.3f} |")
-    out = Path('bench/results')/('train.md' if dev.type == 'cpu' else f'train-{dev.type}.md')
-    out.write_text('\n'.join(lines) + '\n')
-    print('\n'.join(lines))
+    for x in rows:
+        sps = x['samples_per_s']
+        lines.append(f"| {x['configuration']} | {x['arch']} | {x['size']} | {x['bs']} | {x['precision']} | {sps:.1f} | "
+                     f"{sps / base[(x['configuration'], x['size'])]:.2f}x | {x['dsr_tflops']:.3f} |")
+    return '\n'.join(lines) + '\n'
 
 
 if __name__ == '__main__':
