@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
+from fastai.learner import Learner, Callback
 
 from .core import HR_SIZE
 from .faces import FaceSet
@@ -20,7 +21,7 @@ from .edgeface import EdgeFace, save_edgeface
 
 # %% auto #0
 __all__ = ['blob_face', 'alike_faces', 'identity_tree', 'lfw_like', 'cmu_like', 'messy_tree', 'prepared_set', 'face_set',
-           'random_edgeface', 'tiny_dsr']
+           'random_edgeface', 'tiny_dsr', 'DevicesSeenCallback']
 
 # %% ../nbs/97_fixtures.ipynb #0ecd600e
 def blob_face(seed:int, # makes the picture: equal seeds, equal pictures
@@ -147,3 +148,13 @@ def tiny_dsr(path:Path|str, # the safetensors file to write
     "Save a randomly initialised DSR of 8 channels and one block at `path`; return `path`"
     torch.manual_seed(seed); save_dsr(DSR(in_size=in_size, channels=8, blocks=1), path)
     return Path(path)
+
+# %% ../nbs/97_fixtures.ipynb #eefffe82
+class DevicesSeenCallback(Callback):
+    "Record (batch device, model device, loss scaling on) for every training batch of a fit in `seen`"
+    order = 99
+    def before_fit(self): self.seen = set()
+    def after_batch(self):
+        if not self.training: return
+        scaler = getattr(self.learn, 'scaler', None)   # fastai's MixedPrecision sets it during a fit
+        self.seen.add((self.xb[0].device.type, next(self.model.parameters()).device.type, bool(scaler is not None and scaler.is_enabled())))
