@@ -6,7 +6,7 @@ Docs: https://vlrface.github.io/vlrface/evaluate.html.md"""
 
 # %% ../nbs/04_evaluate.ipynb #aa62d463
 from __future__ import annotations
-import json, time
+import json, os, time
 from functools import partial
 from dataclasses import dataclass
 from pathlib import Path
@@ -341,7 +341,9 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
                     degradations={d: get_degradation(d).to_dict() for d in sorted({m.degrade for m in modes if m.degrade})} or None, degradation_seed=seed if any(m.degrade for m in modes) else None,
                     systems=[dict(label=m.label, mode=m.name, size=m.size, degradation=m.degrade, dsr=m.dsr is not None) for m in modes],
                     threshold=threshold, flip=flip, quality='PSNR/SSIM on BT.601 luma (pytorch_msssim SSIM), cos_hr = cosine to the HR embedding',
-                    seconds=round(time.time() - t0, 1))
+                    seconds=round(time.time() - t0, 1),
+                    # the machine: its time, and bf16 versus fp32 inference, depend on it
+                    machine=dict(cpu=cpu_model(), cores=os.cpu_count(), torch=torch.__version__, threads=torch.get_num_threads()))
     return Evaluation(rows, curves, shown, [faces.names[k] for k in keep], settings)
 
 # %% ../nbs/04_evaluate.ipynb #9380e7ed
