@@ -518,3 +518,12 @@ def save(self:Evaluation, out)->Path:
         with atomic_path(out/f'{name}.png') as tmp: fig.savefig(tmp, format='png', dpi=86 if name == 'faces' else 110)
         plt.close(fig)
     return out
+
+# %% ../nbs/04_evaluate.ipynb #1e18a033
+@patch(cls_method=True)
+def load(cls:Evaluation, path # a results.json written by `Evaluation.save` (or its folder)
+        )->Evaluation:
+    "An evaluation read back from its results.json: table, summary, settings and curves (the face pictures stay in faces.png)"
+    path = Path(path)
+    d = json.loads((path/'results.json' if path.is_dir() else path).read_text())
+    return cls(d['results'], d['curves'], None, d['shown'], d['settings'])
