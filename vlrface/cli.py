@@ -1,4 +1,4 @@
-"""Thin console entry points: `vlrface-prep` (data), `vlrface-train-dsr`, `vlrface-finetune` and `vlrface-quickstart` (training), `vlrface-eval` (evaluation) and `vlrface enroll|identify|verify`; they parse arguments, call the library and print what it returns.
+"""Thin console entry points: `vlrface-prep` (data), `vlrface-train-dsr`, `vlrface-finetune` and `vlrface-quickstart` (training), `vlrface-eval` (evaluation) and `vlrface enroll|identify|verify|export`; they parse arguments, call the library and print what it returns.
 
 Docs: https://vlrface.github.io/vlrface/cli.html.md"""
 
@@ -230,7 +230,7 @@ def eval_parser()->argparse.ArgumentParser:
     p.add_argument('--sizes', type=_vlr_side, nargs='+', default=None, help='VLR sides, 8-32 (default: every size in DATA; with --degrade: 8 12 16 24 32)')
     p.add_argument('--degrade', nargs='+', default=None, metavar='NAME', help="test-time degradations, made from the HR faces and seeded per face: presets of vlrface.degrade (clean blur noise jpeg mixed jpeg-low realistic), 'all' for the standard set, 'custom' for the settings below")
     p.add_argument('--edgeface', type=Path, default=None, help='recogniser checkpoint (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
-    p.add_argument('--dsr', type=Path, nargs='*', default=[], help='trained DSR files (one per VLR size)')
+    p.add_argument('--dsr', type=Path, nargs='*', default=[], help="trained DSR files (one per VLR size), or 'pretrained[:NAME]' (shipped with vlrface)")
     p.add_argument('--finetuned', type=Path, default=None, help='a fine-tuned recogniser: adds HR FT and DSR+FT rows')
     p.add_argument('--out', type=Path, default=None, help='folder for results.json, results.md and plots (default: DATA/eval)')
     p.add_argument('--threshold', type=_cosine, default=THRESHOLD, help=f'open-set decision threshold on cosine (default: {THRESHOLD})')
@@ -312,7 +312,7 @@ def _pipeline_options()->argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group('pipeline')
     g.add_argument('--edgeface', type=Path, default=None, help='recogniser checkpoint (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
-    g.add_argument('--dsr', type=Path, default=None, help='a trained DSR file (its input size is used)')
+    g.add_argument('--dsr', type=Path, default=None, help="a trained DSR file (its input size is used), or 'pretrained[:NAME]': a DSR shipped with vlrface ('pretrained' = 'pretrained:16')")
     g.add_argument('--mode', choices=('dsr', 'bicubic', 'hr'), default=None, help="how faces reach 112x112 (default: 'hr' for enroll; 'dsr' with --dsr, else 'bicubic')")
     g.add_argument('--size', type=_vlr_side, default=VLR_SIZE, help='VLR input side for bicubic, 8-32 (default: 32)')
     g.add_argument('--threshold', type=_cosine, default=THRESHOLD, help=f'cosine below which faces do not match (default: {THRESHOLD})')
@@ -338,6 +338,15 @@ def main_parser()->argparse.ArgumentParser:
     s = sub.add_parser('verify', parents=[common], help='are two faces the same person?')
     s.add_argument('a', type=Path, help='first face'); s.add_argument('b', type=Path, help='second face')
     s.add_argument('--first-hr', action='store_true', help="the first face is an HR photo: embed it in 'hr' mode (HR-LR)")
+    s = sub.add_parser('export', help='write ONNX models (float and int8) of DSRs and the recogniser, for vlrface-lite')
+    s.add_argument('out', type=Path, help='the bundle folder to write')
+    s.add_argument('--dsr', nargs='*', default=[], help="DSR files or 'pretrained[:NAME]': one model each, for the input side it takes")
+    s.add_argument('--edgeface', type=Path, default=None, help='recogniser checkpoint (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
+    s.add_argument('--calib', type=Path, default=None, help='a prepared folder (vlrface-prep) whose training faces calibrate the int8 models')
+    s.add_argument('--n-calib', type=_positive_int, default=256, help='calibration faces (default: 256)')
+    s.add_argument('--no-int8', action='store_true', help='float models only (no calibration faces needed)')
+    s.add_argument('--quality', default='default', metavar='FILE', help="the quality head to carry (default: the one shipped for the recogniser; 'none': none)")
+    s.add_argument('--json', action='store_true', help='print JSON instead of a table')
     return p
 
 # %% ../nbs/09_cli.ipynb #07abdd1a
@@ -420,6 +429,17 @@ def _verify(a):
         verdict = f"cannot judge: {' and '.join(low)} {'does' if len(low) == 1 else 'do'} not look like a face (threshold {pipe.quality.threshold:.2f})"
     return res, f"{a.a}  vs  {a.b}\ncosine {v['score']:.4f} -> {verdict}", 0
 
+def _export(a):
+    import os
+    from vlrface.export import export_bundle, BUNDLE_FILE
+    q = None if a.quality.lower() == 'none' else a.quality
+    b = export_bundle(a.out, a.edgeface, a.dsr, int8=not a.no_int8, calib=a.calib, n_calib=a.n_calib, quality=q, progress=not a.json)
+    models = [('recogniser', b['recognizer'])] + [(f'DSR {s} px', m) for s, m in b['dsrs'].items()]
+    rows = [f"  {what:<12} {m[k]:<22} {os.path.getsize(a.out/m[k]) / 2**20:6.2f} MB" for what, m in models for k in ('float', 'int8') if k in m]
+    text = '\n'.join([f"{a.out}/{BUNDLE_FILE}: recogniser {b['recognizer']['fingerprint']}, quality head {'yes' if b['quality'] else 'none'}", *rows,
+                      f"run it without PyTorch: vlrface-lite identify {a.out} GALLERY PROBES"])
+    return b, text, 0
+
 def run_main(argv:list|None=None)->int:
     "Run `vlrface` with `argv` (default: the command line); return the exit status"
     a = main_parser().parse_args(argv)
@@ -428,7 +448,7 @@ def run_main(argv:list|None=None)->int:
     try:
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter('always')
-            res, text, rc = dict(enroll=_enroll, identify=_identify, verify=_verify)[a.command](a)
+            res, text, rc = dict(enroll=_enroll, identify=_identify, verify=_verify, export=_export)[a.command](a)
         for x in {str(x.message) for x in w if issubclass(x.category, UserWarning)}:
             if 'not enrolled' not in x: print(f"note: {x}", file=sys.stderr)
     except KeyboardInterrupt:
@@ -529,7 +549,7 @@ def finetune_parser()->argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog='vlrface-finetune', description='Fine-tune EdgeFace on DSR outputs (and HR faces) of the training people, with an ArcFace head, in two stages.')
     p.add_argument('data', type=Path, help='a folder made by vlrface-prep (with the VLR sizes of the DSRs)')
     p.add_argument('--out', type=Path, required=True, help='run folder: checkpoints, history.csv, plots')
-    p.add_argument('--dsr', type=Path, nargs='+', action='extend', default=[], help='trained DSR files (best.safetensors), one per VLR size (none: fine-tune on HR faces only)')
+    p.add_argument('--dsr', type=Path, nargs='+', action='extend', default=[], help="trained DSR files (best.safetensors) or 'pretrained[:NAME]', one per VLR size (none: fine-tune on HR faces only)")
     p.add_argument('--resume', action='store_true', help="continue the run in --out where it stopped, with its own settings and inputs; more --epochs2 is applied, other changes refused")
     p.add_argument('--edgeface', type=Path, default=None, help='the recogniser to start from (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
     p.add_argument('--device', default=None, help="'cuda', 'cuda:1', 'cpu', ... (default: the best there is)")

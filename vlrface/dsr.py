@@ -6,7 +6,7 @@ Docs: https://vlrface.github.io/vlrface/dsr.html.md"""
 
 # %% ../nbs/02_dsr.ipynb #d937be97
 from __future__ import annotations
-import json, math
+import hashlib, json, math
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 
@@ -19,8 +19,8 @@ from .core import *
 from .faces import normalize, denormalize
 
 # %% auto #0
-__all__ = ['DSR_SMALL', 'DSRConfig', 'ResBlock', 'DSR', 'dsr_cost', 'upscale', 'upscale_faces', 'save_dsr', 'read_dsr_config',
-           'load_dsr']
+__all__ = ['DSR_SMALL', 'PRETRAINED', 'DSRConfig', 'ResBlock', 'DSR', 'dsr_cost', 'upscale', 'upscale_faces', 'save_dsr',
+           'pretrained_dsrs', 'resolve_dsr', 'read_dsr_config', 'load_dsr']
 
 # %% ../nbs/02_dsr.ipynb #d31a0aaa
 @dataclass(frozen=True)
@@ -125,10 +125,38 @@ def save_dsr(model:DSR, path):
         save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp),
                   metadata=dict(format='vlrface.dsr', config=json.dumps(asdict(model.cfg))))
 
+# %% ../nbs/02_dsr.ipynb #349c4611
+PRETRAINED = 'pretrained'   # 'pretrained' or 'pretrained:NAME' in place of a DSR file: a DSR shipped with vlrface
+
+def _shipped()->Path:
+    import importlib.resources
+    return Path(str(importlib.resources.files('vlrface')/'pretrained'))
+
+def pretrained_dsrs(folder=None # default: the ones shipped in the package
+                   )->dict:
+    "The shipped DSRs: {name: {file, sha256, bytes, card}}; each card (`card`) tells its data, recipe and DevTest numbers"
+    f = Path(folder or _shipped())/'registry.json'
+    return json.loads(f.read_text()) if f.is_file() else {}
+
+def resolve_dsr(path, # a DSR file, or 'pretrained' / 'pretrained:NAME'
+                folder=None # where shipped DSRs are (default: the package's)
+               )->Path:
+    "The file of a DSR: `path`, or the shipped file named, checked against the sha256 it was shipped with"
+    s = str(path)
+    if Path(s).exists() or not (s == PRETRAINED or s.startswith(PRETRAINED + ':')): return Path(path)
+    folder, name = Path(folder or _shipped()), s.partition(':')[2] or '16'
+    reg = pretrained_dsrs(folder)
+    if name not in reg: raise ValueError(f"no pretrained DSR {name!r}; shipped: {', '.join(PRETRAINED + ':' + k for k in reg) or 'none'}")
+    f = folder/reg[name]['file']
+    if not f.is_file(): raise FileNotFoundError(f"{f}: the pretrained DSR {name!r} is missing from this installation; reinstall vlrface")
+    with open(f, 'rb') as fh: got = hashlib.file_digest(fh, 'sha256').hexdigest()
+    if got != reg[name]['sha256']: raise ValueError(f"{f}: sha256 {got[:16]}..., shipped as {reg[name]['sha256'][:16]}...: the file is damaged or was replaced; reinstall vlrface")
+    return f
+
 # %% ../nbs/02_dsr.ipynb #8e379288
 def read_dsr_config(path)->DSRConfig:
-    "The `DSRConfig` stored in a DSR safetensors file"
-    path = Path(path)
+    "The `DSRConfig` stored in a DSR safetensors file (or 'pretrained[:NAME]', see `resolve_dsr`)"
+    path = resolve_dsr(path)
     if not path.is_file(): raise FileNotFoundError(f"{path}: no such DSR file")
     try:
         with safe_open(str(path), 'pt') as f: meta = f.metadata() or {}
@@ -139,12 +167,13 @@ def read_dsr_config(path)->DSRConfig:
         raise ValueError(f"{path}: its DSR configuration is damaged or from another version ({type(e).__name__}: {e})") from None
 
 # %% ../nbs/02_dsr.ipynb #d7f04fcd
-def load_dsr(path, # a file written by `save_dsr`
+def load_dsr(path, # a file written by `save_dsr`, or 'pretrained[:NAME]' (a DSR shipped with vlrface)
              in_size:int|None=None, # the VLR size you will feed it; checked against the file
              cfg:DSRConfig|None=None, # the architecture you expect; checked against the file
              device=None # default CPU
             )->DSR:
     "A DSR rebuilt from `path` in eval mode, refusing a file made for another input size or architecture"
+    path = resolve_dsr(path)
     got = read_dsr_config(path)
     if in_size is not None and got.in_size != int(in_size):
         raise ValueError(f"{path} is a DSR for {got.in_size}x{got.in_size} faces, not {in_size}x{in_size}: "

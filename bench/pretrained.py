@@ -1,0 +1,101 @@
+"""Ship a trained DSR with vlrface: copy its weights into vlrface/pretrained/, record their sha256 in
+vlrface/pretrained/registry.json (checked at every load), and write its model card from the run's own
+files and its LFW View 1 DevTest results.
+
+    python bench/pretrained.py 16 runs/quickstart/dsr16 --results bench/results/pretrained-devtest/results.json --system DSR-clean
+    python bench/pretrained.py 16-realistic runs/realistic16 --results ... --system DSR-realistic
+
+The DevTest results come from bench/robustness.py run on the shipped files themselves:
+
+    python bench/robustness.py --split devtest --sizes 8 12 16 --dsr clean=pretrained:16 realistic=pretrained:16-realistic --out bench/results/pretrained-devtest
+"""
+import argparse, hashlib, json, os, shutil, sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PRETRAINED = ROOT/'vlrface'/'pretrained'
+
+LICENCE = """## Licence and terms
+
+- These weights were trained on LFW (Huang et al. 2007), a research data set of public figures' photographs,
+  with an identity loss computed by the official EdgeFace-XXS weights (Idiap Research Institute), which are
+  licensed **CC BY-NC-SA 4.0**. Treat these weights as derived from them: non-commercial use, attribution
+  (EdgeFace: George, Ecabert, Otroshi Shahreza, Kotwal, Marcel, IEEE T-BIOM 2024; LFW), share-alike.
+- The vlrface code is Apache-2.0; that licence does not extend to these weights.
+- Face recognition identifies people: use it only where the law and the people concerned allow it."""
+
+
+def _pct(x): return f"{100 * x:.1f}"
+
+
+def card(name:str, run:Path, meta:dict, results:dict|None, system:str|None)->str:
+    cfg = json.loads((run/'config.json').read_text())
+    fin = json.loads((run/'finished.json').read_text())
+    best = json.loads((run/'best.json').read_text())
+    s = cfg['settings']
+    deg = 'clean area-downsampled faces (the prepared VLR faces)' if s['degrade'] in (None, 'none') else f"faces degraded on the fly by the `{s['degrade']}` mix (blur, four resampling kernels, noise, JPEG, sometimes a second round)"
+    flags = f"--preset cpu --size {s['size']} --minutes {s['minutes']:g}" + ('' if s['degrade'] in (None, 'none') else f" --degrade {s['degrade']}")
+    lines = [f"# vlrface DSR `pretrained:{name}`", '',
+             f"A {meta['config']['channels']}-channel, {meta['config']['blocks']}-block DSR for {meta['config']['in_size']}x{meta['config']['in_size']} faces "
+             f"({meta['params']:,} parameters), trained by vlrface's recipe on a 2-core CPU. Load it with `load_dsr('pretrained:{name}')` or "
+             f"`vlrface identify --dsr pretrained:{name} ...`; faces of other sides (8-32 px) are resized to {meta['config']['in_size']} px first.", '',
+             '| | |', '| --- | --- |',
+             f"| file | `{meta['file']}` ({meta['bytes'] / 2**20:.2f} MB) |",
+             f"| sha256 | `{meta['sha256']}` (checked at every load) |",
+             f"| training faces | LFW View 1 DevTrain people, aligned 112x112 by `vlrface-prep`; {deg}; validation people held out |",
+             f"| losses | pixel {s['pixel']:g}, identity (EdgeFace-XXS cosine) {s['identity']:g}, feature matching {s['fm']:g}, TV {s['tv']:g} |",
+             f"| recipe | `vlrface-train-dsr data/lfw-vlr --out RUN {flags}` |",
+             f"| training | {fin['epochs']} epochs in {fin['elapsed'] / 60:.0f} minutes ({fin['stopped_by']}), batch {s['bs']}, one-cycle lr {s['lr']:g}, seed {s['seed']} |",
+             f"| best epoch | {best['epoch']}: validation identity cosine {best['score']:.3f}, PSNR {best['metrics']['valid_psnr_db']:.2f} dB |",
+             f"| software | vlrface {cfg['versions']['vlrface']}, torch {cfg['versions']['torch']}, fastai {cfg['versions']['fastai']}, timm {cfg['versions']['timm']} |"]
+    if results:
+        rows = results['results']
+        conds = [c for c in ('clean', 'blur', 'noise', 'jpeg', 'mixed', 'jpeg-low') if any(r.get('degradation') == c for r in rows)]
+        sizes = sorted({r['size'] for r in rows if r['mode'] == system and r.get('size')})
+        hr = next(r for r in rows if r['protocol'] == 'HR-HR')
+        lines += ['', '## LFW View 1 DevTest', '',
+                  f"Verification accuracy % on the 1,000 DevTest pairs (people never seen in training), every VLR face made from its HR face by "
+                  f"the named test condition, seeded by the image's name (`bench/robustness.py`; HR-HR with the same recogniser: {_pct(hr['accuracy'])} %). "
+                  f"Recogniser: the original EdgeFace-XXS; bicubic: the same faces upscaled bicubically.", '']
+        for proto in ('LR-LR', 'HR-LR'):
+            lines += [f"{proto}:", '', '| system | size | ' + ' | '.join(conds) + ' |', '|' + ' --- |' * (len(conds) + 2)]
+            for mode in ('bicubic', system):
+                for sz in sizes:
+                    get = lambda c: next((r['accuracy'] for r in rows if r['mode'] == mode and r['size'] == sz and r['degradation'] == c and r['protocol'] == proto), None)
+                    lines.append(f"| {'this DSR' if mode == system else mode} | {sz} | " + ' | '.join('' if get(c) is None else _pct(get(c)) for c in conds) + ' |')
+            lines.append('')
+        m = results['settings'].get('machine') or {}
+        lines.append(f"Evaluated on {m.get('cpu', '?')}, {m.get('cores', '?')} cores, {str(m.get('date', ''))[:10]} (`{Path(results.get('_path', '')).as_posix()}`).")
+    lines += ['', LICENCE]
+    return '\n'.join(lines) + '\n'
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('name', help="the name after 'pretrained:', e.g. 16 or 16-realistic")
+    ap.add_argument('run', type=Path, help='the training run folder (its best.safetensors is shipped)')
+    ap.add_argument('--results', type=Path, default=None, help="DevTest results.json of bench/robustness.py run on the shipped file")
+    ap.add_argument('--system', default=None, help="this DSR's system name in those results, e.g. DSR-clean")
+    ap.add_argument('--card-only', action='store_true', help='rewrite the model card only (the weights stay)')
+    a = ap.parse_args()
+    sys.path.insert(0, str(ROOT))
+    from vlrface.dsr import read_dsr_config, dsr_cost
+    from dataclasses import asdict
+    PRETRAINED.mkdir(exist_ok=True)
+    reg_file = PRETRAINED/'registry.json'
+    reg = json.loads(reg_file.read_text()) if reg_file.exists() else {}
+    f = PRETRAINED/f'dsr{a.name}.safetensors'
+    if not a.card_only: shutil.copyfile(a.run/'best.safetensors', f); os.chmod(f, 0o644)
+    cfg = read_dsr_config(f)
+    meta = dict(file=f.name, sha256=hashlib.sha256(f.read_bytes()).hexdigest(), bytes=f.stat().st_size, config=asdict(cfg),
+                params=dsr_cost(cfg)['params'], card=f'dsr{a.name}.md')
+    res = None
+    if a.results:
+        res = json.loads(a.results.read_text()); res['_path'] = str(a.results.resolve().relative_to(ROOT))
+    (PRETRAINED/meta['card']).write_text(card(a.name, a.run, meta, res, a.system))
+    reg[a.name] = {k: meta[k] for k in ('file', 'sha256', 'bytes', 'card')}
+    reg_file.write_text(json.dumps(dict(sorted(reg.items())), indent=1) + '\n')
+    print(f"pretrained:{a.name} -> {f.relative_to(ROOT)} ({meta['bytes']:,} bytes, sha256 {meta['sha256'][:16]}...), card {meta['card']}")
+
+
+if __name__ == '__main__': main()
