@@ -39,7 +39,7 @@ def main():
     from vlrface.export import export_bundle, calibration_faces, dsr_inputs, recognizer_inputs, quantize_edgeface, _quantization, _prepared, _reader
     from vlrface.faces import load_face_set, normalize
     from vlrface.finetune import make_pairs
-    from vlrface.runtime import _run
+    from vlrface.core import onnx_run as _run
     import onnxruntime as ort
 
     d = Path(tempfile.mkdtemp())
