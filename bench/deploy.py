@@ -7,7 +7,7 @@ Accuracy: the 1,000 pairs of pairsDevTest.txt; VLR faces made from each HR face 
 `mixed` test condition of the robustness table), seeded by the image's name; LR-LR (both faces VLR) and HR-LR (an HR
 photo against a VLR face); 16 px through the DSR, 32 px bicubic (the bundle holds a 16 px DSR); HR-HR.
 Speed: faces read from PNG files, resized, upscaled, embedded; batch 1 (the median and 99th percentile of single-face
-calls) and batch 64 (faces per second); every system on 2 threads, timed in turns (round robin) in one run.
+calls) and batch 64 (faces per second); every system on 2 threads, timed in turns (rounds of blocks) in one run.
 The int8 models are calibrated on DevTrain faces (the prepared folder's training split) only.
 """
 import argparse, os, statistics, tempfile, time, warnings
@@ -46,7 +46,8 @@ def main():
     ap.add_argument('--data', type=Path, default=Path('data/lfw-vlr'))
     ap.add_argument('--dsr', default='pretrained:16', help="the 16 px DSR (a file, or 'pretrained:16')")
     ap.add_argument('--bundle', type=Path, default=Path('runs/deploy-bundle'))
-    ap.add_argument('--reps', type=int, default=60, help='single-face calls timed per system')
+    ap.add_argument('--reps', type=int, default=15, help='single-face calls timed per system and round')
+    ap.add_argument('--rounds', type=int, default=6, help='rounds: each times every system in turn')
     ap.add_argument('--out', default='deploy')
     a = ap.parse_args()
     import torch
@@ -110,14 +111,19 @@ def main():
     for pipe, mode, fl in (('16 px, DSR', 'dsr', files[16]), ('HR', 'hr', files[112])):
         for fn in systems.values():
             for _ in range(3): fn(fl[:1], mode); fn(fl, mode)   # warm-up: allocation, caches
-        # round robin: a busy spell on a shared machine slows every system alike, and the ratios stay fair
+        # in turns, in blocks: a busy spell on a shared machine slows every system alike; and each block starts after a
+        # pause and two untimed calls, because a thread pool that has just worked (ONNX Runtime's, torch's OpenMP) keeps
+        # spinning for a while and would slow the next system down
         ts, tb = {n: [] for n in systems}, {n: [] for n in systems}
-        for i in range(a.reps):
+        for r in range(a.rounds):
             for name, fn in systems.items():
-                t = time.perf_counter(); fn(fl[i % 64:i % 64 + 1], mode); ts[name].append(time.perf_counter() - t)
-        for _ in range(7):
-            for name, fn in systems.items():
-                t = time.perf_counter(); fn(fl, mode); tb[name].append(time.perf_counter() - t)
+                time.sleep(0.3); fn(fl[:1], mode); fn(fl[1:2], mode)
+                for i in range(a.reps):
+                    j = (r * a.reps + i) % 64
+                    t = time.perf_counter(); fn(fl[j:j + 1], mode); ts[name].append(time.perf_counter() - t)
+                time.sleep(0.3); fn(fl, mode)
+                for _ in range(2):
+                    t = time.perf_counter(); fn(fl, mode); tb[name].append(time.perf_counter() - t)
         base = statistics.median(ts['torch fp32']), 64 / statistics.median(tb['torch fp32'])
         for name in systems:
             p50, p99, tput = statistics.median(ts[name]) * 1e3, float(np.percentile(ts[name], 99)) * 1e3, 64 / statistics.median(tb[name])

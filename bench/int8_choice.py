@@ -36,7 +36,7 @@ def main():
     from vlrface.dsr import load_dsr
     from vlrface.edgeface import load_edgeface
     from vlrface.evaluate import verification_report
-    from vlrface.export import export_bundle, calibration_faces, dsr_inputs, recognizer_inputs, quantize_edgeface, _quantization, _prepared, _reader
+    from vlrface.export import export_bundle, calibration_faces, dsr_inputs, recognizer_inputs, quantize_dsr, quantize_edgeface
     from vlrface.faces import load_face_set, normalize
     from vlrface.finetune import make_pairs
     from vlrface.core import onnx_run as _run
@@ -45,16 +45,12 @@ def main():
     d = Path(tempfile.mkdtemp())
     export_bundle(d, load_edgeface(), [load_dsr(a.dsr)], int8=False, progress=False)
     hr = calibration_faces(a.data, 256)
-    q = _quantization()
     def static(name, **kw):
-        opts = dict(quant_format=q.QuantFormat.QDQ, per_channel=True, activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8); opts.update(kw)
-        with tempfile.TemporaryDirectory() as t, contextlib.redirect_stdout(io.StringIO()):
-            q.quantize_static(str(_prepared(d/'dsr16.onnx', Path(t))), str(d/f'{name}.onnx'), _reader(dsr_inputs(hr, 16)), **opts)
-        return d/f'{name}.onnx'
+        return quantize_dsr(d/'dsr16.onnx', d/f'{name}.onnx', dsr_inputs(hr, 16), **kw)
     dsrs = {'float': d/'dsr16.onnx',
-            'static, min-max': static('mm', calibrate_method=q.CalibrationMethod.MinMax),
-            'static, 99.999th percentile': static('pct', calibrate_method=q.CalibrationMethod.Percentile),
-            'static, convolutions only': static('conv', calibrate_method=q.CalibrationMethod.MinMax, op_types_to_quantize=['Conv'])}
+            'static, min-max': static('mm', method='MinMax'),
+            'static, 99.999th percentile': static('pct', method='Percentile'),
+            'static, convolutions only, min-max': static('conv', method='MinMax', op_types_to_quantize=['Conv'])}
     info = {}
     with contextlib.redirect_stdout(io.StringIO()):
         quantize_edgeface(d/'edgeface.onnx', d/'r_all.onnx', normalize(hr).numpy(), target=1.1, keep_max=0, progress=False)

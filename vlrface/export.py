@@ -12,7 +12,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
-import torch, torch.nn as nn
+import torch, torch.nn as nn, torch.nn.functional as F
 
 from . import __version__
 from .core import *
@@ -24,7 +24,8 @@ from .quality import QualityHead, default_quality, load_quality, model_fingerpri
 from .runtime import BUNDLE_FILE, BUNDLE_FORMAT, _sha256
 
 # %% auto #0
-__all__ = ['calibration_faces', 'dsr_inputs', 'recognizer_inputs', 'quantize_dsr', 'quantize_edgeface', 'export_bundle']
+__all__ = ['calibration_faces', 'dsr_inputs', 'recognizer_inputs', 'quantize_dsr', 'quantize_edgeface', 'resize_matrix',
+           'OnnxDSR', 'export_bundle']
 
 # %% ../nbs/05b_export.ipynb #977a966b
 def calibration_faces(data, # a prepared folder (`vlrface-prep`): faces of its training split are drawn
@@ -76,16 +77,24 @@ def _prepared(src, d:Path)->Path:
     _quantization().shape_inference.quant_pre_process(str(src), str(pre), skip_symbolic_shape=True)
     return pre
 
+def _matmuls(model:Path)->list:
+    import onnx
+    return [n.name for n in onnx.load(str(model)).graph.node if n.op_type == 'MatMul']
+
 def quantize_dsr(src, # an exported DSR (`.onnx`)
                  dst, # the int8 model to write
-                 calib:np.ndarray # normalised VLR faces at its input size (`dsr_inputs`)
+                 calib:np.ndarray, # normalised VLR faces at its input size (`dsr_inputs`)
+                 method:str='Percentile', # how activation ranges are set: 'Percentile' (99.999th), 'MinMax', 'Entropy'
+                 **kwargs # more settings of `onnxruntime.quantization.quantize_static`
                 )->Path:
-    "Static int8 of a DSR: per-channel int8 weights, activation ranges from `calib` (99.999th percentiles); written atomically"
+    "Static int8 of a DSR: per-channel int8 weights, activation ranges from `calib`, its resizes (matrix products) kept float; written atomically"
     q = _quantization()
     with tempfile.TemporaryDirectory() as d, atomic_path(dst) as tmp, warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter('ignore')   # (and the calibrator prints its progress)
-        q.quantize_static(str(_prepared(src, Path(d))), str(tmp), _reader(calib), quant_format=q.QuantFormat.QDQ, per_channel=True,
-                          activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8, calibrate_method=q.CalibrationMethod.Percentile)
+        pre = _prepared(src, Path(d))
+        opts = dict(quant_format=q.QuantFormat.QDQ, per_channel=True, activation_type=q.QuantType.QUInt8, weight_type=q.QuantType.QInt8,
+                    calibrate_method=getattr(q.CalibrationMethod, method), nodes_to_exclude=_matmuls(pre))
+        q.quantize_static(str(pre), str(tmp), _reader(calib), **{**opts, **kwargs})
     return Path(dst)
 
 # %% ../nbs/05b_export.ipynb #9295582e
@@ -129,6 +138,26 @@ def quantize_edgeface(src, # an exported EdgeFace (`.onnx`)
         with atomic_path(dst) as tmp: _dynamic(pre, tmp, keep)
     return dict(method='dynamic', quantized=len(names) - len(keep), kept_float=keep, cosine=cos, target=target, faces=len(calib))
 
+# %% ../nbs/05b_export.ipynb #40e5c1da
+def resize_matrix(n:int, # input side
+                  m:int, # output side
+                  mode:str='bicubic', # as for `F.interpolate`
+                  antialias:bool=False)->torch.Tensor:
+    "(m, n) matrix of PyTorch's resize of `n` pixels to `m` (`align_corners=False`): its output for each basis image"
+    return F.interpolate(torch.eye(n)[None, None], size=(m, n), mode=mode, align_corners=False, antialias=antialias)[0, 0]   # M @ I, columns untouched
+
+class OnnxDSR(nn.Module):
+    "A DSR for export: the same outputs, its two resizes as matrix products (fast in ONNX Runtime)"
+    def __init__(self, dsr:DSR):
+        super().__init__()
+        self.dsr, c = dsr.eval(), dsr.cfg
+        self.register_buffer('up', resize_matrix(c.in_size, c.out_size))   # the bicubic skip
+        self.register_buffer('down', resize_matrix(c.in_size * c.scale, c.out_size, 'bilinear', antialias=True) if c.in_size * c.scale != c.out_size else None)
+    def forward(self, x):
+        y = self.dsr.tail(self.dsr.forward_features(x))
+        if self.down is not None: y = self.down @ y @ self.down.T
+        return y + self.up @ x @ self.up.T
+
 # %% ../nbs/05b_export.ipynb #0e2bbd3a
 def _models(f:Path, q:Path|None)->dict:
     return dict(float=f.name, float_sha256=_sha256(f), **(dict(int8=q.name, int8_sha256=_sha256(q)) if q else {}))
@@ -159,7 +188,8 @@ def export_bundle(out, # the folder to write (created; files of an earlier bundl
     files, int8_info = {}, {}
     for name, m in steps:
         s = m.cfg.in_size if isinstance(m, DSR) else HR_SIZE
-        f = export_onnx(m.float().eval().cpu(), out/f'{name}.onnx', torch.zeros(2, 3, s, s))
+        m = m.float().eval().cpu()
+        f = export_onnx(OnnxDSR(m) if isinstance(m, DSR) else m, out/f'{name}.onnx', torch.zeros(2, 3, s, s))
         q = out/f'{name}.int8.onnx' if int8 else None
         if int8 and isinstance(m, DSR):
             quantize_dsr(f, q, dsr_inputs(hr, s)); int8_info[name] = dict(method='static', faces=len(hr), calibration='training faces, half clean, half realistic')
