@@ -6,7 +6,9 @@ Docs: https://vlrface.github.io/vlrface/pipeline.html.md"""
 
 # %% ../nbs/05_pipeline.ipynb #981b2f01
 from __future__ import annotations
-import hashlib, json, warnings
+import hashlib, json, os, warnings
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict
 from pathlib import Path
 
@@ -23,7 +25,9 @@ from .faces import load_faces, resize_faces
 from .quality import QualityHead, default_quality, load_quality, model_fingerprint
 
 # %% auto #0
-__all__ = ['CANNOT_JUDGE', 'GALLERY_FORMAT', 'Pipeline', 'Gallery', 'verify', 'gallery_file', 'show_match', 'identify_widget']
+__all__ = ['CANNOT_JUDGE', 'INDEX_KINDS', 'EXACT_MAX', 'RERANK', 'PQ_MIN', 'MAX_HITS', 'GALLERY_FORMAT', 'SHARD_ROWS', 'Pipeline',
+           'Gallery', 'exact_topk', 'top_subjects', 'verify', 'gallery_file', 'rescore', 'PQIndex', 'show_match',
+           'identify_widget']
 
 # %% ../nbs/05_pipeline.ipynb #c5eab313
 CANNOT_JUDGE = 'cannot judge'   # the answer for an input whose quality is below the head's threshold
@@ -84,16 +88,39 @@ class Pipeline:
                     quality=None if self.quality is None else self.quality.threshold)
 
 # %% ../nbs/05_pipeline.ipynb #647d01af
+INDEX_KINDS = ('auto', 'exact', 'pq')   # how a gallery is searched; see "Galleries of a million"
+EXACT_MAX = 20_000   # 'auto' searches galleries of up to this many embeddings exactly, larger ones through a PQ index
+RERANK = 256         # rows per probe that a PQ search scores exactly
+PQ_MIN = 1_000       # fewer embeddings than this are always searched exactly: too few to train a PQ index on
+
 class Gallery:
     "Enrolled embeddings with their subjects; identify and verify by cosine similarity"
-    def __init__(self, fingerprint:str|None=None, meta:dict|None=None):
-        self.fingerprint, self.meta = fingerprint, dict(meta or {})
+    exact_max, rerank = EXACT_MAX, RERANK   # defaults for every gallery; set either on one gallery to change it there (saved with it)
+    def __init__(self, fingerprint:str|None=None, meta:dict|None=None,
+                 index:str='auto'): # how `search` finds matches: 'exact', 'pq' (compressed, with FAISS) or 'auto' (exact up to `exact_max` embeddings)
+        self.fingerprint, self.meta, self.index = fingerprint, dict(meta or {}), index
         self.embeddings, self.names, self.sources = torch.zeros(0, 0), [], []
+        self._pq = self._subj = None   # the PQ index once trained, and each embedding's subject as a number: kept in step by add, remove, rename
+
+    @property
+    def index(self)->str: return self._index
+    @index.setter
+    def index(self, v):
+        if v not in INDEX_KINDS: raise ValueError(f"index must be one of {', '.join(map(repr, INDEX_KINDS))}, got {v!r}")
+        self._index = v
 
     def __len__(self): return len(self.names)
     @property
-    def subjects(self)->list: return sorted(set(self.names))
+    def subjects(self)->list: return list(self._subject_codes()[0])
     def __repr__(self): return f"Gallery of {len(self)} embeddings of {len(self.subjects)} subjects (pipeline {self.fingerprint})"
+
+    def _subject_codes(self)->tuple:
+        "The subjects (sorted), each embedding's subject as an index into them, and the most embeddings one subject has; cached"
+        if self._subj is None or len(self._subj[1]) != len(self.names):
+            subs = sorted(set(self.names)); col = {n: j for j, n in enumerate(subs)}   # a dict, not list.index: linear in the gallery size
+            codes = np.fromiter((col[n] for n in self.names), np.int64, len(self.names))
+            self._subj = subs, codes, int(np.bincount(codes).max()) if len(codes) else 0
+        return self._subj
 
     def _check(self, pipeline):
         if pipeline is None: return
@@ -114,13 +141,18 @@ class Gallery:
         self.meta.setdefault('enrolled_with', pipeline.settings)
         return self.add_embeddings(name, e, srcs or None)
 
-    def add_embeddings(self, name:str, emb:torch.Tensor, sources:list|None=None):
-        "Enrol ready embeddings of subject `name` (they are L2-normalised here)"
+    def add_embeddings(self, name:str|list, # the subject, or one subject per embedding
+                       emb:torch.Tensor, sources:list|None=None):
+        "Enrol ready embeddings (they are L2-normalised here)"
         emb = F.normalize(torch.as_tensor(emb, dtype=torch.float32).reshape(-1, emb.shape[-1]), dim=1)
+        names = list(map(str, name)) if isinstance(name, (list, tuple)) else [str(name)] * len(emb)
+        if len(names) != len(emb): raise ValueError(f"{len(names)} names for {len(emb)} embeddings: give one name, or one per embedding")
         if len(self) and emb.shape[1] != self.embeddings.shape[1]: raise ValueError(f"embeddings of size {emb.shape[1]}, the gallery's are {self.embeddings.shape[1]}")
         self.embeddings = emb if not len(self) else torch.cat([self.embeddings, emb])
-        self.names += [str(name)] * len(emb)
+        self.names += names
         self.sources += list(sources) if sources is not None and len(sources) == len(emb) else [''] * len(emb)
+        self._subj = None
+        if self._pq is not None: self._pq.extend(emb)   # new rows are encoded with the trained codebooks
         return self
 
     def remove(self, name:str):
@@ -128,38 +160,85 @@ class Gallery:
         if name not in self.names: raise KeyError(f"{name!r} is not enrolled; enrolled: {self.subjects[:5]}...")
         keep = [i for i, n in enumerate(self.names) if n != name]
         self.embeddings, self.names, self.sources = self.embeddings[keep], [self.names[i] for i in keep], [self.sources[i] for i in keep]
+        if self._pq is not None: self._pq = self._pq.keep(keep)
+        self._subj = None
         return self
 
     def rename(self, old:str, new:str):
         "Rename subject `old` to `new` (merging with `new` if it exists)"
         if old not in self.names: raise KeyError(f"{old!r} is not enrolled")
-        self.names = [new if n == old else n for n in self.names]
+        self.names, self._subj = [new if n == old else n for n in self.names], None
         return self
+
+# %% ../nbs/05_pipeline.ipynb #1cd1fbbd
+MAX_HITS = 10_000   # gallery rows a search takes per probe at most: a subject with more than MAX_HITS/(k-1) embeddings can cut the top-k short
+
+def exact_topk(emb:torch.Tensor, # (n, d) gallery embeddings
+               q:torch.Tensor, # (m, d) probes
+               K:int, # how many best matches per probe
+               chunk:int=2**24 # most similarities held at once: probes go in groups of chunk/n
+              )->tuple[np.ndarray, np.ndarray]:
+    "The `K` best inner products of each probe with the gallery, best first: (scores, row numbers), both (m, K)"
+    out = [(p @ emb.T).topk(K, dim=1) for p in q.split(max(1, chunk // max(1, len(emb))))]
+    return torch.cat([o.values for o in out]).numpy(), torch.cat([o.indices for o in out]).numpy()
+
+def top_subjects(scores:np.ndarray, # (m, K) best scores of each probe, best first
+                 rows:np.ndarray, # (m, K) their gallery rows; -1: none (a search that found fewer than K)
+                 codes:np.ndarray, # the subject (a number) of each gallery row
+                 k:int)->list:
+    "Per probe, its first `k` distinct subjects (as numbers) with their scores: the subject's best, as each first appears"
+    out = []
+    for s, r in zip(scores, rows):
+        s, c = s[r >= 0], codes[r[r >= 0]]
+        first = np.sort(np.unique(c, return_index=True)[1])[:k]   # where each subject first appears, in rank order
+        out.append([(int(c[j]), float(s[j])) for j in first])
+    return out
 
 # %% ../nbs/05_pipeline.ipynb #70a95ddf
 from fastcore.basics import patch
 
 @patch
 def scores(self:Gallery, emb:torch.Tensor)->tuple[list, torch.Tensor]:
-    "Subjects and, per probe, each subject's best cosine with the probe: (subjects, (n, n_subjects))"
+    "Subjects and, per probe, each subject's best cosine with the probe: (subjects, (n, n_subjects)); for small galleries (`search` scales)"
     if not len(self): raise ValueError("the gallery is empty: enrol subjects first")
     sim = F.normalize(torch.as_tensor(emb, dtype=torch.float32), dim=1) @ self.embeddings.T
-    subs = self.subjects
-    col = {n: j for j, n in enumerate(subs)}  # a dict, not list.index: linear in the gallery size
-    idx = torch.tensor([col[n] for n in self.names])
-    best = torch.full((len(sim), len(subs)), -1.).scatter_reduce(1, idx.expand(len(sim), -1), sim, 'amax')
+    subs, codes, _ = self._subject_codes()
+    best = torch.full((len(sim), len(subs)), -1.).scatter_reduce(1, torch.from_numpy(codes).expand(len(sim), -1), sim, 'amax')
     return subs, best
+
+@patch(as_prop=True)
+def search_kind(self:Gallery)->str:
+    "How `search` runs now: 'exact', or 'pq' (`index` 'pq', or 'auto' above `exact_max` embeddings with FAISS installed)"
+    if self.index == 'exact' or len(self) < PQ_MIN: return 'exact'
+    if self.index == 'pq': return 'pq'
+    if len(self) <= self.exact_max: return 'exact'
+    try: _faiss(); return 'pq'
+    except ImportError:
+        warnings.warn(f"a gallery of {len(self)} embeddings (more than exact_max={self.exact_max}) is searched exactly, slowly: "
+                      "FAISS is not installed (pip install faiss-cpu)")
+        return 'exact'
+
+@patch
+def search(self:Gallery, emb:torch.Tensor, # (m, d) probe embeddings
+           k:int=5)->list:
+    "Per probe, its top-`k` subjects (name, best cosine), best first, found by `search_kind`; no (probes x subjects) matrix"
+    if not len(self): raise ValueError("the gallery is empty: enrol subjects first")
+    if k < 1: raise ValueError(f"k must be at least 1, got {k}")
+    q = F.normalize(torch.as_tensor(emb, dtype=torch.float32).reshape(-1, self.embeddings.shape[1]), dim=1)
+    subs, codes, most = self._subject_codes()
+    K = min(len(self), (min(k, len(subs)) - 1) * most + 1, MAX_HITS)   # enough rows to hold k subjects' best when most is each one's count
+    s, r = self._pq_ready().search(self.embeddings, q, K, self.rerank) if self.search_kind == 'pq' else exact_topk(self.embeddings, q, K)
+    return [[(subs[c], v) for c, v in m] for m in top_subjects(s, r, codes, k)]
 
 @patch
 def identify(self:Gallery, faces, pipeline:Pipeline, k:int=5, threshold:float=THRESHOLD)->list:
     "For each probe: its top-`k` (subject, score), its quality, and the decision: a subject, 'unknown' below `threshold`, or 'cannot judge' (not a face)"
     self._check(pipeline)
     e, q = pipeline.embed_quality(faces)
-    subs, best = self.scores(e)
-    top, ok = best.topk(min(k, len(subs)), dim=1), pipeline.judged(q, len(e))
-    return [dict(matches=[(subs[j], float(s)) for s, j in zip(ss, jj)], quality=None if q is None else float(q[i]),
-                 identity=CANNOT_JUDGE if not ok[i] else subs[jj[0]] if ss[0] >= threshold else 'unknown')
-            for i, (ss, jj) in enumerate(zip(top.values, top.indices))]
+    top, ok = self.search(e, k), pipeline.judged(q, len(e))
+    return [dict(matches=m, quality=None if q is None else float(q[i]),
+                 identity=CANNOT_JUDGE if not ok[i] else m[0][0] if m and m[0][1] >= threshold else 'unknown')
+            for i, m in enumerate(top)]
 
 def verify(pipeline:Pipeline, a, b, threshold:float=THRESHOLD,
            first:Pipeline|None=None # embeds `a` (e.g. an HR pipeline for HR photos); default `pipeline`
@@ -180,11 +259,14 @@ def gallery_file(path)->Path:
 
 @patch
 def save(self:Gallery, path)->Path:
-    "Write the gallery to `PATH.safetensors`, embeddings and their names in one file, atomically: a failed save leaves the old gallery whole"
+    "Write the gallery to `PATH.safetensors`, embeddings, names and PQ index in one file, atomically: a failed save leaves the old gallery whole"
     f = gallery_file(path)
-    info = dict(fingerprint=self.fingerprint, names=self.names, sources=self.sources, meta=self.meta)
+    if self.search_kind == 'pq': self._pq_ready()   # trained now, so that a load never waits for training
+    search = dict(index=self.index, **{k: getattr(self, k) for k in ('rerank', 'exact_max') if k in vars(self)})   # what this gallery changed
+    info = dict(fingerprint=self.fingerprint, names=self.names, sources=self.sources, meta=self.meta, search=search)
+    pq = {} if self._pq is None else dict(pq_codebooks=torch.from_numpy(self._pq.codebooks), pq_codes=torch.from_numpy(self._pq.codes))
     with atomic_path(f) as tmp:
-        save_file({'embeddings': self.embeddings.contiguous()}, str(tmp), metadata=dict(format=GALLERY_FORMAT, version='2', gallery=json.dumps(info)))
+        save_file({'embeddings': self.embeddings.contiguous(), **pq}, str(tmp), metadata=dict(format=GALLERY_FORMAT, version='2', gallery=json.dumps(info)))
     old = f.with_suffix('.json')   # the side file of a version-1 gallery, stale now that the one file holds everything
     if old.exists() and _v1_json(old) is not None: old.unlink()
     return f
@@ -195,12 +277,23 @@ def _v1_json(j:Path)->dict|None:
     except (OSError, UnicodeDecodeError, json.JSONDecodeError): return None
     return info if isinstance(info, dict) and info.get('format') == GALLERY_FORMAT else None
 
-def _read_gallery(path)->tuple[dict, torch.Tensor]:
-    "The information and embeddings of the gallery at `path`, checked; a `ValueError` naming the file otherwise"
+def _search_settings(src, s)->dict:
+    "The checked search settings of a gallery's information (`src` names the file)"
+    s = {} if s is None else s
+    if not isinstance(s, dict) or set(s) - {'index', 'rerank', 'exact_max'}: raise ValueError(f"{src}: 'search' must be a JSON object of index, rerank and exact_max, got {s!r}")
+    if s.get('index', 'auto') not in INDEX_KINDS: raise ValueError(f"{src}: 'search' index must be one of {INDEX_KINDS}, got {s['index']!r}")
+    if bad := [k for k in ('rerank', 'exact_max') if k in s and not (type(s[k]) is int and s[k] >= 1)]: raise ValueError(f"{src}: 'search' {bad[0]} must be a positive integer, got {s[bad[0]]!r}")
+    return s
+
+def _read_gallery(path)->tuple[dict, torch.Tensor, PQIndex|None]:
+    "The information, embeddings and PQ index (if saved) of the gallery at `path`, checked; a `ValueError` naming the file otherwise"
     f = gallery_file(path); j = f.with_suffix('.json')
     if not f.exists(): raise FileNotFoundError(f"{f}: no such gallery" + (f" ({j.name} is there, its embeddings file is missing)" if j.exists() else ''))
     try:
-        with safe_open(str(f), 'pt') as sf: meta, keys = sf.metadata() or {}, list(sf.keys()); emb = sf.get_tensor('embeddings') if 'embeddings' in keys else None
+        with safe_open(str(f), 'pt') as sf:
+            meta, keys = sf.metadata() or {}, list(sf.keys())
+            emb = sf.get_tensor('embeddings') if 'embeddings' in keys else None
+            pq = {k: sf.get_tensor(k) for k in keys if k.startswith('pq_')}
     except Exception as e: raise ValueError(f"{f}: not a readable gallery file, truncated or not safetensors ({e})") from None  # safetensors raises its own error type
     if meta.get('format') == GALLERY_FORMAT: src, text = f, meta.get('gallery', '')
     elif j.exists(): src, text = j, j.read_text(errors='replace')   # version 1: names and settings in a side file
@@ -213,22 +306,29 @@ def _read_gallery(path)->tuple[dict, torch.Tensor]:
     names = info['names']
     if not isinstance(names, list) or not all(isinstance(n, str) for n in names): raise ValueError(f"{src}: 'names' must be a list of subject names")
     if not isinstance(info.get('meta') or {}, dict): raise ValueError(f"{src}: 'meta' must be a JSON object")
+    info['search'] = _search_settings(src, info.get('search'))
     if emb is None: raise ValueError(f"{f}: no 'embeddings' tensor (it holds {keys})")
     if not emb.is_floating_point(): raise ValueError(f"{f}: embeddings must be floating point, got {emb.dtype}")
     if emb.ndim != 2: raise ValueError(f"{f}: embeddings must be a matrix (n, d), got shape {tuple(emb.shape)}")
     if len(emb) != len(names): raise ValueError(f"{f}: {len(emb)} embeddings but {len(names)} names; the information does not belong to these embeddings")
     if bad := (~torch.isfinite(emb).all(1)).sum().item(): raise ValueError(f"{f}: {bad} embedding(s) hold NaN or infinite values")
-    return info, emb.float()
+    if pq and set(pq) != {'pq_codebooks', 'pq_codes'}: raise ValueError(f"{f}: a PQ index needs pq_codebooks and pq_codes, it holds {sorted(pq)}")
+    try: pq = PQIndex.from_arrays(pq['pq_codebooks'], pq['pq_codes'], *emb.shape) if pq else None
+    except ValueError as e: raise ValueError(f"{f}: its PQ index does not fit its embeddings: {e}") from None
+    return info, emb.float(), pq
 
 @patch(cls_method=True)
 def load(cls:Gallery, path, pipeline:Pipeline|None=None)->Gallery:
     "A gallery saved by `Gallery.save` (or a version-1 pair); with `pipeline`, refuse one made by another pipeline or of another width"
-    info, emb = _read_gallery(path)
+    info, emb, pq = _read_gallery(path)
     width = getattr(pipeline.recognizer, 'num_features', None) if pipeline is not None else None
     if width and len(emb) and emb.shape[1] != width:
         raise ValueError(f"{gallery_file(path)}: embeddings of width {emb.shape[1]}, this pipeline's recogniser makes {width}")
-    g = cls(info['fingerprint'], info.get('meta'))
-    g.embeddings, g.names = emb, list(info['names'])
+    s = info['search']
+    g = cls(info['fingerprint'], info.get('meta'), s.get('index', 'auto'))
+    g.embeddings, g.names, g._pq = emb, list(info['names']), pq
+    for k in ('rerank', 'exact_max'):
+        if k in s: setattr(g, k, s[k])
     src = info.get('sources')
     g.sources = list(src) if isinstance(src, list) and len(src) == len(g.names) else [''] * len(g.names)
     g._check(pipeline)
@@ -239,7 +339,6 @@ def exists(cls:Gallery, path)->bool:
     "Whether a gallery (either version) is saved at `path`"
     f = gallery_file(path)
     return f.exists() or f.with_suffix('.json').exists()
-
 
 # %% ../nbs/05_pipeline.ipynb #2d9e97da
 @patch
@@ -275,6 +374,131 @@ def add_folder(self:Gallery, root, # ROOT/PERSON/face images
     src = scan_identity_folders(root)
     if not len(src): raise ValueError(f"{root}: no images in person folders (expected {root}/PERSON/image.jpg)")
     return self.add_files(src.subject, [Path(root)/p for p in src.src], pipeline, bs, progress)
+
+# %% ../nbs/05_pipeline.ipynb #f2c4e713
+def _faiss():
+    "The `faiss` module, imported when first needed: only compressed (PQ) searches need it"
+    try: import faiss
+    except ImportError: raise ImportError("a compressed (PQ) gallery index needs FAISS: pip install faiss-cpu (or search exactly: index='exact')") from None
+    return faiss
+
+def _np(x)->np.ndarray: return np.ascontiguousarray(torch.as_tensor(x).detach().cpu().numpy(), dtype=np.float32)
+
+def rescore(emb:torch.Tensor, # (n, d) gallery embeddings
+            q:torch.Tensor, # (m, d) probes
+            rows:np.ndarray, # (m, R) candidate rows of each probe; -1: none
+            K:int, chunk:int=2**24)->tuple[np.ndarray, np.ndarray]:
+    "The `K` best of each probe's candidate rows by exact inner product, best first: (scores, rows), both (m, K)"
+    x, q, out = _np(emb), _np(q), []
+    step = max(1, chunk // (rows.shape[1] * x.shape[1]))   # probes whose candidates are held at once
+    for i in range(0, len(q), step):   # NumPy, on this thread: on a busy machine torch's second thread can wait a time slice (ms) to start
+        r = rows[i:i + step]
+        s = np.where(r >= 0, np.einsum('mrd,md->mr', x[np.maximum(r, 0)], q[i:i + step]), -np.inf)
+        top = np.argsort(-s, axis=1, kind='stable')[:, :K]
+        out.append((np.take_along_axis(s, top, 1), np.take_along_axis(r, top, 1)))
+    return np.concatenate([s for s, _ in out]), np.concatenate([r for _, r in out])
+
+def _codebooks_into(pq, codebooks:np.ndarray):
+    "FAISS's `ProductQuantizer` `pq` with `codebooks` (M, 16, d/M) as its centres"
+    _faiss().copy_array_to_vector(np.ascontiguousarray(codebooks, np.float32).ravel(), pq.centroids)
+    return pq
+
+# %% ../nbs/05_pipeline.ipynb #1be5fa8b
+class PQIndex:
+    "A gallery compressed by product quantisation (FAISS `IndexPQFastScan`: 4 bits per sub-vector) kept as plain arrays: codebooks and codes"
+    def __init__(self, codebooks:np.ndarray, # (M, 16, d/M) float32: the 16 centres of each of the M sub-vectors
+                 codes:np.ndarray): # (n, M/2) uint8: each row's M centre numbers, two to a byte (FAISS's layout)
+        self.codebooks, self.codes, self._faiss = np.ascontiguousarray(codebooks, np.float32), np.ascontiguousarray(codes, np.uint8), None
+    @property
+    def M(self)->int: return len(self.codebooks)
+    @property
+    def nbytes(self)->int: return self.codebooks.nbytes + 2 * self.codes.nbytes   # the arrays, and FAISS's copy of the codes
+
+    @classmethod
+    def train(cls, emb, M:int|None=None): # sub-vectors of 4 bits; default width/4 (128 for 512): 1/32 of the float32 size
+        "Codebooks by k-means on each sub-vector (FAISS draws its training sample with a fixed seed), then every row encoded"
+        x = _np(emb); M = M or x.shape[1] // 4
+        if x.shape[1] % M or M % 2: raise ValueError(f"a PQ index needs an even number of sub-vectors M that divides the width {x.shape[1]}, got M={M}")
+        pq = _faiss().ProductQuantizer(x.shape[1], M, 4); pq.train(x)
+        return cls(_faiss().vector_to_array(pq.centroids).reshape(M, 16, -1), pq.compute_codes(x))
+
+    @classmethod
+    def from_arrays(cls, codebooks:torch.Tensor, codes:torch.Tensor, n:int, d:int):
+        "An index from saved arrays, checked against a gallery of `n` rows of width `d`; a `ValueError` says what does not fit"
+        c, b = torch.as_tensor(codebooks), torch.as_tensor(codes)
+        if not c.is_floating_point() or c.ndim != 3 or c.shape[1] != 16 or len(c) % 2: raise ValueError(f"pq_codebooks must be float (M, 16, d/M) with M even, got {c.dtype} of shape {tuple(c.shape)}")
+        if c.shape[0] * c.shape[2] != d: raise ValueError(f"pq_codebooks are of width {c.shape[0] * c.shape[2]}, the embeddings of width {d}")
+        if not torch.isfinite(c).all(): raise ValueError("pq_codebooks hold NaN or infinite values")
+        if b.dtype != torch.uint8 or b.shape != (n, len(c) // 2): raise ValueError(f"pq_codes must be uint8 of shape ({n}, {len(c) // 2}), one code per embedding, got {b.dtype} of shape {tuple(b.shape)}")
+        return cls(c.float().numpy(), b.numpy())
+
+# %% ../nbs/05_pipeline.ipynb #b94b72e2
+SHARD_ROWS = 250_000   # a big PQ index is scanned in parts of at least this many rows, one thread each for a single probe
+
+def _fastscan(codebooks:np.ndarray, codes:np.ndarray):
+    "FAISS's fast-scan index over `codes`, built from the arrays: no training, no encoding"
+    faiss = _faiss(); M, _, dsub = codebooks.shape
+    pq = faiss.IndexPQ(M * dsub, M, 4, faiss.METRIC_INNER_PRODUCT)
+    _codebooks_into(pq.pq, codebooks); pq.is_trained = True
+    faiss.copy_array_to_vector(np.ascontiguousarray(codes).ravel(), pq.codes); pq.ntotal = len(codes)
+    return faiss.IndexPQFastScan(pq)   # the same codes, laid out for SIMD scanning
+
+@patch
+def faiss_index(self:PQIndex, parts:int|None=None # default: FAISS's threads, at most one per SHARD_ROWS rows
+               )->list:
+    "FAISS's indexes of consecutive parts of the rows, as (first row, index), built when first needed"
+    if self._faiss is None:
+        parts = min(parts or max(1, min(_faiss().omp_get_max_threads(), len(self.codes) // SHARD_ROWS)), max(1, len(self.codes)))
+        at = np.linspace(0, len(self.codes), parts + 1).astype(int)
+        self._faiss = [(int(a), _fastscan(self.codebooks, self.codes[a:b])) for a, b in zip(at[:-1], at[1:])]
+    return self._faiss
+
+@contextmanager
+def _faiss_threads(n:int|None):
+    "FAISS's OpenMP threads set to `n` in this thread for a while (`None`: left as they are)"
+    faiss = _faiss(); n0 = faiss.omp_get_max_threads()
+    if n: faiss.omp_set_num_threads(n)
+    try: yield
+    finally: faiss.omp_set_num_threads(n0)
+
+_pool = None
+def _scan_pool()->ThreadPoolExecutor:
+    "The threads that scan the parts of an index for a single probe (started when first needed)"
+    global _pool
+    if _pool is None: _pool = ThreadPoolExecutor(os.cpu_count() or 1, thread_name_prefix='vlrface-pq')
+    return _pool
+
+@patch
+def search(self:PQIndex, emb:torch.Tensor, # (n, d) the gallery rows the codes stand for
+           q:torch.Tensor, K:int, rerank:int)->tuple[np.ndarray, np.ndarray]:
+    "The `K` best rows for each probe in `q`: the `rerank` best of each part by their codes, scored exactly: (scores, rows), both (m, K)"
+    x, few, parts = _np(q), len(q) < 16, self.faiss_index()
+    def scan(part):
+        start, index = part
+        with _faiss_threads(1 if few else None):   # a few probes: one thread per part; FAISS's idle workers would only wait for CPU time
+            r = index.search(x, min(index.ntotal, max(K, rerank)))[1]
+        return np.where(r >= 0, r + start, -1)
+    rows = _scan_pool().map(scan, parts) if few and len(parts) > 1 else map(scan, parts)   # FAISS lets go of the GIL while it scans
+    return rescore(emb, q, np.concatenate(list(rows), axis=1), K)
+
+@patch
+def extend(self:PQIndex, emb):
+    "Encode rows appended to the gallery with the trained codebooks (FAISS's index is built again when next searched)"
+    pq = _codebooks_into(_faiss().ProductQuantizer(self.M * self.codebooks.shape[2], self.M, 4), self.codebooks)
+    self.codes, self._faiss = np.concatenate([self.codes, pq.compute_codes(_np(emb))]), None
+    return self
+
+@patch
+def keep(self:PQIndex, rows)->PQIndex:
+    "The index of the gallery rows `rows` only (others were removed): the same codebooks"
+    return PQIndex(self.codebooks, self.codes[rows])
+
+# %% ../nbs/05_pipeline.ipynb #857b007e
+@patch
+def _pq_ready(self:Gallery)->PQIndex:
+    "The gallery's PQ index: trained when first needed, then kept in step by add and remove"
+    if self._pq is None: self._pq = PQIndex.train(self.embeddings)
+    return self._pq
 
 # %% ../nbs/05_pipeline.ipynb #db404596
 def _face_img(x:torch.Tensor)->np.ndarray: return x.permute(1, 2, 0).clamp(0, 1).numpy()
