@@ -68,6 +68,7 @@ def main():
     b = export_bundle(a.bundle, rec, [dsr], calib=a.data, progress=False)
     export_s = time.time() - t
     rts = {p: {m: Runtime(a.bundle, m, s, int8=p == 'int8', threads=THREADS) for m, s in (('dsr', 16), ('bicubic', 32), ('hr', None))} for p in ('fp32', 'int8')}
+    spinning = {m: Runtime(a.bundle, m, s, threads=THREADS, spin=True) for m, s in (('dsr', 16), ('hr', None))}   # ONNX Runtime's default
 
     pairs = read_pairs(get_path('lfw')/'pairsDevTest.txt')
     fs = load_face_set(a.data, names=sorted(set(pairs.a) | set(pairs.b)), sizes=[], progress=False)
@@ -106,7 +107,8 @@ def main():
         files[s] = [d/f'{s}_{i}.png' for i in range(64)]
         for f, im in zip(files[s], x.permute(0, 2, 3, 1).numpy()): Image.fromarray(im).save(f)
     def torch_files(fl, mode): return torch_emb((load_faces(fl, 16 if mode == 'dsr' else 112) * 255).round().to(torch.uint8), mode)
-    systems = {'torch fp32': lambda fl, m: torch_files(fl, m), 'ONNX fp32': lambda fl, m: rts['fp32'][m].embed(fl), 'ONNX int8': lambda fl, m: rts['int8'][m].embed(fl)}
+    systems = {'torch fp32': lambda fl, m: torch_files(fl, m), 'ONNX fp32': lambda fl, m: rts['fp32'][m].embed(fl), 'ONNX int8': lambda fl, m: rts['int8'][m].embed(fl),
+               'ONNX int8, threads spinning': lambda fl, m: spinning[m].embed(fl)}
     speed = []
     for pipe, mode, fl in (('16 px, DSR', 'dsr', files[16]), ('HR', 'hr', files[112])):
         for fn in systems.values():

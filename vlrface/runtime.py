@@ -82,7 +82,7 @@ def read_bundle(folder)->dict:
     if b.get('version') != 1: raise ValueError(f"{f}: bundle version {b.get('version')}, this runtime reads version 1; export it again")
     return b
 
-def _session(folder:Path, model:dict, int8:bool, threads:int|None):
+def _session(folder:Path, model:dict, int8:bool, threads:int|None, spin:bool):
     import onnxruntime as ort
     key = 'int8' if int8 and 'int8' in model else 'float'
     f = folder/model[key]
@@ -90,6 +90,7 @@ def _session(folder:Path, model:dict, int8:bool, threads:int|None):
     if _sha256(f) != model[f'{key}_sha256']: raise ValueError(f"{f}: its sha256 is not the one {BUNDLE_FILE} names: the file was changed or cut short; export the bundle again")
     opts = ort.SessionOptions(); opts.log_severity_level = 3
     if threads: opts.intra_op_num_threads = threads
+    if not spin: opts.add_session_config_entry('session.intra_op.allow_spinning', '0')
     return ort.InferenceSession(str(f), opts, providers=['CPUExecutionProvider']), key
 
 # %% ../nbs/05a_runtime.ipynb #278c5362
@@ -99,7 +100,8 @@ class Runtime:
                  mode:str|None=None, # 'dsr', 'bicubic' or 'hr'; default 'dsr' when the bundle has a DSR, else 'bicubic'
                  size:int|None=None, # the VLR side: picks the DSR (default: the bundle's only one), or bicubic's input side (default 32)
                  int8:bool=True, # run the int8 models where the bundle has them
-                 threads:int|None=None): # ONNX Runtime's threads per model; default: its own choice
+                 threads:int|None=None, # ONNX Runtime's threads per model; default: its own choice
+                 spin:bool=False): # let idle threads spin for the next job (see below): a little faster one model at a time, slower for two
         self.folder, self.info = Path(bundle), read_bundle(bundle)
         dsrs = self.info['dsrs']; self.mode = mode = mode or ('dsr' if dsrs else 'bicubic')
         if mode not in ('dsr', 'bicubic', 'hr'): raise ValueError(f"mode must be 'dsr', 'bicubic' or 'hr', got {mode!r}")
@@ -108,9 +110,9 @@ class Runtime:
             if size is None and len(dsrs) > 1: raise ValueError(f"{bundle} holds DSRs for {sorted(map(int, dsrs))} px: choose one with size=")
             key = str(size) if size is not None else next(iter(dsrs))
             if key not in dsrs: raise ValueError(f"{bundle} has no DSR for {size} px faces, only for {sorted(map(int, dsrs))}: choose one of them (faces of other sides are resized to it) or mode 'bicubic'")
-            self.dsr, kind = _session(self.folder, dsrs[key], int8, threads); self.in_size = int(key)
+            self.dsr, kind = _session(self.folder, dsrs[key], int8, threads, spin); self.in_size = int(key)
         else: self.dsr, self.in_size = None, HR_SIZE if mode == 'hr' else check_vlr_size(size or VLR_SIZE)
-        self.recognizer, rkind = _session(self.folder, self.info['recognizer'], int8, threads)
+        self.recognizer, rkind = _session(self.folder, self.info['recognizer'], int8, threads, spin)
         self.precision = rkind if self.dsr is None else f"{kind} DSR, {rkind} recogniser"
         q = self.info.get('quality')
         self.quality = None if q is None else (np.asarray(q['weight'], np.float32), np.float32(q['bias']), float(q['threshold']))
