@@ -118,7 +118,7 @@ def _dynamic(pre:Path, dst, exclude:list):
 # %% ../nbs/05b_export.ipynb #be33a9af
 def quantize_edgeface(src, # an exported EdgeFace (`.onnx`)
                       dst, # the int8 model to write
-                      calib:np.ndarray, # normalised HR faces
+                      calib:np.ndarray, # normalised 112x112 faces (`recognizer_inputs`)
                       target:float=0.998, # mean cosine with the float model's embeddings to reach on `calib`
                       keep_max:int=12, # at most this many matrix products stay float
                       progress:bool=True)->dict:

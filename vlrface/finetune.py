@@ -24,7 +24,7 @@ from fastai.torch_core import params
 import fastai.callback.schedule  # noqa: F401 (adds Learner.fit_one_cycle)
 
 from .core import *
-from .dsr import DSR, load_dsr, upscale_faces
+from .dsr import DSR, PRETRAINED, load_dsr, upscale_faces
 from .edgeface import EdgeFace, load_edgeface, save_edgeface
 from .faces import FaceSet, load_face_set, normalize
 from .degrade import DEGRADATIONS, degrade as degrade_faces, face_seed, get_degradation
@@ -517,7 +517,7 @@ def train_finetune(data, # a folder prepared by vlrface-prep
     out, run = Path(out), RunFolder(out, 'finetune')
     if cfg is None and not resume: cfg = FinetuneConfig()
     if edgeface is None and not resume: edgeface = get_path('edgeface')
-    named = lambda d: f'<{type(d).__name__} in memory>' if isinstance(d, nn.Module) else str(Path(d).resolve())
+    named = lambda d: f'<{type(d).__name__} in memory>' if isinstance(d, nn.Module) else str(d) if str(d).startswith(PRETRAINED) else str(Path(d).resolve())   # 'pretrained:16' stays a name
     ins = dict(data=data_record(data), edgeface=named(edgeface) if edgeface is not None else None,
                dsrs=[named(d) for d in dsrs] if dsrs or not resume else None,
                degradation=get_degradation(cfg.degrade).to_dict() if cfg is not None and cfg.degrade != 'none' else None)
