@@ -39,8 +39,7 @@ def main():
     from vlrface.export import export_bundle, calibration_faces, dsr_inputs, recognizer_inputs, quantize_dsr, quantize_edgeface
     from vlrface.faces import load_face_set, normalize
     from vlrface.finetune import make_pairs
-    from vlrface.core import onnx_run as _run
-    import onnxruntime as ort
+    from vlrface.core import onnx_run as _run, onnx_session
 
     d = Path(tempfile.mkdtemp())
     export_bundle(d, load_edgeface(), [load_dsr(a.dsr)], int8=False, progress=False)
@@ -65,9 +64,7 @@ def main():
     seeds = [face_seed(n) for n in fs.names]
     X = {g: normalize(degrade(fs.hr, 16, g, seeds=seeds)).numpy() for g in ('clean', 'mixed')}
     H = normalize(fs.hr).numpy()
-    def sess(f):
-        o = ort.SessionOptions(); o.intra_op_num_threads = 2; o.log_severity_level = 3
-        return ort.InferenceSession(str(f), o, providers=['CPUExecutionProvider'])
+    sess = lambda f: onnx_session(f, threads=2)
     def run(s, x): return np.concatenate([_run(s, x[i:i + 64]) for i in range(0, len(x), 64)])
     def unit(e): return e / np.linalg.norm(e, axis=1, keepdims=True)
     rows, ref = [], {}

@@ -9,7 +9,7 @@ The DevTest results come from bench/robustness.py run on the shipped files thems
 
     python bench/robustness.py --split devtest --sizes 8 12 16 --dsr clean=pretrained:16 realistic=pretrained:16-realistic --out bench/results/pretrained-devtest
 """
-import argparse, hashlib, json, os, shutil, sys
+import argparse, json, os, shutil, sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -79,6 +79,7 @@ def main():
     ap.add_argument('--card-only', action='store_true', help='rewrite the model card only (the weights stay)')
     a = ap.parse_args()
     sys.path.insert(0, str(ROOT))
+    from vlrface.core import file_sha256
     from vlrface.dsr import read_dsr_config, dsr_cost
     from dataclasses import asdict
     PRETRAINED.mkdir(exist_ok=True)
@@ -87,7 +88,7 @@ def main():
     f = PRETRAINED/f'dsr{a.name}.safetensors'
     if not a.card_only: shutil.copyfile(a.run/'best.safetensors', f); os.chmod(f, 0o644)
     cfg = read_dsr_config(f)
-    meta = dict(file=f.name, sha256=hashlib.sha256(f.read_bytes()).hexdigest(), bytes=f.stat().st_size, config=asdict(cfg),
+    meta = dict(file=f.name, sha256=file_sha256(f), bytes=f.stat().st_size, config=asdict(cfg),
                 params=dsr_cost(cfg)['params'], card=f'dsr{a.name}.md')
     res = None
     if a.results:

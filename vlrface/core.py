@@ -16,9 +16,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 # %% auto #0
 __all__ = ['HR_SIZE', 'VLR_SIZE', 'VLR_MIN', 'VLR_MAX', 'VLR_SIZES', 'MEAN', 'STD', 'THRESHOLD', 'PATH_VARS', 'TMP_SUFFIX',
            'PROGRESS_MODES', 'check_vlr_size', 'find_path', 'get_path', 'get_device', 'stable_seed', 'seed_everything',
-           'ImageReadError', 'to_rgb', 'read_rgb', 'atomic_path', 'atomic_write', 'encode_png', 'save_png',
-           'remove_stale_tmp', 'fast_dtype', 'export_onnx', 'onnx_session', 'onnx_run', 'md_table', 'cpu_model',
-           'interactive', 'progress_mode', 'progress_line', 'show_progress', 'parallel_progress']
+           'ImageReadError', 'to_rgb', 'read_rgb', 'atomic_path', 'atomic_write', 'file_sha256', 'encode_png',
+           'save_png', 'remove_stale_tmp', 'fast_dtype', 'export_onnx', 'onnx_session', 'onnx_run', 'md_table',
+           'cpu_model', 'interactive', 'progress_mode', 'progress_line', 'show_progress', 'parallel_progress']
 
 # %% ../nbs/00_core.ipynb #4b5259c4
 HR_SIZE = 112             # side of the aligned high-resolution face that recognisers take
@@ -188,6 +188,10 @@ def atomic_write(path, # the final destination
         if isinstance(data, str): tmp.write_text(data, encoding='utf-8')
         else: tmp.write_bytes(data)
 
+def file_sha256(path)->str:
+    "SHA-256 of a file's bytes (hex)"
+    with open(path, 'rb') as f: return hashlib.file_digest(f, 'sha256').hexdigest()
+
 # %% ../nbs/00_core.ipynb #4046f476
 def _png_chunk(kind:bytes, data:bytes)->bytes:
     return struct.pack('>I', len(data)) + kind + data + struct.pack('>I', zlib.crc32(kind + data))
@@ -254,12 +258,15 @@ def export_onnx(model, # a module in eval mode
 
 # %% ../nbs/00_core.ipynb #69a11308
 def onnx_session(path, # an .onnx file
-                 threads:int|None=None # intra-op threads; default: ONNX Runtime's choice
+                 threads:int|None=None, # intra-op threads; default: ONNX Runtime's choice
+                 spin:bool=True # idle threads spin for the next job (ONNX Runtime's default); off where two sessions share few cores
                 ):
-    "An ONNX Runtime CPU session for `path`"
-    ort = _need_onnx()
+    "An ONNX Runtime CPU session for `path` (needs onnxruntime only, not the exporter)"
+    try: import onnxruntime as ort
+    except ImportError as e: raise ImportError(f'ONNX inference needs onnxruntime: pip install onnxruntime ({e})') from None
     opts = ort.SessionOptions()
     if threads: opts.intra_op_num_threads = threads
+    if not spin: opts.add_session_config_entry('session.intra_op.allow_spinning', '0')
     opts.log_severity_level = 3  # errors only
     return ort.InferenceSession(str(path), opts, providers=['CPUExecutionProvider'])
 

@@ -6,7 +6,7 @@ Docs: https://vlrface.github.io/vlrface/dsr.html.md"""
 
 # %% ../nbs/02_dsr.ipynb #d937be97
 from __future__ import annotations
-import hashlib, json, math
+import json, math
 from dataclasses import dataclass, asdict, fields
 from pathlib import Path
 
@@ -149,7 +149,7 @@ def resolve_dsr(path, # a DSR file, or 'pretrained' / 'pretrained:NAME'
     if name not in reg: raise ValueError(f"no pretrained DSR {name!r}; shipped: {', '.join(PRETRAINED + ':' + k for k in reg) or 'none'}")
     f = folder/reg[name]['file']
     if not f.is_file(): raise FileNotFoundError(f"{f}: the pretrained DSR {name!r} is missing from this installation; reinstall vlrface")
-    with open(f, 'rb') as fh: got = hashlib.file_digest(fh, 'sha256').hexdigest()
+    got = file_sha256(f)
     if got != reg[name]['sha256']: raise ValueError(f"{f}: sha256 {got[:16]}..., shipped as {reg[name]['sha256'][:16]}...: the file is damaged or was replaced; reinstall vlrface")
     return f
 

@@ -21,7 +21,7 @@ from .degrade import degrade
 from .dsr import DSR, load_dsr, upscale_faces
 from .edgeface import EdgeFace, load_edgeface
 from .quality import QualityHead, default_quality, load_quality, model_fingerprint
-from .runtime import BUNDLE_FILE, BUNDLE_FORMAT, _sha256
+from .runtime import BUNDLE_FILE, BUNDLE_FORMAT
 
 # %% auto #0
 __all__ = ['calibration_faces', 'dsr_inputs', 'recognizer_inputs', 'quantize_dsr', 'quantize_edgeface', 'resize_matrix',
@@ -160,7 +160,7 @@ class OnnxDSR(nn.Module):
 
 # %% ../nbs/05b_export.ipynb #0e2bbd3a
 def _models(f:Path, q:Path|None)->dict:
-    return dict(float=f.name, float_sha256=_sha256(f), **(dict(int8=q.name, int8_sha256=_sha256(q)) if q else {}))
+    return dict(float=f.name, float_sha256=file_sha256(f), **(dict(int8=q.name, int8_sha256=file_sha256(q)) if q else {}))
 
 def _quality_record(quality, rec:nn.Module)->dict|None:
     head = default_quality(rec) if quality == 'default' else quality if isinstance(quality, QualityHead) else load_quality(quality) if quality else None

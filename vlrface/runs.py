@@ -25,8 +25,7 @@ from .core import *
 # %% auto #0
 __all__ = ['PRECISIONS', 'EpochSeedCallback', 'AMPCallback', 'precision_for', 'NaNStopCallback', 'TrimMemoryCallback', 'unwrap',
            'EMACallback', 'save_fig', 'CheckpointCallback', 'CSVLogCallback', 'read_checkpoint', 'resume_from',
-           'ProgressLinesCallback', 'TimeBudgetCallback', 'check_settings', 'file_sha256', 'data_record', 'versions',
-           'RunFolder']
+           'ProgressLinesCallback', 'TimeBudgetCallback', 'check_settings', 'data_record', 'versions', 'RunFolder']
 
 # %% ../nbs/07a_runs.ipynb #7e0c0a74
 class EpochSeedCallback(Callback):
@@ -297,13 +296,6 @@ def check_settings(cfg, positive=(), non_negative=(), choices:dict|None=None):
         if getattr(cfg, k) not in ok: raise ValueError(f"{k} must be one of {', '.join(map(str, ok))}; got {getattr(cfg, k)!r}")
 
 # %% ../nbs/07a_runs.ipynb #594bd4b4
-def file_sha256(path)->str:
-    "SHA-256 of a file's bytes (hex)"
-    h = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for b in iter(lambda: f.read(1 << 20), b''): h.update(b)
-    return h.hexdigest()
-
 def data_record(data)->dict:
     "What identifies a prepared folder: its path and the SHA-256 of its `manifest.csv`"
     data = Path(data)

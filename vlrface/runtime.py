@@ -6,14 +6,14 @@ Docs: https://vlrface.github.io/vlrface/runtime.html.md"""
 
 # %% ../nbs/05a_runtime.ipynb #83f84e2e
 from __future__ import annotations
-import argparse, hashlib, json, sys, warnings
+import argparse, json, sys, warnings
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 from fastcore.basics import patch
 
-from .core import HR_SIZE, VLR_MIN, VLR_SIZE, ImageReadError, read_rgb, check_vlr_size, onnx_run
+from .core import HR_SIZE, VLR_MIN, VLR_SIZE, ImageReadError, read_rgb, check_vlr_size, file_sha256, onnx_session, onnx_run
 
 # %% auto #0
 __all__ = ['BUNDLE_FILE', 'BUNDLE_FORMAT', 'CANNOT_JUDGE', 'IMAGE_SUFFIXES', 'bicubic_matrix', 'upscale_bicubic', 'faces_array',
@@ -69,9 +69,6 @@ def faces_array(faces, # face files, PIL images, or (h, w, 3) uint8 arrays
 BUNDLE_FILE, BUNDLE_FORMAT = 'vlrface-runtime.json', 'vlrface.runtime'   # what `vlrface.export` writes
 CANNOT_JUDGE = 'cannot judge'
 
-def _sha256(path)->str:
-    with open(path, 'rb') as f: return hashlib.file_digest(f, 'sha256').hexdigest()
-
 def read_bundle(folder)->dict:
     "The bundle description in `folder`, checked: a `ValueError` naming the file otherwise"
     f = Path(folder)/BUNDLE_FILE
@@ -83,15 +80,11 @@ def read_bundle(folder)->dict:
     return b
 
 def _session(folder:Path, model:dict, int8:bool, threads:int|None, spin:bool):
-    import onnxruntime as ort
     key = 'int8' if int8 and 'int8' in model else 'float'
     f = folder/model[key]
     if not f.is_file(): raise FileNotFoundError(f"{f}: missing from the bundle; export it again")
-    if _sha256(f) != model[f'{key}_sha256']: raise ValueError(f"{f}: its sha256 is not the one {BUNDLE_FILE} names: the file was changed or cut short; export the bundle again")
-    opts = ort.SessionOptions(); opts.log_severity_level = 3
-    if threads: opts.intra_op_num_threads = threads
-    if not spin: opts.add_session_config_entry('session.intra_op.allow_spinning', '0')
-    return ort.InferenceSession(str(f), opts, providers=['CPUExecutionProvider']), key
+    if file_sha256(f) != model[f'{key}_sha256']: raise ValueError(f"{f}: its sha256 is not the one {BUNDLE_FILE} names: the file was changed or cut short; export the bundle again")
+    return onnx_session(f, threads, spin), key
 
 # %% ../nbs/05a_runtime.ipynb #278c5362
 class Runtime:
