@@ -1,7 +1,7 @@
 """The robustness table: systems x sizes x test-time degradations, on the validation people (to choose) or LFW View 1 DevTest (to report).
 
     python bench/robustness.py --split val --dsr clean=runs/quickstart/dsr16/best.safetensors realistic=runs/realistic16/best.safetensors
-    python bench/robustness.py --split devtest --dsr ... [--finetuned ft=runs/ft/best.safetensors] [--sizes 8 12 16 24 32] [--dsr-sizes 8 12 16] [--flip]
+    python bench/robustness.py --split devtest --dsr ... [--finetuned ft=runs/ft/best.safetensors] [--sizes 8 12 16 24 32] [--dsr-sizes 8 12 16] [--flip] [--match]
 
 Validation: pairs drawn among the validation people's faces (`make_pairs`, at most 20 genuine
 pairs per person and as many impostors), identification among them. DevTest: the 1,000 pairs of
@@ -42,6 +42,7 @@ def main():
     ap.add_argument('--degrade', nargs='+', default=list(TEST_DEGRADATIONS))
     ap.add_argument('--finetuned-only', action='store_true', help='only the systems with a fine-tuned recogniser (to add them to an earlier run of the others)')
     ap.add_argument('--flip', action='store_true', help='test-time flip: every face embedded with its mirror image')
+    ap.add_argument('--match', action='store_true', help="also HR-LR against galleries matched to the probes' size (protocol HRm-LR)")
     ap.add_argument('--out', type=Path, default=None)
     a = ap.parse_args()
     mach = machine()
@@ -65,12 +66,12 @@ def main():
     if dsrs: modes += [m for m in robustness_modes({k: v for k, v in systems.items() if v[0] is not None}, a.dsr_sizes or a.sizes, a.degrade) if m.size]
     for m in modes:   # each recogniser's HR row named after it
         if m.size is None: m.name = 'HR' if m.recognizer is rec else 'HR ' + next(f'FT-{k}' for k, f in fts.items() if f is m.recognizer)
-    ev = evaluate(fs, modes, pairs, identify=ident, n_show=4, progress=False, flip=a.flip)
+    ev = evaluate(fs, modes, pairs, identify=ident, n_show=4, progress=False, flip=a.flip, match=a.match)
     ev.settings.update(split=a.split, dsr={k: str(p) for k, p in named(a.dsr).items()}, finetuned={k: str(p) for k, p in named(a.finetuned).items()},
                        machine=mach, command=command(), wall_s=round(time.time() - t0, 1))   # results.json holds the machine and command
     out = ev.save(a.out or Path('bench/results')/f'robustness-{a.split}')
     if not a.finetuned_only: save_fig(ev.show_grid(0, systems=['bicubic', *[f'DSR-{k}' for k in dsrs]]), out/'faces.png')   # every DSR's faces, next to bicubic
-    for proto in ('LR-LR', 'HR-LR'): print(f"\naccuracy % {proto}\n{ev.robustness('accuracy', proto).to_string()}")
+    for proto in ('LR-LR', 'HR-LR') + (('HRm-LR',) if a.match else ()): print(f"\naccuracy % {proto}\n{ev.robustness('accuracy', proto).to_string()}")
     print(f"\nHR-HR: {ev.table[ev.table.protocol == 'HR-HR'][['mode', 'accuracy']].to_string(index=False)}")
     print(f"\n{len(fs):,} faces, {len(pairs):,} pairs, {time.time() - t0:.0f} s; written to {out}")
 

@@ -331,6 +331,8 @@ def main_parser()->argparse.ArgumentParser:
     s.add_argument('gallery', type=Path, help='gallery file GALLERY.safetensors (the suffix may be left out); extended if it exists')
     s.add_argument('folder', type=Path, nargs='?', default=None, help='identity folders FOLDER/PERSON/face.png')
     s.add_argument('--list', type=Path, default=None, help="CSV with columns 'name,path' (paths relative to the CSV's folder)")
+    s.add_argument('--match', action='store_true', help="enrol the HR photos matched to the probes' pipeline (--dsr/--mode/--size): "
+                   "each also made that small and upscaled as the probes will be; best for blurred or compressed probes")
     s = sub.add_parser('identify', parents=[common], help='identify probe faces against a gallery')
     s.add_argument('gallery', type=Path, help='a gallery made by vlrface enroll')
     s.add_argument('probes', type=Path, nargs='+', help='face files or folders of them')
@@ -377,21 +379,22 @@ def _enroll(a):
     import pandas as pd
     from vlrface.pipeline import Gallery
     if (a.folder is None) == (a.list is None): raise ValueError("give either FOLDER (identity folders) or --list CSV")
-    pipe = _make_pipeline(a, 'hr')
+    if a.match and a.mode == 'hr': raise ValueError("--match enrols for VLR probes: give their pipeline (--dsr FILE, or --mode bicubic --size N), not --mode hr")
+    pipe = _make_pipeline(a, None if a.match else 'hr')
     g = Gallery.load(a.gallery, pipe) if Gallery.exists(a.gallery) else Gallery()
     n0 = pd.Series(g.names).value_counts()
-    if a.folder is not None: bad = g.add_folder(a.folder, pipe, progress=not a.json)
+    if a.folder is not None: bad = g.add_folder(a.folder, pipe, progress=not a.json, match=a.match)
     else:
         l = pd.read_csv(a.list, dtype=str)
         if not {'name', 'path'} <= set(l.columns): raise ValueError(f"{a.list}: needs columns 'name' and 'path', has {list(l.columns)}")
-        bad = g.add_files(l.name, [a.list.parent/p for p in l.path], pipe, progress=not a.json)
+        bad = g.add_files(l.name, [a.list.parent/p for p in l.path], pipe, progress=not a.json, match=a.match)
     if not len(g):   # an empty gallery file would answer 'the gallery is empty' later; say now why nothing was enrolled
         raise ValueError(f"nothing enrolled: all {len(bad)} file(s) were skipped, e.g. {bad[0][0]}: {bad[0][1]}" if bad else "nothing enrolled")
     f = g.save(a.gallery)
     added = (pd.Series(g.names).value_counts().sub(n0, fill_value=0)).astype(int)
     added = added[added > 0].sort_index()
     res = dict(gallery=str(f), added={k: int(v) for k, v in added.items()}, subjects=len(g.subjects), embeddings=len(g),
-               fingerprint=g.fingerprint, skipped=[dict(file=f, reason=r) for f, r in bad])
+               fingerprint=g.fingerprint, matched_to=g.meta.get('matched_to'), skipped=[dict(file=f, reason=r) for f, r in bad])
     table = pd.DataFrame(dict(subject=added.index, faces=added.values)).to_string(index=False) if len(added) else '(nothing new)'
     text = f"{table}\n\n{f}: {len(g)} embeddings of {len(g.subjects)} subjects (recogniser {g.fingerprint})"
     if bad: text += f"\n{len(bad)} file(s) skipped:\n" + '\n'.join(f"  {f}: {r}" for f, r in bad)

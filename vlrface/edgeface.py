@@ -23,7 +23,8 @@ from .faces import to_face_batch, resize_faces, normalize
 
 # %% auto #0
 __all__ = ['EDGEFACE_VARIANTS', 'EDGEFACE_URL', 'LoRaLin', 'lowrank_linears', 'EdgeFace', 'dequantize_state_dict',
-           'infer_variant', 'read_edgeface_state', 'load_edgeface', 'save_edgeface', 'edgeface_checkpoint', 'embed']
+           'infer_variant', 'read_edgeface_state', 'load_edgeface', 'save_edgeface', 'edgeface_checkpoint', 'embed',
+           'matched_embeddings']
 
 # %% ../nbs/03_edgeface.ipynb #78e6845e
 class LoRaLin(nn.Module):
@@ -208,3 +209,11 @@ def embed(model:nn.Module, # a recogniser, e.g. `load_edgeface()`
     out = torch.cat([F.normalize(feats(b), dim=1) for b in x.split(bs)])
     model.train(was)
     return out.cpu()
+
+# %% ../nbs/03_edgeface.ipynb #1bcbe26d
+def matched_embeddings(hr:torch.Tensor, # (n, d) embeddings of HR faces
+                       small:torch.Tensor # (n, d) embeddings of the same faces made as small as the probes, through the probes' path
+                      )->torch.Tensor:
+    "Gallery embeddings matched to the probes' size: each HR embedding averaged with its small version's, L2-normalised"
+    if hr.shape != small.shape: raise ValueError(f"one small embedding per HR embedding: got {tuple(hr.shape)} and {tuple(small.shape)}")
+    return F.normalize(F.normalize(hr, dim=1) + F.normalize(small, dim=1), dim=1)

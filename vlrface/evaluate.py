@@ -8,7 +8,7 @@ Docs: https://vlrface.github.io/vlrface/evaluate.html.md"""
 from __future__ import annotations
 import json, os, time
 from functools import partial
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,7 @@ from .core import *
 from .faces import read_manifest, image_name, FaceSet, load_face_set
 from .degrade import DEGRADATIONS, degrade, face_seed, get_degradation, TEST_DEGRADATIONS
 from .dsr import DSR, upscale_faces
-from .edgeface import embed
+from .edgeface import embed, matched_embeddings
 
 # %% auto #0
 __all__ = ['REPORT_SIZES', 'FAR_GRID', 'read_pairs', 'roc', 'auc', 'eer', 'tar_at_far', 'dprime', 'best_threshold',
@@ -254,7 +254,7 @@ def _upscale(x:torch.Tensor, dsr:DSR|None)->torch.Tensor:
         x = F.interpolate(x, size=(s, s), mode='bicubic', align_corners=False, antialias=True).clamp(0, 1)
     return upscale_faces(x, dsr)
 
-def _mode_step(faces, m, sl, bs, keep, seed, flip, st):
+def _mode_step(faces, m, sl, bs, keep, seed, flip, match, st):
     "Upscale, embed and measure one chunk of faces in mode `m`"
     v = _vlr(faces, m, sl, st, seed)
     up = _upscale(v.float() / 255, m.dsr)
@@ -263,18 +263,22 @@ def _mode_step(faces, m, sl, bs, keep, seed, flip, st):
     here = [k - sl.start for k in keep if sl.start <= k < sl.stop]
     for k, x in dict(emb=e, psnr=psnr(up, hr), ssim=ssim(up, hr), cos_hr=(e * h[sl]).sum(1), shown=up[here], vlr_shown=v[here]).items():
         st.setdefault((m.label, k), []).append(x)
+    if match:   # the HR faces made small cleanly, through this system: once per system and size, whatever the probes' degradation
+        key = ('small', id(m.dsr), id(m.recognizer), m.size, sl.start)
+        if key not in st: st[key] = embed(m.recognizer, _upscale(_vlr(faces, replace(m, degrade='clean'), sl, st, seed).float() / 255, m.dsr), bs=bs, flip=flip)
+        st.setdefault((m.label, 'small'), []).append(st[key])
 
-def _embed_all(faces, modes, bs, keep, seed, progress, flip=False)->dict:
+def _embed_all(faces, modes, bs, keep, seed, progress, flip=False, match=False)->dict:
     "Every face embedded once per mode (HR once per recogniser), with the quality measures, behind one `show_progress`"
     recs = {id(m.recognizer): m.recognizer for m in modes}
     steps = [partial(_hr_step, faces, r, sl, bs, flip) for r in recs.values() for sl in _chunks(len(faces), bs)]
     n_hr = len(steps)
-    steps += [partial(_mode_step, faces, m, sl, bs, keep, seed, flip) for m in modes if m.size is not None for sl in _chunks(len(faces), bs)]
+    steps += [partial(_mode_step, faces, m, sl, bs, keep, seed, flip, match) for m in modes if m.size is not None for sl in _chunks(len(faces), bs)]
     st = {}
     for i, step in enumerate(show_progress(steps, what=f'embedding faces (batches of {bs}, per mode)', progress=progress)):
         step(st)
         if i == n_hr - 1: st.update({k: torch.cat(v) for k, v in st.items() if k[0] == 'hr'})  # the reference for the cosines
-    return {k: v if k[0] == 'hr' else torch.cat(v) for k, v in st.items() if k[0] != 'vlr'}
+    return {k: v if k[0] == 'hr' else torch.cat(v) for k, v in st.items() if k[0] not in ('vlr', 'small')}
 
 # %% ../nbs/04_evaluate.ipynb #08a8267e
 FAR_GRID = np.logspace(-4, 0, 41)   # where ROC and DIR-FAR curves are sampled for the JSON and the plots
@@ -305,6 +309,7 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
              bs:int=256, # faces per step
              n_show:int=8, # faces kept for `show_faces`
              flip:bool=False, # test-time flip: every face (HR too) embedded with its mirror image (`embed`)
+             match:bool=False, # also protocol 'HRm-LR': HR-LR against a gallery matched to each mode's size (`matched_embeddings`)
              progress:bool=True)->'Evaluation':
     "Verification, identification and image quality of each mode on `faces`: an `Evaluation`"
     if pairs is None and identify is None: raise ValueError("nothing to evaluate: give `pairs`, `identify` or both")
@@ -317,12 +322,13 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
         if not len(gi): raise ValueError(f"split {identify!r} has no subject with two images: nothing to identify")
     keep = sorted(np.random.default_rng(seed).choice(len(faces), min(n_show, len(faces)), replace=False).tolist())
     if any(m.degrade for m in modes) and len(set(faces.names)) < len(faces.names): raise ValueError("faces need distinct names: each face's degradation is seeded by its name")
-    st = _embed_all(faces, modes, bs, keep, seed, progress, flip)
+    st = _embed_all(faces, modes, bs, keep, seed, progress, flip, match)
     rows, curves = [], {}
     for m in modes:
         H = st[('hr', id(m.recognizer))]
         E = H if m.size is None else st[(m.label, 'emb')]
-        for proto, G in ([('HR-HR', H)] if m.size is None else [('LR-LR', E), ('HR-LR', H)]):
+        protos = [('HR-HR', H)] if m.size is None else [('LR-LR', E), ('HR-LR', H)] + ([('HRm-LR', matched_embeddings(H, st[(m.label, 'small')]))] if match else [])
+        for proto, G in protos:
             row, cur = dict(mode=m.name, size=m.size, **({'degradation': m.degrade} if any(x.degrade for x in modes) else {}), protocol=proto), {}
             if pairs is not None:
                 r, cur['roc_tar'] = _verification(G, E, ia, ib, pairs.same.values, pairs.fold.values)
@@ -340,7 +346,7 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
                     identify=None if identify is None else dict(split=identify, gallery=len(gi), mated_probes=len(mi), non_mated_probes=len(ni), seed=seed),
                     degradations={d: get_degradation(d).to_dict() for d in sorted({m.degrade for m in modes if m.degrade})} or None, degradation_seed=seed if any(m.degrade for m in modes) else None,
                     systems=[dict(label=m.label, mode=m.name, size=m.size, degradation=m.degrade, dsr=m.dsr is not None) for m in modes],
-                    threshold=threshold, flip=flip, quality='PSNR/SSIM on BT.601 luma (pytorch_msssim SSIM), cos_hr = cosine to the HR embedding',
+                    threshold=threshold, flip=flip, match=match, quality='PSNR/SSIM on BT.601 luma (pytorch_msssim SSIM), cos_hr = cosine to the HR embedding',
                     seconds=round(time.time() - t0, 1),
                     # the machine: its time, and bf16 versus fp32 inference, depend on it
                     machine=dict(cpu=cpu_model(), cores=os.cpu_count(), torch=torch.__version__, threads=torch.get_num_threads()))
@@ -356,7 +362,7 @@ _COLS = {'accuracy': ('acc %', '{:.2f}', 100), 'accuracy_std': ('± %', '{:.2f}'
 
 def robustness_table(results, # an evaluation's `table`, or the path of its results.json
                      metric:str='accuracy', # a column: 'accuracy', 'tar@far=0.01', 'rank-1', ...
-                     protocol:str='LR-LR' # 'LR-LR' or 'HR-LR'
+                     protocol:str='LR-LR' # 'LR-LR', 'HR-LR', or 'HRm-LR' (from `evaluate(match=True)`)
                     )->pd.DataFrame:
     "`metric` in % per system and size (rows) and degradation (columns), from an evaluation with degradations or its saved results"
     t = results if isinstance(results, pd.DataFrame) else pd.DataFrame(json.loads(Path(results).read_text())['results'])
@@ -369,12 +375,12 @@ def robustness_table(results, # an evaluation's `table`, or the path of its resu
 
 def robustness_markdown(results # an evaluation's `table`, or the path of its results.json
                        )->str:
-    "The robustness tables as Markdown: accuracy, TAR@FAR 1e-2 and rank-1 (those measured), LR-LR and HR-LR, and each recogniser's HR row"
+    "The robustness tables as Markdown: accuracy, TAR@FAR 1e-2 and rank-1 (those measured), LR-LR, HR-LR (and HRm-LR), and each recogniser's HR row"
     t = results if isinstance(results, pd.DataFrame) else pd.DataFrame(json.loads(Path(results).read_text())['results'])
     parts = []
     for metric, title in (('accuracy', 'verification accuracy %'), ('tar@far=0.01', 'TAR @ FAR 1e-2 %'), ('rank-1', 'rank-1 identification %')):
         if metric not in t: continue
-        for proto in ('LR-LR', 'HR-LR'): parts.append(f"### {title}, {proto}\n\n" + md_table(robustness_table(t, metric, proto)))
+        for proto in [p for p in ('LR-LR', 'HR-LR', 'HRm-LR') if (t.protocol == p).any()]: parts.append(f"### {title}, {proto}\n\n" + md_table(robustness_table(t, metric, proto)))
         hr = t[t.protocol == 'HR-HR']
         parts.append(f"HR-HR {title}: " + '; '.join(f"{r['mode']} {r[metric] * 100:.2f}" for _, r in hr.iterrows()))
     return '\n\n'.join(parts) + '\n'
@@ -400,7 +406,7 @@ class Evaluation:
         return md_table(self.summary().set_index('mode'))
 
     def robustness(self, metric:str='accuracy', # a column of `table`: 'accuracy', 'tar@far=0.01', 'rank-1', ...
-                   protocol:str='LR-LR' # 'LR-LR' or 'HR-LR'
+                   protocol:str='LR-LR' # 'LR-LR', 'HR-LR', or 'HRm-LR' (from `evaluate(match=True)`)
                   )->pd.DataFrame:
         "The robustness table of an evaluation with degradations: `metric` in % per system and size (rows) and degradation (columns)"
         return robustness_table(self.table, metric, protocol)

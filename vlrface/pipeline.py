@@ -20,7 +20,8 @@ from safetensors.torch import save_file, load_file
 
 from .core import *
 from .dsr import DSR, load_dsr, upscale_faces
-from .edgeface import EdgeFace, load_edgeface, embed
+from .degrade import degrade
+from .edgeface import EdgeFace, load_edgeface, embed, matched_embeddings
 from .faces import load_faces, resize_faces
 from .quality import QualityHead, default_quality, load_quality, model_fingerprint
 
@@ -66,11 +67,27 @@ class Pipeline:
         "L2-normalised embeddings (n, d) of `images`"
         return embed(self.recognizer, self.upscale(images), bs=bs, flip=self.flip)
 
-    def embed_quality(self, images, bs:int=128)->tuple:
+    def _matched(self, images, bs)->tuple:
+        "Matched gallery embeddings of HR `images`, and their plain HR embeddings"
+        if self.mode == 'hr': raise ValueError("this pipeline takes HR faces: there is no small size to match a gallery to; "
+                                               "give the VLR pipeline ('dsr' or 'bicubic') whose probes the gallery will meet")
+        hr = resize_faces(load_faces(images, HR_SIZE, min_size=VLR_MIN), HR_SIZE, 'a matched gallery')
+        small = degrade(hr, self.in_size, 'clean').float() / 255   # area downsampling, as the evaluation's matched galleries
+        up = upscale_faces(small, self.dsr if self.mode == 'dsr' else None)
+        e_hr = embed(self.recognizer, hr, bs=bs, flip=self.flip)
+        return matched_embeddings(e_hr, embed(self.recognizer, up, bs=bs, flip=self.flip)), e_hr
+
+    def embed_matched(self, images, bs:int=128)->torch.Tensor:
+        "Gallery embeddings of HR photos matched to this pipeline's probes: each face averaged with itself made `in_size` px and upscaled as the probes are"
+        return self._matched(images, bs)[0]
+
+    def embed_quality(self, images, bs:int=128,
+                      match:bool=False # HR photos embedded as a gallery matched to this pipeline's probes (`embed_matched`), judged as HR faces
+                     )->tuple:
         "Embeddings (n, d) and each input's quality (n,), or `None` without a quality head"
-        e = self.embed(images, bs)
+        e, judge = self._matched(images, bs) if match else (self.embed(images, bs),) * 2
         if self.quality is None: return e, None
-        with torch.no_grad(): return e, self.quality.to(e.device)(e)
+        with torch.no_grad(): return e, self.quality.to(judge.device)(judge)
 
     def judged(self, q, n:int)->torch.Tensor:
         "Which of `n` inputs of qualities `q` (from `embed_quality`) can be answered for: all of them without a quality head"
@@ -129,12 +146,23 @@ class Gallery:
             raise ValueError(f"this gallery holds embeddings of pipeline {self.fingerprint}, not {pipeline.fingerprint}: "
                              "mixing recognisers makes scores meaningless; enrol into a new gallery")
 
-    def add(self, name:str, faces, pipeline:Pipeline):
-        "Enrol `faces` of subject `name` (embedded by `pipeline`); file paths are remembered as sources; non-faces are refused"
+    def _check_match(self, pipeline, match:bool):
+        "Before enrolling: the pipeline's recogniser, and the same kind of embedding (matched or not) as the gallery's"
         self._check(pipeline)
+        was = self.meta.get('matched_to')   # a gallery is matched to one kind of probe throughout, or not at all
+        now = dict(mode=pipeline.mode, in_size=pipeline.in_size) if match else None
+        if len(self) and self.meta.get('enrolled_with') is not None and was != now:
+            raise ValueError(f"this gallery was enrolled {'matched to ' + str(was) if was else 'unmatched'}; enrolling "
+                             f"{'matched to ' + str(now) if now else 'unmatched'} would mix two kinds of embedding: enrol into a new gallery")
+        if not len(self): self.meta['matched_to'] = now
+
+    def add(self, name:str, faces, pipeline:Pipeline,
+            match:bool=False): # `faces` are HR photos, enrolled matched to `pipeline`'s VLR probes (`Pipeline.embed_matched`)
+        "Enrol `faces` of subject `name` (embedded by `pipeline`); file paths are remembered as sources; non-faces are refused"
+        self._check_match(pipeline, match)
         paths = [faces] if isinstance(faces, (str, Path)) else faces if isinstance(faces, (list, tuple)) else []
         srcs = [str(f) if isinstance(f, (str, Path)) else '' for f in paths]
-        e, q = pipeline.embed_quality(faces)
+        e, q = pipeline.embed_quality(faces, match=match)
         if not (ok := pipeline.judged(q, len(e))).all():
             i = int((~ok).nonzero()[0]); what = srcs[i] if srcs and srcs[i] else f"face {i}"
             raise ValueError(f"{what}: {CANNOT_JUDGE} as a face (quality {float(q[i]):.2f} < {pipeline.quality.threshold:.2f}); nothing enrolled")
@@ -344,9 +372,10 @@ def exists(cls:Gallery, path)->bool:
 @patch
 def add_files(self:Gallery, names, # the subject of each file
               paths, # face image files
-              pipeline:Pipeline, bs:int=256, progress:bool=True)->list:
+              pipeline:Pipeline, bs:int=256, progress:bool=True,
+              match:bool=False)->list: # HR photos enrolled matched to `pipeline`'s VLR probes (`Pipeline.embed_matched`)
     "Enrol the faces in `paths` as `names`; returns the (file, reason) of each file it could not read or judge as a face"
-    self._check(pipeline)
+    self._check_match(pipeline, match)
     self.meta.setdefault('enrolled_with', pipeline.settings)
     todo, bad = list(zip(map(str, names), map(Path, paths))), []
     for i in show_progress(range(0, len(todo), bs), what=f'enrolling faces (batches of {bs})', progress=progress):
@@ -356,7 +385,7 @@ def add_files(self:Gallery, names, # the subject of each file
             except ImageReadError as e: bad.append((str(f), str(e)))
         if not ok: continue
         with warnings.catch_warnings():   # photos of another size are expected here; they are resized
-            warnings.simplefilter('ignore'); emb, q = pipeline.embed_quality(imgs)
+            warnings.simplefilter('ignore'); emb, q = pipeline.embed_quality(imgs, match=match)
         judged = pipeline.judged(q, len(emb))
         bad += [(str(f), f"{CANNOT_JUDGE} as a face (quality {float(q[j]):.2f} < {pipeline.quality.threshold:.2f})") for j, (_, f) in enumerate(ok) if not judged[j]]
         emb, ok = emb[judged], [o for o, j in zip(ok, judged) if j]
@@ -368,12 +397,12 @@ def add_files(self:Gallery, names, # the subject of each file
 
 @patch
 def add_folder(self:Gallery, root, # ROOT/PERSON/face images
-               pipeline:Pipeline, bs:int=256, progress:bool=True)->list:
+               pipeline:Pipeline, bs:int=256, progress:bool=True, match:bool=False)->list:
     "Enrol every image under `root/PERSON/` as PERSON; returns the (file, reason) of each file it could not read"
     from vlrface.data import scan_identity_folders
     src = scan_identity_folders(root)
     if not len(src): raise ValueError(f"{root}: no images in person folders (expected {root}/PERSON/image.jpg)")
-    return self.add_files(src.subject, [Path(root)/p for p in src.src], pipeline, bs, progress)
+    return self.add_files(src.subject, [Path(root)/p for p in src.src], pipeline, bs, progress, match)
 
 # %% ../nbs/05_pipeline.ipynb #f2c4e713
 def _faiss():
