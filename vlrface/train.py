@@ -6,7 +6,7 @@ Docs: https://vlrface.github.io/vlrface/train.html.md"""
 
 # %% ../nbs/07_train.ipynb #d57d671d
 from __future__ import annotations
-import json, textwrap, time
+import atexit, json, textwrap, time
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -393,9 +393,16 @@ class ReplayableDDL(DistributedDL):
     "fastai's `DistributedDL`, without its CUDA-only broadcast for `PairDL`s (they shuffle alike on every rank)"
     def _broadcast(self, t, rank): return t if isinstance(self.dl, PairDL) else super()._broadcast(t, rank)
 
+def _end_distributed():
+    "Destroy the process group, if one is open: left to the interpreter's exit, gloo's threads can abort a rank (SIGABRT)"
+    if torch.distributed.is_available() and torch.distributed.is_initialized(): torch.distributed.destroy_process_group()
+
 class DistributedDSR(DistributedTrainer):
     "fastai's `DistributedTrainer` (Accelerate + DDP) for DSR training, on any backend (NCCL, gloo)"
     def _wrap_dl(self, dl): return dl if isinstance(dl, DistributedDL) else ReplayableDDL(dl, device=self.dls.device)
+    def before_fit(self):
+        atexit.unregister(_end_distributed); atexit.register(_end_distributed)   # once per process, after any later training too
+        super().before_fit()
 
 # %% ../nbs/07_train.ipynb #a102ba74
 def quickstart(lfw=None, # LFW root (default `$VLRFACE_LFW` or ../shared/data/lfw)
