@@ -331,8 +331,9 @@ def main_parser()->argparse.ArgumentParser:
     s.add_argument('gallery', type=Path, help='gallery file GALLERY.safetensors (the suffix may be left out); extended if it exists')
     s.add_argument('folder', type=Path, nargs='?', default=None, help='identity folders FOLDER/PERSON/face.png')
     s.add_argument('--list', type=Path, default=None, help="CSV with columns 'name,path' (paths relative to the CSV's folder)")
-    s.add_argument('--match', action='store_true', help="enrol the HR photos matched to the probes' pipeline (--dsr/--mode/--size): "
-                   "each also made that small and upscaled as the probes will be; best for blurred or compressed probes")
+    s.add_argument('--match', type=_vlr_side, nargs='?', const=True, default=False, metavar='SIDE',
+                   help="enrol the HR photos matched to the probes' pipeline (--dsr, or --mode bicubic --size N): each also made "
+                   "SIDE px (default: the pipeline's input side) and upscaled as the probes will be; for probes of 16 px and less")
     s = sub.add_parser('identify', parents=[common], help='identify probe faces against a gallery')
     s.add_argument('gallery', type=Path, help='a gallery made by vlrface enroll')
     s.add_argument('probes', type=Path, nargs='+', help='face files or folders of them')

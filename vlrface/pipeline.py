@@ -67,25 +67,27 @@ class Pipeline:
         "L2-normalised embeddings (n, d) of `images`"
         return embed(self.recognizer, self.upscale(images), bs=bs, flip=self.flip)
 
-    def _matched(self, images, bs)->tuple:
-        "Matched gallery embeddings of HR `images`, and their plain HR embeddings"
+    def _matched(self, images, bs, size=None)->tuple:
+        "Matched gallery embeddings of HR `images` (to probes of side `size`, default `in_size`), and their plain HR embeddings"
         if self.mode == 'hr': raise ValueError("this pipeline takes HR faces: there is no small size to match a gallery to; "
                                                "give the VLR pipeline ('dsr' or 'bicubic') whose probes the gallery will meet")
         hr = resize_faces(load_faces(images, HR_SIZE, min_size=VLR_MIN), HR_SIZE, 'a matched gallery')
-        small = degrade(hr, self.in_size, 'clean').float() / 255   # area downsampling, as the evaluation's matched galleries
-        up = upscale_faces(small, self.dsr if self.mode == 'dsr' else None)
+        small = degrade(hr, check_vlr_size(size or self.in_size), 'clean').float() / 255   # area downsampling, as the evaluation's matched galleries
+        up = self.upscale(small)   # the probes' path: resized to `in_size` first if they are of another side
         e_hr = embed(self.recognizer, hr, bs=bs, flip=self.flip)
         return matched_embeddings(e_hr, embed(self.recognizer, up, bs=bs, flip=self.flip)), e_hr
 
-    def embed_matched(self, images, bs:int=128)->torch.Tensor:
-        "Gallery embeddings of HR photos matched to this pipeline's probes: each face averaged with itself made `in_size` px and upscaled as the probes are"
-        return self._matched(images, bs)[0]
+    def embed_matched(self, images, bs:int=128,
+                      size:int|None=None # the probes' side (default: `in_size`); 8 px probes into a 16 px DSR: 8
+                     )->torch.Tensor:
+        "Gallery embeddings of HR photos matched to this pipeline's probes: each face averaged with itself made `size` px and upscaled as the probes are"
+        return self._matched(images, bs, size)[0]
 
     def embed_quality(self, images, bs:int=128,
-                      match:bool=False # HR photos embedded as a gallery matched to this pipeline's probes (`embed_matched`), judged as HR faces
+                      match:bool|int=False # HR photos embedded as a gallery matched to this pipeline's probes (`embed_matched`; an int: the probes' side), judged as HR faces
                      )->tuple:
         "Embeddings (n, d) and each input's quality (n,), or `None` without a quality head"
-        e, judge = self._matched(images, bs) if match else (self.embed(images, bs),) * 2
+        e, judge = self._matched(images, bs, None if match is True else match) if match else (self.embed(images, bs),) * 2
         if self.quality is None: return e, None
         with torch.no_grad(): return e, self.quality.to(judge.device)(judge)
 
@@ -146,18 +148,18 @@ class Gallery:
             raise ValueError(f"this gallery holds embeddings of pipeline {self.fingerprint}, not {pipeline.fingerprint}: "
                              "mixing recognisers makes scores meaningless; enrol into a new gallery")
 
-    def _check_match(self, pipeline, match:bool):
+    def _check_match(self, pipeline, match:bool|int):
         "Before enrolling: the pipeline's recogniser, and the same kind of embedding (matched or not) as the gallery's"
         self._check(pipeline)
         was = self.meta.get('matched_to')   # a gallery is matched to one kind of probe throughout, or not at all
-        now = dict(mode=pipeline.mode, in_size=pipeline.in_size) if match else None
+        now = dict(mode=pipeline.mode, in_size=pipeline.in_size, size=pipeline.in_size if match is True else match) if match else None
         if len(self) and self.meta.get('enrolled_with') is not None and was != now:
             raise ValueError(f"this gallery was enrolled {'matched to ' + str(was) if was else 'unmatched'}; enrolling "
                              f"{'matched to ' + str(now) if now else 'unmatched'} would mix two kinds of embedding: enrol into a new gallery")
         if not len(self): self.meta['matched_to'] = now
 
     def add(self, name:str, faces, pipeline:Pipeline,
-            match:bool=False): # `faces` are HR photos, enrolled matched to `pipeline`'s VLR probes (`Pipeline.embed_matched`)
+            match:bool|int=False): # `faces` are HR photos, enrolled matched to `pipeline`'s VLR probes (`Pipeline.embed_matched`; an int: their side)
         "Enrol `faces` of subject `name` (embedded by `pipeline`); file paths are remembered as sources; non-faces are refused"
         self._check_match(pipeline, match)
         paths = [faces] if isinstance(faces, (str, Path)) else faces if isinstance(faces, (list, tuple)) else []
@@ -373,7 +375,7 @@ def exists(cls:Gallery, path)->bool:
 def add_files(self:Gallery, names, # the subject of each file
               paths, # face image files
               pipeline:Pipeline, bs:int=256, progress:bool=True,
-              match:bool=False)->list: # HR photos enrolled matched to `pipeline`'s VLR probes (`Pipeline.embed_matched`)
+              match:bool|int=False)->list: # HR photos enrolled matched to `pipeline`'s VLR probes (`Pipeline.embed_matched`; an int: their side)
     "Enrol the faces in `paths` as `names`; returns the (file, reason) of each file it could not read or judge as a face"
     self._check_match(pipeline, match)
     self.meta.setdefault('enrolled_with', pipeline.settings)
@@ -397,7 +399,7 @@ def add_files(self:Gallery, names, # the subject of each file
 
 @patch
 def add_folder(self:Gallery, root, # ROOT/PERSON/face images
-               pipeline:Pipeline, bs:int=256, progress:bool=True, match:bool=False)->list:
+               pipeline:Pipeline, bs:int=256, progress:bool=True, match:bool|int=False)->list:
     "Enrol every image under `root/PERSON/` as PERSON; returns the (file, reason) of each file it could not read"
     from vlrface.data import scan_identity_folders
     src = scan_identity_folders(root)
