@@ -73,7 +73,8 @@ class Pipeline:
                                                "give the VLR pipeline ('dsr' or 'bicubic') whose probes the gallery will meet")
         hr = resize_faces(load_faces(images, HR_SIZE, min_size=VLR_MIN), HR_SIZE, 'a matched gallery')
         small = degrade(hr, check_vlr_size(size or self.in_size), 'clean').float() / 255   # area downsampling, as the evaluation's matched galleries
-        up = self.upscale(small)   # the probes' path: resized to `in_size` first if they are of another side
+        with warnings.catch_warnings():   # the probes' path: resized to `in_size` first if they are of another side, as asked
+            warnings.simplefilter('ignore'); up = self.upscale(small)
         e_hr = embed(self.recognizer, hr, bs=bs, flip=self.flip)
         return matched_embeddings(e_hr, embed(self.recognizer, up, bs=bs, flip=self.flip)), e_hr
 
