@@ -256,17 +256,19 @@ def _upscale(x:torch.Tensor, dsr:DSR|None)->torch.Tensor:
 
 def _mode_step(faces, m, sl, bs, keep, seed, flip, match, st):
     "Upscale, embed and measure one chunk of faces in mode `m`"
+    small = ('small', id(m.dsr), id(m.recognizer), m.size, sl.start)   # this system's clean faces of this size: shared by 'clean' and the matched galleries
     v = _vlr(faces, m, sl, st, seed)
     up = _upscale(v.float() / 255, m.dsr)
-    e, hr = embed(m.recognizer, up, bs=bs, flip=flip), faces.hr[sl].float() / 255
+    e = st[small] if m.degrade == 'clean' and small in st else embed(m.recognizer, up, bs=bs, flip=flip)
+    if m.degrade == 'clean': st[small] = e
+    hr = faces.hr[sl].float() / 255
     h = st[('hr', id(m.recognizer))]
     here = [k - sl.start for k in keep if sl.start <= k < sl.stop]
     for k, x in dict(emb=e, psnr=psnr(up, hr), ssim=ssim(up, hr), cos_hr=(e * h[sl]).sum(1), shown=up[here], vlr_shown=v[here]).items():
         st.setdefault((m.label, k), []).append(x)
     if match:   # the HR faces made small cleanly, through this system: once per system and size, whatever the probes' degradation
-        key = ('small', id(m.dsr), id(m.recognizer), m.size, sl.start)
-        if key not in st: st[key] = embed(m.recognizer, _upscale(_vlr(faces, replace(m, degrade='clean'), sl, st, seed).float() / 255, m.dsr), bs=bs, flip=flip)
-        st.setdefault((m.label, 'small'), []).append(st[key])
+        if small not in st: st[small] = embed(m.recognizer, _upscale(_vlr(faces, replace(m, degrade='clean'), sl, st, seed).float() / 255, m.dsr), bs=bs, flip=flip)
+        st.setdefault((m.label, 'small'), []).append(st[small])
 
 def _embed_all(faces, modes, bs, keep, seed, progress, flip=False, match=False)->dict:
     "Every face embedded once per mode (HR once per recogniser), with the quality measures, behind one `show_progress`"

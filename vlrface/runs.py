@@ -6,7 +6,7 @@ Docs: https://vlrface.github.io/vlrface/runs.html.md"""
 
 # %% ../nbs/07a_runs.ipynb #38f404ca
 from __future__ import annotations
-import ctypes, ctypes.util, dataclasses, datetime, hashlib, json, math, sys, time
+import ctypes, ctypes.util, dataclasses, datetime, json, math, sys, time
 from importlib import metadata
 from pathlib import Path
 
