@@ -56,6 +56,16 @@ def timed(fn, n=5, warmup=2, device=None, agg=statistics.median)->float:
     return agg(ts)
 
 
+def val_faces(data):
+    """The validation people's HR faces and the robustness table's verification pairs among them (`make_pairs`):
+    (faces, pairs, ia, ib, same, folds), where ia, ib index each pair's faces"""
+    from vlrface.faces import load_face_set   # here: see the module docstring
+    from vlrface.finetune import make_pairs
+    fs = load_face_set(data, split='val', sizes=[], progress=False)
+    pairs = make_pairs(fs.names, fs.subjects)
+    return fs, pairs, fs.idx(pairs.a), fs.idx(pairs.b), pairs.same.values, pairs.fold.values
+
+
 def command()->str:
     "The command line that ran this script, as a user would type it"
     return shlex.join(['python', *sys.argv])

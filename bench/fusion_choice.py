@@ -18,14 +18,12 @@ import numpy as np
 import pandas as pd
 import torch.nn.functional as F
 
-from common import machine, describe, write_results
+from common import machine, describe, val_faces, write_results
 from vlrface.core import md_table
 from vlrface.degrade import degrade, face_seed
 from vlrface.dsr import load_dsr
 from vlrface.edgeface import load_edgeface, embed
 from vlrface.evaluate import _upscale, verification_report
-from vlrface.faces import load_face_set
-from vlrface.finetune import make_pairs
 
 warnings.filterwarnings('ignore')
 PROBES = ('clean', 'blur', 'mixed', 'jpeg-low')
@@ -63,9 +61,7 @@ def main():
     ap.add_argument('--out', default='fusion-choice')
     a = ap.parse_args()
     mach, t0 = machine(), time.time()
-    fs = load_face_set(a.data, split='val', sizes=[], progress=False)
-    pairs = make_pairs(fs.names, fs.subjects)
-    ia, ib, same, folds = fs.idx(pairs.a), fs.idx(pairs.b), pairs.same.values, pairs.fold.values
+    fs, pairs, ia, ib, same, folds = val_faces(a.data)
     rec, ft, dsr = load_edgeface(), load_edgeface(a.finetuned), load_dsr(a.dsr)
     systems = {'bicubic': (None, rec), 'bicubic+FT': (None, ft), 'DSR': (dsr, rec), 'DSR+FT': (dsr, ft)}
     fusions = [('bicubic+FT', 'DSR+FT'), ('bicubic', 'DSR'), ('bicubic+FT', 'DSR'), ('bicubic', 'bicubic+FT', 'DSR', 'DSR+FT')]

@@ -19,14 +19,12 @@ import numpy as np
 import pandas as pd
 import torch, torch.nn.functional as F
 
-from common import machine, describe, write_results
+from common import machine, describe, val_faces, write_results
 from vlrface.core import md_table
 from vlrface.degrade import degrade, face_seed
 from vlrface.dsr import load_dsr
 from vlrface.edgeface import load_edgeface, embed
 from vlrface.evaluate import _upscale, verification_report
-from vlrface.faces import load_face_set
-from vlrface.finetune import make_pairs
 
 warnings.filterwarnings('ignore')
 # each variant: (weight, what) pairs; 'HR' is the HR face, 'clean' its clean small copy, 'realistic#k' a copy made small by the training mix with seed k
@@ -55,9 +53,7 @@ def main():
     ap.add_argument('--out', default='match-choice')
     a = ap.parse_args()
     mach, t0 = machine(), time.time()
-    fs = load_face_set(a.data, split='val', sizes=[], progress=False)
-    pairs = make_pairs(fs.names, fs.subjects)
-    ia, ib, same, folds = fs.idx(pairs.a), fs.idx(pairs.b), pairs.same.values, pairs.fold.values
+    fs, pairs, ia, ib, same, folds = val_faces(a.data)
     rec = load_edgeface()
     systems = {'bicubic': None, **{f'DSR-{d}': load_dsr(d) for d in a.dsr}}
     e_hr = embed(rec, fs.hr)
