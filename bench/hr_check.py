@@ -11,10 +11,9 @@ recogniser's drift: 1 - the mean cosine between its embedding of an HR face and 
 """
 import argparse, time, warnings
 
-import numpy as np
 import pandas as pd
 
-from common import machine, describe, write_results
+from common import all_pairs, machine, describe, write_results
 from vlrface.core import md_table
 from vlrface.edgeface import load_edgeface, embed
 from vlrface.evaluate import dprime, eer, tar_at_far
@@ -38,9 +37,7 @@ def main():
     a = ap.parse_args()
     mach, t0 = machine(), time.time()
     fs = load_face_set(a.data, split='val', sizes=[], progress=False)
-    sub = np.asarray(fs.subjects)
-    ia, ib = np.triu_indices(len(fs), 1)
-    same = sub[ia] == sub[ib]
+    ia, ib, same = all_pairs(fs)
     recs = {'original': load_edgeface(), **{s.split('=', 1)[0]: load_edgeface(s.split('=', 1)[1]) for s in a.recognisers}}
     ref, rows = None, []
     for name, r in recs.items():

@@ -35,7 +35,7 @@ from .runs import *
 __all__ = ['ArcFace', 'arcface_classes', 'super_resolve', 'FaceBank', 'face_bank', 'FaceDL', 'make_pairs', 'VerificationCallback',
            'VerificationMetric', 'ClosedSetAccuracy', 'FaceClassifier', 'ArcFaceLoss', 'backbone_head_splitter',
            'save_finetuned', 'load_head', 'finetune_learner', 'distill_targets', 'FinetuneConfig', 'fit_two_stage',
-           'plot_finetune_history', 'finetune_data', 'train_finetune']
+           'plot_finetune_history', 'finetune_data', 'train_finetune', 'interpolate_recognisers']
 
 # %% ../nbs/08_finetune.ipynb #bb9bb00d
 class ArcFace(nn.Module):
@@ -556,3 +556,20 @@ def train_finetune(data, # a folder prepared by vlrface-prep
         run.finish(epochs=len(h), stage1=cfg.epochs1, stage2=cfg.epochs2)
     if len(h): save_fig(plot_finetune_history(out), out/'history.png')
     return learn
+
+# %% ../nbs/08_finetune.ipynb #13fcaad9
+def interpolate_recognisers(start, # the recogniser fine-tuning began from (alpha 0): an `EdgeFace` or its file
+                            tuned, # the fine-tuned one (alpha 1): an `EdgeFace` or its file
+                            alpha:float, # 0-1: how far from `start` towards `tuned`
+                           )->EdgeFace:
+    "A new recogniser with weights `(1 - alpha) * start + alpha * tuned` (WiSE-FT), on `tuned`'s device; neither input changes"
+    if not 0 <= alpha <= 1: raise ValueError(f"alpha must be in [0, 1] (0: start, 1: tuned), got {alpha}")
+    name = lambda m: f'<{type(m).__name__} in memory>' if isinstance(m, nn.Module) else str(m)
+    a, b = (m if isinstance(m, nn.Module) else load_edgeface(m) for m in (start, tuned))
+    if a.variant.removesuffix('_q') != b.variant.removesuffix('_q'):
+        raise ValueError(f"{name(start)} is {a.variant} and {name(tuned)} is {b.variant}: interpolate two recognisers of one variant, one fine-tuned from the other")
+    sa, sb = a.state_dict(), b.state_dict()
+    out = EdgeFace(b.variant, num_features=b.num_features).to(next(b.parameters()).device).eval()
+    # (one architecture, so the keys and shapes agree; int8 checkpoints load as float)
+    out.load_state_dict({k: torch.lerp(sa[k].to(v), v, alpha) if v.is_floating_point() else v.clone() for k, v in sb.items()})
+    return out

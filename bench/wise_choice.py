@@ -1,0 +1,100 @@
+"""How far to interpolate from a recogniser towards one fine-tuned from it (WiSE-FT, `interpolate_recognisers`), chosen on the
+validation people: HR faces judged on every pair, small faces on the robustness table's pairs, written to
+bench/results/wise-choice.{json,md}.
+
+    python bench/wise_choice.py runs/ft-band8/best.safetensors --start realistic-rerun=runs/ft-realistic-rerun/best.safetensors original
+        [--alphas 0 0.25 0.5 0.625 0.75 0.875 1] [--sizes 8 12 16] [--bound 0.5] [--save runs/wise]
+
+For each start (`original`: the original recogniser) and each alpha, the recogniser `(1 - alpha) start + alpha tuned`:
+- HR: TAR at FAR 1e-3 over every pair of the validation faces (as bench/hr_check.py), against the original's;
+- small faces: verification accuracy on the validation pairs (`make_pairs`), LR-LR and HR-LR, at each size under each
+  test condition (seeded by the image's name, as bench/robustness.py), and their mean per size.
+Each size's choice: the recogniser with the best mean among those whose HR TAR@1e-3 is within `--bound` points of the
+original's. `--save DIR` writes every interpolated recogniser (DIR/START-aALPHA.safetensors) for a DevTest run.
+"""
+import argparse, itertools, time, warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from common import all_pairs, machine, describe, val_faces, write_results
+from vlrface.core import md_table
+from vlrface.degrade import TEST_DEGRADATIONS, degrade, face_seed
+from vlrface.edgeface import load_edgeface, embed, save_edgeface
+from vlrface.evaluate import _upscale, tar_at_far, verification_report
+from vlrface.finetune import interpolate_recognisers
+
+warnings.filterwarnings('ignore')
+
+
+def choices(rec)->pd.DataFrame:
+    "Each size's chosen recogniser: the best mean accuracy among those within the bound (rows of `rec['rows']`)"
+    t = pd.DataFrame(rec['rows'])
+    ok = t[t.hr_change >= -rec['bound']]
+    return pd.DataFrame([dict(size=int(s), **ok.loc[ok[f'mean_{s}'].idxmax(), ['start', 'alpha', f'mean_{s}', 'hr_change']].rename({f'mean_{s}': 'mean'}))
+                         for s in rec['sizes']])
+
+
+def render(rec)->str:
+    t = pd.DataFrame(rec['rows'])
+    cols = ['start', 'alpha', *[f'mean_{s}' for s in rec['sizes']], 'hr_tar3', 'hr_change', 'drift']
+    return (f"# Interpolating towards a fine-tuned recogniser (`bench/wise_choice.py`)\n\nRun {describe(rec['machine'])}; "
+            f"{rec['faces']} validation faces of {rec['subjects']} people: {rec['pairs']} pairs for small faces (one pair is "
+            f"{100 / rec['pairs']:.2f} points), {rec['all_pairs']:,} for HR faces; {rec['seconds']:.0f} s. Tuned: `{rec['tuned']}`; "
+            f"starts: " + ', '.join(f"`{k}` = `{v}`" for k, v in rec['starts'].items()) + ".\n\n"
+            f"mean_N: mean accuracy % at N px over {len(rec['conditions'])} test conditions ({', '.join(rec['conditions'])}) and both "
+            f"protocols (LR-LR, HR-LR); hr_tar3: TAR % at FAR 1e-3 over every pair of HR faces; hr_change: against the original's "
+            f"({rec['original_hr_tar3']:.2f}); drift: 1 - mean cosine to the original's embedding of the same HR face.\n\n"
+            f"{md_table(t[cols].set_index('start'))}\n\nEach size's choice (HR within {rec['bound']:g} points of the original):\n\n"
+            f"{md_table(choices(rec).set_index('size'))}\n")
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument('tuned', help='the fine-tuned recogniser (alpha 1)')
+    ap.add_argument('--start', nargs='+', default=['original'], help="NAME=FILE recognisers it may be interpolated from (alpha 0); 'original': the original")
+    ap.add_argument('--alphas', type=float, nargs='+', default=[0, 0.25, 0.5, 0.625, 0.75, 0.875, 1])
+    ap.add_argument('--sizes', type=int, nargs='+', default=[8, 12, 16])
+    ap.add_argument('--bound', type=float, default=0.5, help='HR TAR@1e-3 may fall at most this many points below the original')
+    ap.add_argument('--data', default='data/lfw-vlr')
+    ap.add_argument('--save', type=Path, default=None, help='write every interpolated recogniser here')
+    ap.add_argument('--out', default='wise-choice')
+    a = ap.parse_args()
+    mach, t0 = machine(), time.time()
+    fs, pairs, ia, ib, same, folds = val_faces(a.data)
+    ja, jb, same_all = all_pairs(fs)   # every pair, for HR faces
+    orig = load_edgeface()
+    starts = {s.split('=', 1)[0]: s.split('=', 1)[1] for s in a.start if s != 'original'}
+    models = {**({'original': orig} if 'original' in a.start else {}), **{k: load_edgeface(v) for k, v in starts.items()}}
+    tuned = load_edgeface(a.tuned)
+    conds = list(TEST_DEGRADATIONS)
+    # the small faces do not depend on the recogniser: made and upscaled once
+    small = {(s, c): _upscale(degrade(fs.hr, s, c, [face_seed(n, 0) for n in fs.names]).float() / 255, None) for s, c in itertools.product(a.sizes, conds)}
+    ref = embed(orig, fs.hr)
+    tar3 = lambda e: 100 * tar_at_far((e[ja] * e[jb]).sum(1).numpy().astype(float), same_all, (1e-3,))[1e-3]
+    hr0 = tar3(ref)
+    acc = lambda g, p: 100 * verification_report((g[ia] * p[ib]).sum(1).numpy().astype(float), same, folds)['accuracy']
+    rows, seen = [], {}
+    for (name, start), al in itertools.product(models.items(), a.alphas):
+        if al == 1 and 1 in seen: rows.append(dict(seen[1], start=name)); continue   # every line ends at the tuned recogniser
+        r = interpolate_recognisers(start, tuned, al)
+        if a.save: a.save.mkdir(parents=True, exist_ok=True); save_edgeface(r, a.save/f'{name}-a{al:g}.safetensors')
+        h = embed(r, fs.hr)
+        row = dict(start=name, alpha=al, hr_tar3=round(tar3(h), 2), drift=round(1 - float((h * ref).sum(1).mean()), 4))
+        row['hr_change'] = round(row['hr_tar3'] - hr0, 2)
+        for s in a.sizes:
+            cell = []
+            for c in conds:
+                e = embed(r, small[s, c])
+                cell += [acc(e, e), acc(h, e)]
+                row[f'{s}_{c}_LR-LR'], row[f'{s}_{c}_HR-LR'] = round(cell[-2], 2), round(cell[-1], 2)
+            row[f'mean_{s}'] = round(float(np.mean(cell)), 2)
+        rows.append(row); seen[al] = row
+        print(f"{name} alpha {al:g}: " + ', '.join(f"{k} {row[k]}" for k in ('hr_tar3', 'hr_change', *[f'mean_{s}' for s in a.sizes])) + f" ({time.time() - t0:.0f} s)", flush=True)
+    write_results(a.out, dict(rows=rows, tuned=a.tuned, starts={k: starts.get(k, 'the original recogniser') for k in models}, alphas=a.alphas,
+                              sizes=a.sizes, conditions=conds, bound=a.bound, original_hr_tar3=round(hr0, 2), faces=len(fs),
+                              subjects=len(set(fs.subjects)), pairs=len(pairs), all_pairs=len(same_all), seconds=round(time.time() - t0, 1)), render, mach)
+
+
+if __name__ == '__main__': main()
