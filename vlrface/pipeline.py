@@ -380,7 +380,7 @@ def add_files(self:Gallery, names, # the subject of each file
     "Enrol the faces in `paths` as `names`; returns the (file, reason) of each file it could not read or judge as a face"
     self._check_match(pipeline, match)
     self.meta.setdefault('enrolled_with', pipeline.settings)
-    todo, bad = list(zip(map(str, names), map(Path, paths))), []
+    todo, bad, got = list(zip(map(str, names), map(Path, paths))), [], []
     for i in show_progress(range(0, len(todo), bs), what=f'enrolling faces (batches of {bs})', progress=progress):
         ok, imgs = [], []
         for n, f in todo[i:i + bs]:
@@ -391,10 +391,10 @@ def add_files(self:Gallery, names, # the subject of each file
             warnings.simplefilter('ignore'); emb, q = pipeline.embed_quality(imgs, match=match)
         judged = pipeline.judged(q, len(emb))
         bad += [(str(f), f"{CANNOT_JUDGE} as a face (quality {float(q[j]):.2f} < {pipeline.quality.threshold:.2f})") for j, (_, f) in enumerate(ok) if not judged[j]]
-        emb, ok = emb[judged], [o for o, j in zip(ok, judged) if j]
-        for n in dict.fromkeys(n for n, _ in ok):
-            idx = [j for j, (m, _) in enumerate(ok) if m == n]
-            self.add_embeddings(n, emb[idx], [str(ok[j][1]) for j in idx])
+        got.append((emb[judged], [o for o, j in zip(ok, judged) if j]))
+    if got:
+        oks = [o for _, ok in got for o in ok]
+        self.add_embeddings([n for n, _ in oks], torch.cat([e for e, _ in got]), [str(f) for _, f in oks])
     if bad: warnings.warn(f"{len(bad)} file(s) not enrolled, e.g. {bad[0][1]}")
     return bad
 
