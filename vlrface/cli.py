@@ -334,6 +334,9 @@ def main_parser()->argparse.ArgumentParser:
     s.add_argument('--match', type=_vlr_side, nargs='?', const=True, default=False, metavar='SIDE',
                    help="enrol the HR photos matched to the probes' pipeline (--dsr, or --mode bicubic --size N): each also made "
                    "SIDE px (default: the pipeline's input side) and upscaled as the probes will be; for probes of 16 px and less")
+    # (vlrface.pipeline.INDEX_KINDS, spelled out: importing the pipeline here would load torch before --help)
+    s.add_argument('--index', choices=('auto', 'exact', 'pq'), default=None, help="how the gallery is searched, saved with it: 'exact', 'pq' "
+                   "(compressed, needs FAISS) or 'auto' (exact up to EXACT_MAX embeddings, then pq); default: the gallery's own, 'auto' for a new one")
     s = sub.add_parser('identify', parents=[common], help='identify probe faces against a gallery')
     s.add_argument('gallery', type=Path, help='a gallery made by vlrface enroll')
     s.add_argument('probes', type=Path, nargs='+', help='face files or folders of them')
@@ -383,6 +386,7 @@ def _enroll(a):
     if a.match and a.mode == 'hr': raise ValueError("--match enrols for VLR probes: give their pipeline (--dsr FILE, or --mode bicubic --size N), not --mode hr")
     pipe = _make_pipeline(a, None if a.match else 'hr')
     g = Gallery.load(a.gallery, pipe) if Gallery.exists(a.gallery) else Gallery()
+    if a.index: g.index = a.index
     n0 = pd.Series(g.names).value_counts()
     if a.folder is not None: bad = g.add_folder(a.folder, pipe, progress=not a.json, match=a.match)
     else:
@@ -395,9 +399,9 @@ def _enroll(a):
     added = (pd.Series(g.names).value_counts().sub(n0, fill_value=0)).astype(int)
     added = added[added > 0].sort_index()
     res = dict(gallery=str(f), added={k: int(v) for k, v in added.items()}, subjects=len(g.subjects), embeddings=len(g),
-               fingerprint=g.fingerprint, matched_to=g.meta.get('matched_to'), skipped=[dict(file=f, reason=r) for f, r in bad])
+               fingerprint=g.fingerprint, matched_to=g.meta.get('matched_to'), index=g.index, search=g.search_kind, skipped=[dict(file=f, reason=r) for f, r in bad])
     table = pd.DataFrame(dict(subject=added.index, faces=added.values)).to_string(index=False) if len(added) else '(nothing new)'
-    text = f"{table}\n\n{f}: {len(g)} embeddings of {len(g.subjects)} subjects (recogniser {g.fingerprint})"
+    text = f"{table}\n\n{f}: {len(g)} embeddings of {len(g.subjects)} subjects (recogniser {g.fingerprint}; searched {g.search_kind}, index {g.index})"
     if bad: text += f"\n{len(bad)} file(s) skipped:\n" + '\n'.join(f"  {f}: {r}" for f, r in bad)
     return res, text, 0
 
