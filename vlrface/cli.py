@@ -576,6 +576,9 @@ def _print_finetune(run):
         keys = [k for k in b['metrics'] if k.startswith('ver_acc_')]
         print(f"\nbest epoch {b['epoch'] + b.get('epoch_offset', 0)} (stage {b.get('stage', '?')}) by {b['monitor']}; verification accuracy on the validation people, original -> fine-tuned:")
         for k in keys: print(f"  {k[8:]:>3}: {base.get(k, float('nan')) * 100:.2f} % -> {b['metrics'][k] * 100:.2f} %")
+        if 'ver_tar3_hr_all' in b['metrics'] and 'ver_tar3_hr_all' in base:   # what fine-tuning cost on HR faces
+            t0, t1 = base['ver_tar3_hr_all'] * 100, b['metrics']['ver_tar3_hr_all'] * 100
+            print(f"  HR faces, every pair, TAR@FAR 1e-3: {t0:.2f} % -> {t1:.2f} % ({t1 - t0:+.2f} points)")
         if b.get('stage') == 1: print("no stage-2 epoch beat the original recogniser on the validation people: best.safetensors holds the original weights")
     print(f"recogniser: {run/'best.safetensors'} (head: {run/'best.head.safetensors'}); curves: {run/'history.png'}")
 
