@@ -1,6 +1,6 @@
 """How far to interpolate from a recogniser towards one fine-tuned from it (WiSE-FT, `interpolate_recognisers`), chosen on the
 validation people: HR faces judged on every pair, small faces on the robustness table's pairs, written to
-bench/results/wise-choice.{json,md}.
+bench/results/wise-choice.{json,md,png}.
 
     python bench/wise_choice.py runs/ft-band8/best.safetensors --start realistic-rerun=runs/ft-realistic-rerun/best.safetensors original
         [--alphas 0 0.25 0.5 0.625 0.75 0.875 1] [--sizes 8 12 16] [--bound 0.5] [--save runs/wise]
@@ -12,13 +12,13 @@ For each start (`original`: the original recogniser) and each alpha, the recogni
 Each size's choice: the recogniser with the best mean among those whose HR TAR@1e-3 is within `--bound` points of the
 original's. `--save DIR` writes every interpolated recogniser (DIR/START-aALPHA.safetensors) for a DevTest run.
 """
-import argparse, itertools, time, warnings
+import argparse, itertools, json, time, warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from common import all_pairs, machine, describe, val_faces, write_results
+from common import all_pairs, machine, describe, results_path, val_faces, write_results
 from vlrface.core import md_table
 from vlrface.degrade import TEST_DEGRADATIONS, degrade, face_seed
 from vlrface.edgeface import load_edgeface, embed, save_edgeface
@@ -50,6 +50,23 @@ def render(rec)->str:
             f"{md_table(choices(rec).set_index('size'))}\n")
 
 
+def plot(rec, path):
+    "The trade-off, drawn from the record: mean accuracy at each size against the HR change, a line per start, alphas marked"
+    import matplotlib; matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    t = pd.DataFrame(rec['rows'])
+    fig, axs = plt.subplots(1, len(rec['sizes']), figsize=(4.2 * len(rec['sizes']), 3.4), squeeze=False)
+    for ax, s in zip(axs[0], rec['sizes']):
+        for name, g in t.groupby('start', sort=False):
+            ax.plot(g.hr_change, g[f'mean_{s}'], 'o-', label=f'from {name}')
+            for _, r in g.iterrows(): ax.annotate(f"{r.alpha:g}", (r.hr_change, r[f'mean_{s}']), textcoords='offset points', xytext=(4, 4), fontsize=7)
+        ax.axvline(-rec['bound'], c='grey', ls='--', lw=0.8)
+        ax.set_title(f'{s} px: mean accuracy % (6 conditions, LR-LR and HR-LR)', fontsize=8)
+        ax.set_xlabel("HR TAR@1e-3, every validation pair: change against the original (points)", fontsize=7); ax.tick_params(labelsize=7)
+    axs[0][0].legend(fontsize=7, title='alpha: share of the tuned recogniser', title_fontsize=7)
+    fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('tuned', help='the fine-tuned recogniser (alpha 1)')
@@ -77,9 +94,9 @@ def main():
     acc = lambda g, p: 100 * verification_report((g[ia] * p[ib]).sum(1).numpy().astype(float), same, folds)['accuracy']
     rows, seen = [], {}
     for (name, start), al in itertools.product(models.items(), a.alphas):
-        if al == 1 and 1 in seen: rows.append(dict(seen[1], start=name)); continue   # every line ends at the tuned recogniser
         r = interpolate_recognisers(start, tuned, al)
         if a.save: a.save.mkdir(parents=True, exist_ok=True); save_edgeface(r, a.save/f'{name}-a{al:g}.safetensors')
+        if al == 1 and 1 in seen: rows.append(dict(seen[1], start=name)); continue   # every line ends at the tuned recogniser: measured once
         h = embed(r, fs.hr)
         row = dict(start=name, alpha=al, hr_tar3=round(tar3(h), 2), drift=round(1 - float((h * ref).sum(1).mean()), 4))
         row['hr_change'] = round(row['hr_tar3'] - hr0, 2)
@@ -95,6 +112,7 @@ def main():
     write_results(a.out, dict(rows=rows, tuned=a.tuned, starts={k: starts.get(k, 'the original recogniser') for k in models}, alphas=a.alphas,
                               sizes=a.sizes, conditions=conds, bound=a.bound, original_hr_tar3=round(hr0, 2), faces=len(fs),
                               subjects=len(set(fs.subjects)), pairs=len(pairs), all_pairs=len(same_all), seconds=round(time.time() - t0, 1)), render, mach)
+    plot(json.loads(results_path(a.out).with_suffix('.json').read_text()), results_path(a.out).with_suffix('.png'))
 
 
 if __name__ == '__main__': main()
