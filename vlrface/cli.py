@@ -344,6 +344,12 @@ def main_parser()->argparse.ArgumentParser:
     s = sub.add_parser('verify', parents=[common], help='are two faces the same person?')
     s.add_argument('a', type=Path, help='first face'); s.add_argument('b', type=Path, help='second face')
     s.add_argument('--first-hr', action='store_true', help="the first face is an HR photo: embed it in 'hr' mode (HR-LR)")
+    s = sub.add_parser('interpolate', help="a recogniser between two: (1 - alpha) START + alpha TUNED (WiSE-FT), for --edgeface")
+    s.add_argument('start', help="the recogniser TUNED was fine-tuned from (alpha 0); 'original': the official one ($VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)")
+    s.add_argument('tuned', type=Path, help='the fine-tuned recogniser (alpha 1), e.g. RUN/best.safetensors of vlrface-finetune')
+    s.add_argument('--alpha', type=float, required=True, help='0-1: how far from START towards TUNED (choose it on validation people: bench/wise_choice.py)')
+    s.add_argument('--out', type=Path, required=True, help='the recogniser file to write (.safetensors)')
+    s.add_argument('--json', action='store_true', help='print JSON instead of a line')
     s = sub.add_parser('export', help='write ONNX models (float and int8) of DSRs and the recogniser, for vlrface-lite')
     s.add_argument('out', type=Path, help='the bundle folder to write')
     s.add_argument('--dsr', nargs='*', default=[], help="DSR files or 'pretrained[:NAME]': one model each, for the input side it takes")
@@ -437,6 +443,17 @@ def _verify(a):
         verdict = f"cannot judge: {' and '.join(low)} {'does' if len(low) == 1 else 'do'} not look like a face (threshold {pipe.quality.threshold:.2f})"
     return res, f"{a.a}  vs  {a.b}\ncosine {v['score']:.4f} -> {verdict}", 0
 
+def _interpolate(a):
+    from vlrface.edgeface import load_edgeface, save_edgeface
+    from vlrface.finetune import interpolate_recognisers
+    from vlrface.quality import model_fingerprint
+    if a.out.suffix != '.safetensors': raise ValueError(f"{a.out}: write the recogniser to a .safetensors file")
+    start = load_edgeface(None if a.start == 'original' else Path(a.start))
+    m = interpolate_recognisers(start, a.tuned, a.alpha)
+    save_edgeface(m, a.out)
+    res = dict(out=str(a.out), start=a.start, tuned=str(a.tuned), alpha=a.alpha, variant=m.variant, fingerprint=model_fingerprint(m))
+    return res, f"{a.out}: {a.alpha:g} of the way from {a.start} to {a.tuned} (recogniser {res['fingerprint']}); use it with --edgeface {a.out}", 0
+
 def _export(a):
     import os
     from vlrface.export import export_bundle, BUNDLE_FILE
@@ -456,7 +473,7 @@ def run_main(argv:list|None=None)->int:
     try:
         with warnings.catch_warnings(record=True) as w:
             warnings.simplefilter('always')
-            res, text, rc = dict(enroll=_enroll, identify=_identify, verify=_verify, export=_export)[a.command](a)
+            res, text, rc = dict(enroll=_enroll, identify=_identify, verify=_verify, interpolate=_interpolate, export=_export)[a.command](a)
         for x in {str(x.message) for x in w if issubclass(x.category, UserWarning)}:
             if 'not enrolled' not in x: print(f"note: {x}", file=sys.stderr)
     except KeyboardInterrupt:
