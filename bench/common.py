@@ -66,14 +66,6 @@ def val_faces(data):
     return fs, pairs, fs.idx(pairs.a), fs.idx(pairs.b), pairs.same.values, pairs.fold.values
 
 
-def all_pairs(fs):
-    "Every pair of the faces of `fs` (as judged by bench/hr_check.py): (ia, ib, same)"
-    import numpy as np
-    sub = np.asarray(fs.subjects)
-    ia, ib = np.triu_indices(len(fs), 1)
-    return ia, ib, sub[ia] == sub[ib]
-
-
 def command()->str:
     "The command line that ran this script, as a user would type it"
     return shlex.join(['python', *sys.argv])

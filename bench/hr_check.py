@@ -13,10 +13,10 @@ import argparse, time, warnings
 
 import pandas as pd
 
-from common import all_pairs, machine, describe, write_results
+from common import machine, describe, write_results
 from vlrface.core import md_table
 from vlrface.edgeface import load_edgeface, embed
-from vlrface.evaluate import dprime, eer, tar_at_far
+from vlrface.evaluate import dprime, eer, every_pair, tar_at_far
 from vlrface.faces import load_face_set
 
 warnings.filterwarnings('ignore')
@@ -37,13 +37,12 @@ def main():
     a = ap.parse_args()
     mach, t0 = machine(), time.time()
     fs = load_face_set(a.data, split='val', sizes=[], progress=False)
-    ia, ib, same = all_pairs(fs)
     recs = {'original': load_edgeface(), **{s.split('=', 1)[0]: load_edgeface(s.split('=', 1)[1]) for s in a.recognisers}}
     ref, rows = None, []
     for name, r in recs.items():
         e = embed(r, fs.hr)
         ref = e if ref is None else ref
-        s = (e[ia] * e[ib]).sum(1).numpy().astype(float)
+        s, same = every_pair(e, fs.subjects)
         tar = tar_at_far(s, same, (1e-3, 1e-2))
         rows.append({'recogniser': name, 'TAR@1e-3': round(100 * tar[1e-3], 2), 'TAR@1e-2': round(100 * tar[1e-2], 2),
                      'EER': round(100 * eer(s, same), 2), "d'": round(dprime(s, same), 3), 'drift': round(1 - float((e * ref).sum(1).mean()), 4)})

@@ -18,11 +18,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from common import all_pairs, machine, describe, results_path, val_faces, write_results
+from common import machine, describe, results_path, val_faces, write_results
 from vlrface.core import md_table
 from vlrface.degrade import TEST_DEGRADATIONS, degrade, face_seed
 from vlrface.edgeface import load_edgeface, embed, save_edgeface
-from vlrface.evaluate import _upscale, tar_at_far, verification_report
+from vlrface.evaluate import _upscale, every_pair, tar_at_far, verification_report
 from vlrface.finetune import interpolate_recognisers
 
 warnings.filterwarnings('ignore')
@@ -80,7 +80,6 @@ def main():
     a = ap.parse_args()
     mach, t0 = machine(), time.time()
     fs, pairs, ia, ib, same, folds = val_faces(a.data)
-    ja, jb, same_all = all_pairs(fs)   # every pair, for HR faces
     orig = load_edgeface()
     starts = {s.split('=', 1)[0]: s.split('=', 1)[1] for s in a.start if s != 'original'}
     models = {**({'original': orig} if 'original' in a.start else {}), **{k: load_edgeface(v) for k, v in starts.items()}}
@@ -89,14 +88,14 @@ def main():
     # the small faces do not depend on the recogniser: made and upscaled once
     small = {(s, c): _upscale(degrade(fs.hr, s, c, [face_seed(n, 0) for n in fs.names]).float() / 255, None) for s, c in itertools.product(a.sizes, conds)}
     ref = embed(orig, fs.hr)
-    tar3 = lambda e: 100 * tar_at_far((e[ja] * e[jb]).sum(1).numpy().astype(float), same_all, (1e-3,))[1e-3]
+    tar3 = lambda e: 100 * tar_at_far(*every_pair(e, fs.subjects), (1e-3,))[1e-3]   # every pair, for HR faces
     hr0 = tar3(ref)
     acc = lambda g, p: 100 * verification_report((g[ia] * p[ib]).sum(1).numpy().astype(float), same, folds)['accuracy']
-    rows, seen = [], {}
+    rows, end = [], None
     for (name, start), al in itertools.product(models.items(), a.alphas):
         r = interpolate_recognisers(start, tuned, al)
         if a.save: a.save.mkdir(parents=True, exist_ok=True); save_edgeface(r, a.save/f'{name}-a{al:g}.safetensors')
-        if al == 1 and 1 in seen: rows.append(dict(seen[1], start=name)); continue   # every line ends at the tuned recogniser: measured once
+        if al == 1 and end is not None: rows.append(dict(end, start=name)); continue   # every line ends at the tuned recogniser: measured once
         h = embed(r, fs.hr)
         row = dict(start=name, alpha=al, hr_tar3=round(tar3(h), 2), drift=round(1 - float((h * ref).sum(1).mean()), 4))
         row['hr_change'] = round(row['hr_tar3'] - hr0, 2)
@@ -107,11 +106,11 @@ def main():
                 cell += [acc(e, e), acc(h, e)]
                 row[f'{s}_{c}_LR-LR'], row[f'{s}_{c}_HR-LR'] = round(cell[-2], 2), round(cell[-1], 2)
             row[f'mean_{s}'] = round(float(np.mean(cell)), 2)
-        rows.append(row); seen[al] = row
+        rows.append(row); end = row if al == 1 else end
         print(f"{name} alpha {al:g}: " + ', '.join(f"{k} {row[k]}" for k in ('hr_tar3', 'hr_change', *[f'mean_{s}' for s in a.sizes])) + f" ({time.time() - t0:.0f} s)", flush=True)
     write_results(a.out, dict(rows=rows, tuned=a.tuned, starts={k: starts.get(k, 'the original recogniser') for k in models}, alphas=a.alphas,
                               sizes=a.sizes, conditions=conds, bound=a.bound, original_hr_tar3=round(hr0, 2), faces=len(fs),
-                              subjects=len(set(fs.subjects)), pairs=len(pairs), all_pairs=len(same_all), seconds=round(time.time() - t0, 1)), render, mach)
+                              subjects=len(set(fs.subjects)), pairs=len(pairs), all_pairs=len(fs) * (len(fs) - 1) // 2, seconds=round(time.time() - t0, 1)), render, mach)
     plot(json.loads(results_path(a.out).with_suffix('.json').read_text()), results_path(a.out).with_suffix('.png'))
 
 

@@ -24,7 +24,7 @@ from .dsr import DSR, upscale_faces
 from .edgeface import embed, matched_embeddings
 
 # %% auto #0
-__all__ = ['REPORT_SIZES', 'FAR_GRID', 'read_pairs', 'roc', 'auc', 'eer', 'tar_at_far', 'dprime', 'best_threshold',
+__all__ = ['REPORT_SIZES', 'FAR_GRID', 'read_pairs', 'roc', 'auc', 'eer', 'tar_at_far', 'dprime', 'every_pair', 'best_threshold',
            'kfold_accuracy', 'ranks', 'cmc', 'deal_folds', 'verification_report', 'open_set', 'split_gallery', 'luma',
            'psnr', 'ssim', 'Mode', 'standard_modes', 'robustness_modes', 'evaluate', 'robustness_table',
            'robustness_markdown', 'Evaluation']
@@ -85,6 +85,13 @@ def dprime(scores, same)->float:
     "Separation of the genuine and impostor score distributions: |mean difference| / pooled std"
     s, y = np.asarray(scores, float), np.asarray(same, bool)
     return float(abs(s[y].mean() - s[~y].mean()) / np.sqrt((s[y].var() + s[~y].var()) / 2))
+
+def every_pair(emb:torch.Tensor, # (n, d) L2-normalised embeddings
+               subjects)->tuple: # the subject of each
+    "(cosine, same subject) of every pair i < j of `emb`: the finest verification test a set of faces gives"
+    sub = np.asarray(subjects, dtype=object)
+    ia, ib = np.triu_indices(len(sub), 1)
+    return (emb @ emb.T).numpy()[ia, ib].astype(float), sub[ia] == sub[ib]
 
 # %% ../nbs/04_evaluate.ipynb #6368dc68
 def best_threshold(scores, same)->float:

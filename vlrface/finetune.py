@@ -28,7 +28,7 @@ from .dsr import DSR, PRETRAINED, load_dsr, upscale_faces
 from .edgeface import EdgeFace, load_edgeface, save_edgeface
 from .faces import FaceSet, load_face_set, normalize
 from .degrade import DEGRADATIONS, degrade as degrade_faces, face_seed, get_degradation
-from .evaluate import deal_folds, tar_at_far, verification_report
+from .evaluate import deal_folds, every_pair, tar_at_far, verification_report
 from .runs import *
 
 # %% auto #0
@@ -263,11 +263,9 @@ class VerificationCallback(Callback):
         # the bounded pairs above (0.16 points each on LFW's validation people) cannot show a drop of half a point on HR faces
         at = np.flatnonzero(self.bank.kinds == 'HR')
         if len(at) > self.max_all: at = np.sort(np.random.default_rng(0).choice(at, self.max_all, replace=False))
-        sub = np.array([self.subjects[n] for n in self.bank.names[at]], dtype=object)
-        ia, ib = np.triu_indices(len(at), 1)
-        same = sub[ia] == sub[ib]
+        s, same = every_pair(E[at], [self.subjects[n] for n in self.bank.names[at]])
         if same.all() or not same.any(): return float('nan')   # (no genuine pair, or no impostor: nothing to measure)
-        return tar_at_far((E[at] @ E[at].T).numpy()[ia, ib].astype(float), same, (1e-3,))[1e-3]
+        return tar_at_far(s, same, (1e-3,))[1e-3]
 
     def after_validate(self):
         # a frozen backbone gives the embeddings of the last measurement (the original's, in stage 1): keep its numbers
@@ -544,7 +542,7 @@ def train_finetune(data, # a folder prepared by vlrface-prep
     if resume: dsrs, edgeface = inputs.get('dsrs', []), inputs.get('edgeface') or get_path('edgeface')
     seed_everything(cfg.seed)
     dls, ver, cl = finetune_data(data, dsrs, cfg, device=device, progress=progress and not quiet)
-    if resume and (out/'history.csv').exists() and 'ver_tar3_hr_all' not in (out/'history.csv').open().readline():
+    if resume and (out/'history.csv').exists() and 'ver_tar3_hr_all' not in pd.read_csv(out/'history.csv', nrows=0).columns:
         ver.subjects = None   # a run logged before that number existed keeps its columns
     if not quiet: print(f"{cl.label.nunique():,} classes, {len(dls.train.dataset):,} training faces ({dls.train.n:,} per epoch), "
                         f"{len(dls.valid.dataset):,} held out; {len(ver.pairs):,} validation pairs of {len(set(ver.bank.names)):,} images; "
