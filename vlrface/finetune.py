@@ -408,9 +408,10 @@ class FinetuneConfig:
     per_subject:int=20        # genuine validation pairs per validation person, at most
     seed:int=0                # seed of the head, draws, shuffles and flips
     flip:bool=True            # horizontal flips
+    hr_bound:float=0.5        # best.safetensors: the best epoch whose HR TAR@1e-3 (every validation pair) is at most this many points below the start recogniser's, while any is (100: no bound)
     def __post_init__(self):
         check_settings(self, positive=('epochs2', 'lr1', 'lr_backbone', 'lr_head', 'bs', 'scale', 'min_images', 'per_subject'),
-                       non_negative=('epochs1', 'wd', 'clip', 'margin', 'distill', 'holdout'), choices=dict(precision=PRECISIONS, degrade=('none', *DEGRADATIONS)))
+                       non_negative=('epochs1', 'wd', 'clip', 'margin', 'distill', 'holdout', 'hr_bound'), choices=dict(precision=PRECISIONS, degrade=('none', *DEGRADATIONS)))
         self.sizes = tuple(sorted({check_vlr_size(s) for s in self.sizes}))
         if not 0 <= self.hr_ratio <= 1: raise ValueError(f"hr_ratio must be in [0, 1], got {self.hr_ratio}")
 
@@ -452,6 +453,7 @@ def plot_finetune_history(out)->'plt.Figure':
     out = Path(out); h = pd.read_csv(out/'history.csv').apply(pd.to_numeric, errors='coerce')
     base = json.loads((out/'baseline.json').read_text()) if (out/'baseline.json').exists() else {}
     conf = json.loads((out/'config.json').read_text()) if (out/'config.json').exists() else {}
+    conf = conf.get('settings', conf)   # (the record's settings; runs saved before it had sections are flat)
     e1, w = conf.get('epochs1'), conf.get('distill', 0)
     accs = [c for c in h.columns if c.startswith('ver_acc_')]
     fig, axs = plt.subplots(1, 3, figsize=(11, 3))
@@ -462,7 +464,9 @@ def plot_finetune_history(out)->'plt.Figure':
         if c in base: axs[2].axhline(base[c] * 100, c=col, ls='--', lw=0.8)
     if 'ver_tar3_hr_all' in h:   # the HR guard: every pair of HR faces
         axs[2].plot(h.epoch, h.ver_tar3_hr_all * 100, c='k', ls=':', label='HR TAR@1e-3, every pair')
-        if 'ver_tar3_hr_all' in base: axs[2].axhline(base['ver_tar3_hr_all'] * 100, c='k', ls='--', lw=0.8)
+        if 'ver_tar3_hr_all' in base:
+            axs[2].axhline(base['ver_tar3_hr_all'] * 100, c='k', ls='--', lw=0.8)
+            if conf.get('hr_bound', 100) < 100: axs[2].axhline(base['ver_tar3_hr_all'] * 100 - conf['hr_bound'], c='r', ls=':', lw=0.8, label=f"HR bound (-{conf['hr_bound']:g})")
     axs[2].set_title('verification acc %, unseen people (dashed: original)', fontsize=9); axs[2].legend(fontsize=7)
     for ax in axs:
         if e1: ax.axvline(e1 - 0.5, c='grey', lw=0.5)
@@ -560,6 +564,8 @@ def train_finetune(data, # a folder prepared by vlrface-prep
     else:
         ver.res = ver.compute(model, learn.precision)
         atomic_write(out/'baseline.json', json.dumps(ver.res, indent=1))
+    if 'ver_tar3_hr_all' in ver.res and ver.subjects is not None and math.isfinite(ver.res['ver_tar3_hr_all']):   # best.safetensors keeps HR faces
+        learn.checkpoint.guard = ('ver_tar3_hr_all', ver.res['ver_tar3_hr_all'] - cfg.hr_bound / 100)
     if not quiet: print("original recogniser on the validation people: " + ', '.join(f"{k} {v * 100:.2f} %" for k, v in ver.res.items()))
     stage, start = 1, 0
     if (out/'last.state.pt').exists():   # (a run stopped before its first epoch ended starts afresh)

@@ -121,11 +121,13 @@ def _save_weights(model:nn.Module, path):
 
 # %% ../nbs/07a_runs.ipynb #6545f625
 class CheckpointCallback(Callback):
-    "Save model + optimizer state every epoch, atomically; keep the best model by a validation metric"
+    "Save model + optimizer state every epoch, atomically; keep the best model by a validation metric, among the epochs within `guard` if any are"
     order = 90   # after the Recorder has logged the epoch
     def __init__(self, path, monitor:str='valid_loss', # the metric (`valid_` + it, or it as named) to keep the best by; higher is better, but for a loss
-                 save=_save_weights): # `save(model, file)` writes the deployable weights
-        self.path, self.monitor, self.save, self.best = Path(path), monitor, save, -math.inf
+                 save=_save_weights, # `save(model, file)` writes the deployable weights
+                 guard:tuple|None=None): # (metric, floor): an epoch whose metric is below `floor` is the best only while no epoch within it has been
+        self.path, self.monitor, self.save, self.guard = Path(path), monitor, save, guard
+        self.best, self.best_ok = -math.inf, False
 
     def _metrics(self)->dict:
         r = self.recorder
@@ -137,6 +139,12 @@ class CheckpointCallback(Callback):
         s = m.get(key)
         if s is not None and 'loss' in key: s, key = -s, '-' + key
         return key, (s if s is not None and math.isfinite(s) else None)
+
+    def _within(self, m:dict)->bool|None:
+        "Whether the epoch keeps the guard; `None` where it cannot say (no guard, or its metric missing or NaN)"
+        if self.guard is None: return None
+        v = m.get(self.guard[0])
+        return None if v is None or not math.isfinite(v) else v >= self.guard[1]
 
     # epochs skipped on resume (fastai's `SkipToEpoch`, which cancels them before our `before_epoch`) still
     # reach `after_epoch`: only save epochs that trained
@@ -151,15 +159,17 @@ class CheckpointCallback(Callback):
         deploy = ema.module if ema is not None else model
         self.save(deploy, self.path/'last.safetensors')
         m = self._metrics(); key, score = self._score(m)
-        improved = score is not None and score > self.best
-        if improved: self.best = score
+        within = self._within(m); ok = within is not False   # (an epoch the guard cannot judge is not held against)
+        improved = score is not None and (ok, score) > (self.best_ok, self.best)   # any epoch within the guard beats every one outside it
+        if improved: self.best, self.best_ok = score, ok
         extra = getattr(self.learn, 'checkpoint_extra', {})
-        state = dict(epoch=self.epoch, best=float(self.best), model=model.state_dict(), opt=_plain(self.opt.state_dict()),
+        state = dict(epoch=self.epoch, best=float(self.best), best_ok=self.best_ok, model=model.state_dict(), opt=_plain(self.opt.state_dict()),
                      ema=None if ema is None else ema.module.state_dict(), extra=extra)
         with atomic_path(self.path/'last.state.pt') as tmp: torch.save(state, tmp)
         if improved:
             self.save(deploy, self.path/'best.safetensors')
-            atomic_write(self.path/'best.json', json.dumps(dict(epoch=self.epoch, monitor=key, score=score, metrics=m, **extra), indent=1))
+            guard = {} if self.guard is None else dict(guard=dict(metric=self.guard[0], floor=float(self.guard[1]), kept=within))
+            atomic_write(self.path/'best.json', json.dumps(dict(epoch=self.epoch, monitor=key, score=score, metrics=m, **guard, **extra), indent=1))
 
 # %% ../nbs/07a_runs.ipynb #b9069122
 class CSVLogCallback(CSVLogger):
@@ -195,7 +205,7 @@ def read_checkpoint(f, # a `last.state.pt`
     return st
 
 def resume_from(learn:Learner, path, quiet:bool=False)->int:
-    "Load the last checkpoint in `path` into `learn` (model, optimizer, EMA, best score, `checkpoint_extra`); return the epoch to start from"
+    "Load the last checkpoint in `path` into `learn` (model, optimizer, EMA, best score and whether it kept the guard, `checkpoint_extra`); return the epoch to start from"
     f = Path(path)/'last.state.pt'
     st = read_checkpoint(f, next(learn.model.parameters()).device)
     try: learn.model.load_state_dict(st['model'])
@@ -205,7 +215,7 @@ def resume_from(learn:Learner, path, quiet:bool=False)->int:
         from timm.utils import ModelEmaV3
         learn.ema_model = ModelEmaV3(learn.model); learn.ema_model.module.load_state_dict(st['ema'])
     for cb in learn.cbs:
-        if isinstance(cb, CheckpointCallback): cb.best = st['best']
+        if isinstance(cb, CheckpointCallback): cb.best, cb.best_ok = st['best'], st.get('best_ok', True)   # (a run saved before guards: its best stands)
     learn.checkpoint_extra = st.get('extra', {})
     if not quiet: print(f"resuming {path}: epoch {st['epoch']} is the last one saved, continuing from epoch {st['epoch'] + 1}")
     return st['epoch'] + 1
