@@ -596,15 +596,21 @@ def _print_finetune(run):
         if 'ver_tar3_hr_all' in b['metrics'] and 'ver_tar3_hr_all' in base:   # what fine-tuning cost on HR faces
             t0, t1 = base['ver_tar3_hr_all'] * 100, b['metrics']['ver_tar3_hr_all'] * 100
             print(f"  HR faces, every pair, TAR@FAR 1e-3: {t0:.2f} % -> {t1:.2f} % ({t1 - t0:+.2f} points)")
-        g, h = b.get('guard'), pd.read_csv(run/'history.csv') if (run/'history.csv').exists() else pd.DataFrame()
+        g = b.get('guard')
+        h = pd.read_csv(run/'history.csv').apply(pd.to_numeric, errors='coerce') if (run/'history.csv').exists() else pd.DataFrame()
+        rec = json.loads((run/'config.json').read_text()) if (run/'config.json').exists() else {}
+        cfg = rec.get('settings', rec)
         over = h[(h.ver_tar3_hr_all < g['floor']) & (h.ver_acc > b['score'])] if g and {'ver_tar3_hr_all', 'ver_acc'} <= set(h.columns) else h.iloc[:0]
         if len(over):   # epochs that scored higher, at a cost on HR faces beyond the bound
-            bound = (base['ver_tar3_hr_all'] - g['floor']) * 100 if 'ver_tar3_hr_all' in base else float('nan')
-            print(f"  passed over for losing more than {bound:.2g} points of HR TAR (--hr-bound): epoch " + ', '.join(
+            print(f"  passed over for losing more than {cfg.get('hr_bound', float('nan')):g} points of HR TAR (--hr-bound): epoch " + ', '.join(
                   f"{int(r.epoch)} ({r.ver_acc * 100:.2f} %, HR {(r.ver_tar3_hr_all - base.get('ver_tar3_hr_all', float('nan'))) * 100:+.2f})" for r in over.itertuples()))
-        if b.get('stage') == 1 and len(over):
-            print(f"no stage-2 epoch kept HR faces within the bound: best.safetensors holds the start recogniser's weights. For a recogniser in between, "
-                  f"`vlrface interpolate START {run/'last.safetensors'} --alpha A` (choose alpha on validation people); or fine-tune again with a wider --hr-bound")
+        start = rec.get('inputs', {}).get('edgeface') or 'START'
+        mix = f"`vlrface interpolate {start} {run/'last.safetensors'} --alpha A --out FILE` (choose alpha on validation people)"
+        if g and g.get('kept') is False:   # (no stage-1 epoch to fall back on)
+            print(f"warning: no epoch kept HR faces within the bound; best.safetensors is the best by {b['monitor']} regardless. For a recogniser in between, {mix}")
+        elif b.get('stage') == 1 and len(over):
+            print(f"no stage-2 epoch both kept HR faces within the bound and beat the start recogniser: best.safetensors holds the start recogniser's weights. "
+                  f"For a recogniser in between, {mix}; or fine-tune again with a wider --hr-bound")
         elif b.get('stage') == 1: print("no stage-2 epoch beat the original recogniser on the validation people: best.safetensors holds the original weights")
     print(f"recogniser: {run/'best.safetensors'} (head: {run/'best.head.safetensors'}); curves: {run/'history.png'}")
 

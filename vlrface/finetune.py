@@ -572,6 +572,9 @@ def train_finetune(data, # a folder prepared by vlrface-prep
         stage = read_checkpoint(out/'last.state.pt').get('extra', {}).get('stage', 1)
         _set_stage(learn, stage, cfg.epochs1)
         start = resume_from(learn, out, quiet)
+        g, bj = learn.checkpoint.guard, json.loads((out/'best.json').read_text()) if (out/'best.json').exists() else {}
+        v = bj.get('metrics', {}).get('ver_tar3_hr_all')
+        if g and bj and 'guard' not in bj and v is not None and math.isfinite(v): learn.checkpoint.best_ok = v >= g[1]   # a best chosen before the guard, judged now
     else:
         _set_stage(learn, 1, cfg.epochs1)
         if resume and not quiet: print(f"resuming {out}: no epoch was saved yet, starting from stage 1, epoch 0")
