@@ -12,27 +12,23 @@ For each start (`original`: the original recogniser) and each alpha, the recogni
 Each size's choice: the recogniser with the best mean among those whose HR TAR@1e-3 is within `--bound` points of the
 original's. `--save DIR` writes every interpolated recogniser (DIR/START-aALPHA.safetensors) for a DevTest run.
 """
-import argparse, itertools, json, time, warnings
+import argparse, json, time, warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
-from common import machine, describe, results_path, val_faces, write_results
+from common import machine, describe, results_path, write_results
 from vlrface.core import md_table
-from vlrface.degrade import TEST_DEGRADATIONS, degrade, face_seed
-from vlrface.edgeface import load_edgeface, embed, save_edgeface
-from vlrface.evaluate import _upscale, every_pair, tar_at_far, verification_report
-from vlrface.finetune import interpolate_recognisers
+from vlrface.edgeface import load_edgeface, save_edgeface
+from vlrface.finetune import choose_alpha, interpolate_recognisers, interpolation_curve
 
 warnings.filterwarnings('ignore')
 
 
 def choices(rec)->pd.DataFrame:
-    "Each size's chosen recogniser: the best mean accuracy among those within the bound (rows of `rec['rows']`)"
+    "Each size's chosen recogniser, by `choose_alpha` over the rows of every start: the best mean accuracy among those within the bound"
     t = pd.DataFrame(rec['rows'])
-    ok = t[t.hr_change >= -rec['bound']]
-    return pd.DataFrame([dict(size=int(s), **ok.loc[ok[f'mean_{s}'].idxmax(), ['start', 'alpha', f'mean_{s}', 'hr_change']].rename({f'mean_{s}': 'mean'}))
+    return pd.DataFrame([dict(size=int(s), **choose_alpha(t, s, rec['bound'])[['start', 'alpha', f'mean_{s}', 'hr_change']].rename({f'mean_{s}': 'mean'}))
                          for s in rec['sizes']])
 
 
@@ -79,38 +75,22 @@ def main():
     ap.add_argument('--out', default='wise-choice')
     a = ap.parse_args()
     mach, t0 = machine(), time.time()
-    fs, pairs, ia, ib, same, folds = val_faces(a.data)
-    orig = load_edgeface()
     starts = {s.split('=', 1)[0]: s.split('=', 1)[1] for s in a.start if s != 'original'}
+    orig = load_edgeface()
     models = {**({'original': orig} if 'original' in a.start else {}), **{k: load_edgeface(v) for k, v in starts.items()}}
     tuned = load_edgeface(a.tuned)
-    conds = list(TEST_DEGRADATIONS)
-    # the small faces do not depend on the recogniser: made and upscaled once
-    small = {(s, c): _upscale(degrade(fs.hr, s, c, [face_seed(n, 0) for n in fs.names]).float() / 255, None) for s, c in itertools.product(a.sizes, conds)}
-    ref = embed(orig, fs.hr)
-    tar3 = lambda e: 100 * tar_at_far(*every_pair(e, fs.subjects), (1e-3,))[1e-3]   # every pair, for HR faces
-    hr0 = tar3(ref)
-    acc = lambda g, p: 100 * verification_report((g[ia] * p[ib]).sum(1).numpy().astype(float), same, folds)['accuracy']
-    rows, end = [], None
-    for (name, start), al in itertools.product(models.items(), a.alphas):
-        r = interpolate_recognisers(start, tuned, al)
-        if a.save: a.save.mkdir(parents=True, exist_ok=True); save_edgeface(r, a.save/f'{name}-a{al:g}.safetensors')
-        if al == 1 and end is not None: rows.append(dict(end, start=name)); continue   # every line ends at the tuned recogniser: measured once
-        h = embed(r, fs.hr)
-        row = dict(start=name, alpha=al, hr_tar3=round(tar3(h), 2), drift=round(1 - float((h * ref).sum(1).mean()), 4))
-        row['hr_change'] = round(row['hr_tar3'] - hr0, 2)
-        for s in a.sizes:
-            cell = []
-            for c in conds:
-                e = embed(r, small[s, c])
-                cell += [acc(e, e), acc(h, e)]
-                row[f'{s}_{c}_LR-LR'], row[f'{s}_{c}_HR-LR'] = round(cell[-2], 2), round(cell[-1], 2)
-            row[f'mean_{s}'] = round(float(np.mean(cell)), 2)
-        rows.append(row); end = row if al == 1 else end
-        print(f"{name} alpha {al:g}: " + ', '.join(f"{k} {row[k]}" for k in ('hr_tar3', 'hr_change', *[f'mean_{s}' for s in a.sizes])) + f" ({time.time() - t0:.0f} s)", flush=True)
+    rows, curve = [], None
+    for name, start in models.items():   # the library's walk (`interpolation_curve`), one line per start
+        curve = interpolation_curve(start, tuned, a.data, a.alphas, a.sizes, original=orig)
+        rows += [dict(start=name, **r) for r in curve.to_dict('records')]
+        print(f"from {name} ({time.time() - t0:.0f} s):\n" + curve[['alpha', 'hr_tar3', 'hr_change', *[f'mean_{s}' for s in a.sizes]]].to_string(index=False), flush=True)
+        if a.save:
+            a.save.mkdir(parents=True, exist_ok=True)
+            for al in a.alphas: save_edgeface(interpolate_recognisers(start, tuned, al), a.save/f'{name}-a{al:g}.safetensors')
+    conds, at = curve.attrs['conditions'], curve.attrs
     write_results(a.out, dict(rows=rows, tuned=a.tuned, starts={k: starts.get(k, 'the original recogniser') for k in models}, alphas=a.alphas,
-                              sizes=a.sizes, conditions=conds, bound=a.bound, original_hr_tar3=round(hr0, 2), faces=len(fs),
-                              subjects=len(set(fs.subjects)), pairs=len(pairs), all_pairs=len(fs) * (len(fs) - 1) // 2, seconds=round(time.time() - t0, 1)), render, mach)
+                              sizes=a.sizes, conditions=conds, bound=a.bound, original_hr_tar3=at['original_hr_tar3'], faces=at['faces'],
+                              subjects=at['subjects'], pairs=at['pairs'], all_pairs=at['all_pairs'], seconds=round(time.time() - t0, 1)), render, mach)
     plot(json.loads(results_path(a.out).with_suffix('.json').read_text()), results_path(a.out).with_suffix('.png'))
 
 

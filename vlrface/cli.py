@@ -29,6 +29,12 @@ def _vlr_side(s:str)->int:
     try: return check_vlr_size(int(s))
     except ValueError as e: raise argparse.ArgumentTypeError(str(e)) from None
 
+def _alpha(s:str):
+    "An argparse type: a number, or 'auto' (`interpolate_recognisers` refuses one outside 0-1, with the command's other errors)"
+    if s == 'auto': return s
+    try: return float(s)
+    except ValueError: raise argparse.ArgumentTypeError(f"expected a number from 0 to 1 or 'auto', got {s!r}") from None
+
 def _whole(low:int, note:str=''):
     "An argparse type: a whole number >= `low`, refused with `note` after the bound"
     def parse(s:str)->int:
@@ -347,8 +353,14 @@ def main_parser()->argparse.ArgumentParser:
     s = sub.add_parser('interpolate', help="a recogniser between two: (1 - alpha) START + alpha TUNED (WiSE-FT), for --edgeface")
     s.add_argument('start', help="the recogniser TUNED was fine-tuned from (alpha 0); 'original': the official one ($VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)")
     s.add_argument('tuned', type=Path, help='the fine-tuned recogniser (alpha 1), e.g. RUN/best.safetensors of vlrface-finetune')
-    s.add_argument('--alpha', type=float, required=True, help='0-1: how far from START towards TUNED (choose it on validation people: bench/wise_choice.py)')
+    s.add_argument('--alpha', type=_alpha, required=True, help="0-1: how far from START towards TUNED; 'auto': chosen on the validation people of --data (the best mean accuracy at --sizes that keeps HR faces within --bound)")
     s.add_argument('--out', type=Path, required=True, help='the recogniser file to write (.safetensors)')
+    g = s.add_argument_group("--alpha auto")
+    g.add_argument('--data', type=Path, default=None, help='a prepared folder (vlrface-prep) with validation people')
+    g.add_argument('--sizes', type=_vlr_side, nargs='+', default=[8, 12, 16], help='VLR sides to choose for (default: 8 12 16)')
+    g.add_argument('--alphas', type=_alpha, nargs='+', default=[0, 0.25, 0.5, 0.625, 0.75, 0.875, 1], help='the points to try (default: 0 0.25 0.5 0.625 0.75 0.875 1)')
+    g.add_argument('--original', type=Path, default=None, help='the recogniser HR faces are held to (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
+    g.add_argument('--bound', type=float, default=0.5, help="points of HR TAR@1e-3 (every validation pair) the choice may lose against the original recogniser (default: 0.5)")
     s.add_argument('--json', action='store_true', help='print JSON instead of a line')
     s = sub.add_parser('export', help='write ONNX models (float and int8) of DSRs and the recogniser, for vlrface-lite')
     s.add_argument('out', type=Path, help='the bundle folder to write')
@@ -449,10 +461,26 @@ def _interpolate(a):
     from vlrface.quality import model_fingerprint
     if a.out.suffix != '.safetensors': raise ValueError(f"{a.out}: write the recogniser to a .safetensors file")
     start = load_edgeface(None if a.start == 'original' else Path(a.start))
-    m = interpolate_recognisers(start, a.tuned, a.alpha)
+    tuned, alpha, chose, text = load_edgeface(a.tuned), a.alpha, None, ''
+    bad = [x for x in ([alpha] if alpha != 'auto' else a.alphas) if not 0 <= x <= 1]   # (NaN fails this too)
+    if bad: raise ValueError(f"alpha must be in [0, 1] (0: start, 1: tuned), got {bad[0]:g}")
+    if alpha == 'auto':   # walk the line on the validation people, keep the best within the HR bound
+        from vlrface.finetune import choose_alpha, interpolation_curve
+        if a.data is None: raise ValueError("--alpha auto chooses on the validation people of a prepared folder: give --data DATA")
+        curve = interpolation_curve(start, tuned, a.data, a.alphas, a.sizes, original=a.original, progress=not a.json)
+        row = choose_alpha(curve, a.sizes, a.bound)
+        alpha = float(row.alpha)
+        cols = ['alpha', 'hr_tar3', 'hr_change', *[f'mean_{s}' for s in a.sizes]]
+        chose = dict(bound=a.bound, sizes=a.sizes, original_hr_tar3=curve.attrs['original_hr_tar3'], faces=curve.attrs['faces'], pairs=curve.attrs['pairs'],
+                     curve=curve[cols + ['drift']].to_dict('records'))
+        text = (f"on the {curve.attrs['faces']} validation faces of {a.data} (HR: TAR % at FAR 1e-3 over every pair, change from the original's "
+                f"{curve.attrs['original_hr_tar3']:.2f}; mean_N: accuracy % at N px, {len(curve.attrs['conditions'])} test conditions, LR-LR and HR-LR):\n"
+                f"{curve[cols].to_string(index=False)}\nchosen: alpha {alpha:g}, the best mean at {', '.join(map(str, a.sizes))} px "
+                f"within {a.bound:g} points of the original on HR faces\n")
+    m = interpolate_recognisers(start, tuned, alpha)
     save_edgeface(m, a.out)
-    res = dict(out=str(a.out), start=a.start, tuned=str(a.tuned), alpha=a.alpha, variant=m.variant, fingerprint=model_fingerprint(m))
-    return res, f"{a.out}: {a.alpha:g} of the way from {a.start} to {a.tuned} (recogniser {res['fingerprint']}); use it with --edgeface {a.out}", 0
+    res = dict(out=str(a.out), start=a.start, tuned=str(a.tuned), alpha=alpha, variant=m.variant, fingerprint=model_fingerprint(m), **({'choice': chose} if chose else {}))
+    return res, text + f"{a.out}: {alpha:g} of the way from {a.start} to {a.tuned} (recogniser {res['fingerprint']}); use it with --edgeface {a.out}", 0
 
 def _export(a):
     import os

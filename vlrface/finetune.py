@@ -35,7 +35,8 @@ from .runs import *
 __all__ = ['ArcFace', 'arcface_classes', 'super_resolve', 'FaceBank', 'face_bank', 'FaceDL', 'make_pairs', 'VerificationCallback',
            'VerificationMetric', 'ClosedSetAccuracy', 'FaceClassifier', 'ArcFaceLoss', 'backbone_head_splitter',
            'save_finetuned', 'load_head', 'finetune_learner', 'distill_targets', 'FinetuneConfig', 'fit_two_stage',
-           'plot_finetune_history', 'finetune_data', 'train_finetune', 'interpolate_recognisers']
+           'plot_finetune_history', 'finetune_data', 'train_finetune', 'interpolate_recognisers', 'interpolation_curve',
+           'choose_alpha']
 
 # %% ../nbs/08_finetune.ipynb #bb9bb00d
 class ArcFace(nn.Module):
@@ -601,3 +602,59 @@ def interpolate_recognisers(start, # the recogniser fine-tuning began from (alph
     # (one architecture, so the keys and shapes agree; int8 checkpoints load as float)
     out.load_state_dict({k: torch.lerp(sa[k].to(v), v, alpha) if v.is_floating_point() else v.clone() for k, v in sb.items()})
     return out
+
+# %% ../nbs/08_finetune.ipynb #cd42a5a8
+from .edgeface import embed
+from .degrade import TEST_DEGRADATIONS
+from .evaluate import _upscale
+
+def interpolation_curve(start, # the recogniser at alpha 0: an `EdgeFace` or its file
+                        tuned, # the one at alpha 1, fine-tuned from `start` (or from what `start` came from)
+                        data, # a prepared folder whose `split` people judge each point
+                        alphas=(0, 0.25, 0.5, 0.625, 0.75, 0.875, 1),
+                        sizes=(8, 12, 16), # VLR sides the small faces are judged at
+                        conditions=TEST_DEGRADATIONS, # test degradations of the small faces
+                        original=None, # the recogniser HR faces are held to (default: `load_edgeface()`, the original)
+                        split:str='val', bs:int=128, progress:bool=True)->pd.DataFrame:
+    "One row per alpha: HR TAR@1e-3 over every pair (`hr_tar3`, `hr_change` from `original`), `drift`, and `mean_N`: accuracy at N px over `conditions`, LR-LR and HR-LR"
+    for s in sizes: check_vlr_size(s)
+    fs = load_face_set(data, split=split, sizes=[], progress=False)
+    if len(set(fs.subjects)) < 2: raise ValueError(f"{data}: split {split!r} has {len(set(fs.subjects))} people; judging a recogniser needs two or more")
+    pairs = make_pairs(fs.names, fs.subjects)
+    ia, ib, same, folds = fs.idx(pairs.a), fs.idx(pairs.b), pairs.same.values, pairs.fold.values
+    small = {(s, c): _upscale(degrade_faces(fs.hr, s, c, [face_seed(n, 0) for n in fs.names]).float() / 255, None) for s in sizes for c in conditions}
+    ref = embed(original if isinstance(original, nn.Module) else load_edgeface(original), fs.hr, bs=bs)
+    tar3 = lambda e: 100 * tar_at_far(*every_pair(e, fs.subjects), (1e-3,))[1e-3]
+    acc = lambda g, p: 100 * verification_report((g[ia] * p[ib]).sum(1).numpy().astype(float), same, folds)['accuracy']
+    hr0, rows = tar3(ref), []
+    a, b = (m if isinstance(m, nn.Module) else load_edgeface(m) for m in (start, tuned))
+    for al in show_progress(list(alphas), what=f'interpolation, {len(alphas)} points', progress=progress):
+        r = interpolate_recognisers(a, b, al)
+        h = embed(r, fs.hr, bs=bs)
+        row = dict(alpha=al, hr_tar3=round(tar3(h), 2), drift=round(1 - float((h * ref).sum(1).mean()), 4))
+        row['hr_change'] = round(row['hr_tar3'] - hr0, 2)
+        for s in sizes:
+            cell = []
+            for c in conditions:
+                e = embed(r, small[s, c], bs=bs)
+                cell += [acc(e, e), acc(h, e)]
+                row[f'{s}_{c}_LR-LR'], row[f'{s}_{c}_HR-LR'] = round(cell[-2], 2), round(cell[-1], 2)
+            row[f'mean_{s}'] = round(float(np.mean(cell)), 2)
+        rows.append(row)
+    out = pd.DataFrame(rows)
+    out.attrs.update(original_hr_tar3=round(hr0, 2), faces=len(fs), subjects=len(set(fs.subjects)), pairs=len(pairs),
+                     all_pairs=len(fs) * (len(fs) - 1) // 2, sizes=list(sizes), conditions=list(conditions))
+    return out
+
+def choose_alpha(curve:pd.DataFrame, # from `interpolation_curve`
+                 sizes=None, # the sides to choose for (their `mean_N` averaged; default: every side of the curve)
+                 bound:float=0.5 # HR TAR@1e-3 may fall at most this many points below the original's
+                )->pd.Series:
+    "The row of `curve` with the best mean accuracy at `sizes` among those within `bound` of the original on HR faces"
+    sizes = [sizes] if isinstance(sizes, int) else list(sizes or curve.attrs.get('sizes') or [int(c[5:]) for c in curve.columns if c.startswith('mean_')])
+    missing = [s for s in sizes if f'mean_{s}' not in curve]
+    if missing: raise ValueError(f"the curve was not measured at {missing} px (it has {[c[5:] for c in curve.columns if c.startswith('mean_')]})")
+    ok = curve[curve.hr_change >= -bound]
+    if not len(ok): raise ValueError(f"no point of the curve keeps HR TAR@1e-3 within {bound:g} points of the original "
+                                     f"(best: {curve.hr_change.max():+.2f} at alpha {curve.alpha[curve.hr_change.idxmax()]:g}): start from a recogniser closer to the original")
+    return ok.loc[ok[[f'mean_{s}' for s in sizes]].mean(axis=1).idxmax()]
