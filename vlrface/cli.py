@@ -632,8 +632,8 @@ def _print_finetune(run):
         if len(over):   # epochs that scored higher, at a cost on HR faces beyond the bound
             print(f"  passed over for losing more than {cfg.get('hr_bound', float('nan')):g} points of HR TAR (--hr-bound): epoch " + ', '.join(
                   f"{int(r.epoch)} ({r.ver_acc * 100:.2f} %, HR {(r.ver_tar3_hr_all - base.get('ver_tar3_hr_all', float('nan'))) * 100:+.2f})" for r in over.itertuples()))
-        start = rec.get('inputs', {}).get('edgeface') or 'START'
-        mix = f"`vlrface interpolate {start} {run/'last.safetensors'} --alpha A --out FILE` (choose alpha on validation people)"
+        start, data = rec.get('inputs', {}).get('edgeface') or 'START', (rec.get('inputs', {}).get('data') or {}).get('folder', 'DATA')
+        mix = f"`vlrface interpolate {start} {run/'last.safetensors'} --alpha auto --data {data} --out FILE` (alpha chosen on the validation people)"
         if g and g.get('kept') is False:   # (no stage-1 epoch to fall back on)
             print(f"warning: no epoch kept HR faces within the bound; best.safetensors is the best by {b['monitor']} regardless. For a recogniser in between, {mix}")
         elif b.get('stage') == 1 and len(over):
