@@ -357,10 +357,10 @@ def main_parser()->argparse.ArgumentParser:
     s.add_argument('--out', type=Path, required=True, help='the recogniser file to write (.safetensors)')
     g = s.add_argument_group("--alpha auto")
     g.add_argument('--data', type=Path, default=None, help='a prepared folder (vlrface-prep) with validation people')
-    g.add_argument('--sizes', type=_vlr_side, nargs='+', default=[8, 12, 16], help='VLR sides to choose for (default: 8 12 16)')
-    g.add_argument('--alphas', type=_alpha, nargs='+', default=[0, 0.25, 0.5, 0.625, 0.75, 0.875, 1], help='the points to try (default: 0 0.25 0.5 0.625 0.75 0.875 1)')
+    g.add_argument('--sizes', type=_vlr_side, nargs='+', default=None, help='VLR sides to choose for (default: 8 12 16)')
+    g.add_argument('--alphas', type=float, nargs='+', default=None, help='the points to try (default: 0 0.25 0.5 0.625 0.75 0.875 1)')
     g.add_argument('--original', type=Path, default=None, help='the recogniser HR faces are held to (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
-    g.add_argument('--bound', type=float, default=0.5, help="points of HR TAR@1e-3 (every validation pair) the choice may lose against the original recogniser (default: 0.5)")
+    g.add_argument('--bound', type=float, default=None, help="points of HR TAR@1e-3 (every validation pair) the choice may lose against the original recogniser (default: 0.5)")
     s.add_argument('--json', action='store_true', help='print JSON instead of a line')
     s = sub.add_parser('export', help='write ONNX models (float and int8) of DSRs and the recogniser, for vlrface-lite')
     s.add_argument('out', type=Path, help='the bundle folder to write')
@@ -462,21 +462,25 @@ def _interpolate(a):
     if a.out.suffix != '.safetensors': raise ValueError(f"{a.out}: write the recogniser to a .safetensors file")
     start = load_edgeface(None if a.start == 'original' else Path(a.start))
     tuned, alpha, chose, text = load_edgeface(a.tuned), a.alpha, None, ''
-    bad = [x for x in ([alpha] if alpha != 'auto' else a.alphas) if not 0 <= x <= 1]   # (NaN fails this too)
+    given = [f"--{k}" for k in ('data', 'sizes', 'alphas', 'original', 'bound') if getattr(a, k) is not None]
+    if alpha != 'auto' and given: raise ValueError(f"{', '.join(given)}: settings of --alpha auto, which chooses alpha; with --alpha {alpha:g} they would do nothing")
+    sizes, alphas, bound = a.sizes or [8, 12, 16], a.alphas or [0, 0.25, 0.5, 0.625, 0.75, 0.875, 1], 0.5 if a.bound is None else a.bound
+    bad = [x for x in ([alpha] if alpha != 'auto' else alphas) if not 0 <= x <= 1]   # (NaN fails this too)
     if bad: raise ValueError(f"alpha must be in [0, 1] (0: start, 1: tuned), got {bad[0]:g}")
+    if not bound >= 0: raise ValueError(f"--bound must be >= 0 (points of HR TAR the choice may lose), got {bound:g}")
     if alpha == 'auto':   # walk the line on the validation people, keep the best within the HR bound
         from vlrface.finetune import choose_alpha, interpolation_curve
         if a.data is None: raise ValueError("--alpha auto chooses on the validation people of a prepared folder: give --data DATA")
-        curve = interpolation_curve(start, tuned, a.data, a.alphas, a.sizes, original=a.original, progress=not a.json)
-        row = choose_alpha(curve, a.sizes, a.bound)
+        curve = interpolation_curve(start, tuned, a.data, alphas, sizes, original=a.original, progress=not a.json)
+        row = choose_alpha(curve, sizes, bound)
         alpha = float(row.alpha)
-        cols = ['alpha', 'hr_tar3', 'hr_change', *[f'mean_{s}' for s in a.sizes]]
-        chose = dict(bound=a.bound, sizes=a.sizes, original_hr_tar3=curve.attrs['original_hr_tar3'], faces=curve.attrs['faces'], pairs=curve.attrs['pairs'],
+        cols = ['alpha', 'hr_tar3', 'hr_change', *[f'mean_{s}' for s in sizes]]
+        chose = dict(bound=bound, sizes=sizes, original_hr_tar3=curve.attrs['original_hr_tar3'], faces=curve.attrs['faces'], pairs=curve.attrs['pairs'],
                      curve=curve[cols + ['drift']].to_dict('records'))
         text = (f"on the {curve.attrs['faces']} validation faces of {a.data} (HR: TAR % at FAR 1e-3 over every pair, change from the original's "
                 f"{curve.attrs['original_hr_tar3']:.2f}; mean_N: accuracy % at N px, {len(curve.attrs['conditions'])} test conditions, LR-LR and HR-LR):\n"
-                f"{curve[cols].to_string(index=False)}\nchosen: alpha {alpha:g}, the best mean at {', '.join(map(str, a.sizes))} px "
-                f"within {a.bound:g} points of the original on HR faces\n")
+                f"{curve[cols].to_string(index=False)}\nchosen: alpha {alpha:g}, the best mean at {', '.join(map(str, sizes))} px "
+                f"within {bound:g} points of the original on HR faces\n")
     m = interpolate_recognisers(start, tuned, alpha)
     save_edgeface(m, a.out)
     res = dict(out=str(a.out), start=a.start, tuned=str(a.tuned), alpha=alpha, variant=m.variant, fingerprint=model_fingerprint(m), **({'choice': chose} if chose else {}))
@@ -614,7 +618,7 @@ def finetune_parser()->argparse.ArgumentParser:
     return p
 
 def _print_finetune(run):
-    import json, pandas as pd
+    import json, shlex, pandas as pd
     b = json.loads((run/'best.json').read_text()) if (run/'best.json').exists() else None
     base = json.loads((run/'baseline.json').read_text()) if (run/'baseline.json').exists() else {}
     if b:
@@ -633,7 +637,9 @@ def _print_finetune(run):
             print(f"  passed over for losing more than {cfg.get('hr_bound', float('nan')):g} points of HR TAR (--hr-bound): epoch " + ', '.join(
                   f"{int(r.epoch)} ({r.ver_acc * 100:.2f} %, HR {(r.ver_tar3_hr_all - base.get('ver_tar3_hr_all', float('nan'))) * 100:+.2f})" for r in over.itertuples()))
         start, data = rec.get('inputs', {}).get('edgeface') or 'START', (rec.get('inputs', {}).get('data') or {}).get('folder', 'DATA')
-        mix = f"`vlrface interpolate {start} {run/'last.safetensors'} --alpha auto --data {data} --out FILE` (alpha chosen on the validation people)"
+        # held to the run's own start and bound, as the guard was
+        mix = (f"`vlrface interpolate {shlex.quote(str(start))} {shlex.quote(str(run/'last.safetensors'))} --alpha auto --data {shlex.quote(str(data))} "
+               f"--original {shlex.quote(str(start))} --bound {cfg.get('hr_bound', 0.5):g} --out FILE` (alpha chosen on the validation people)")
         if g and g.get('kept') is False:   # (no stage-1 epoch to fall back on)
             print(f"warning: no epoch kept HR faces within the bound; best.safetensors is the best by {b['monitor']} regardless. For a recogniser in between, {mix}")
         elif b.get('stage') == 1 and len(over):

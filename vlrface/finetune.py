@@ -607,6 +607,7 @@ def interpolate_recognisers(start, # the recogniser fine-tuning began from (alph
 from .edgeface import embed
 from .degrade import TEST_DEGRADATIONS
 from .evaluate import _upscale
+import numbers
 
 def interpolation_curve(start, # the recogniser at alpha 0: an `EdgeFace` or its file
                         tuned, # the one at alpha 1, fine-tuned from `start` (or from what `start` came from)
@@ -618,6 +619,7 @@ def interpolation_curve(start, # the recogniser at alpha 0: an `EdgeFace` or its
                         split:str='val', bs:int=128, progress:bool=True)->pd.DataFrame:
     "One row per alpha: HR TAR@1e-3 over every pair (`hr_tar3`, `hr_change` from `original`), `drift`, and `mean_N`: accuracy at N px over `conditions`, LR-LR and HR-LR"
     for s in sizes: check_vlr_size(s)
+    if not len(alphas) or not all(0 <= al <= 1 for al in alphas): raise ValueError(f"alphas must be one or more numbers in [0, 1], got {list(alphas)}")
     fs = load_face_set(data, split=split, sizes=[], progress=False)
     if len(set(fs.subjects)) < 2: raise ValueError(f"{data}: split {split!r} has {len(set(fs.subjects))} people; judging a recogniser needs two or more")
     pairs = make_pairs(fs.names, fs.subjects)
@@ -650,8 +652,9 @@ def choose_alpha(curve:pd.DataFrame, # from `interpolation_curve`
                  sizes=None, # the sides to choose for (their `mean_N` averaged; default: every side of the curve)
                  bound:float=0.5 # HR TAR@1e-3 may fall at most this many points below the original's
                 )->pd.Series:
-    "The row of `curve` with the best mean accuracy at `sizes` among those within `bound` of the original on HR faces"
-    sizes = [sizes] if isinstance(sizes, int) else list(sizes or curve.attrs.get('sizes') or [int(c[5:]) for c in curve.columns if c.startswith('mean_')])
+    "The row of `curve` with the best mean accuracy at `sizes` among those within `bound` of the original on HR faces (ties: the first row)"
+    # (`hr_change` is compared as the curve holds it, to 0.01 points: finer than one genuine pair of LFW's validation people, 0.06)
+    sizes = [int(sizes)] if isinstance(sizes, numbers.Integral) else list(sizes or curve.attrs.get('sizes') or [int(c[5:]) for c in curve.columns if c.startswith('mean_')])
     missing = [s for s in sizes if f'mean_{s}' not in curve]
     if missing: raise ValueError(f"the curve was not measured at {missing} px (it has {[c[5:] for c in curve.columns if c.startswith('mean_')]})")
     ok = curve[curve.hr_change >= -bound]
