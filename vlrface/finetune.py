@@ -6,7 +6,7 @@ Docs: https://vlrface.github.io/vlrface/finetune.html.md"""
 
 # %% ../nbs/08_finetune.ipynb #b030d6c6
 from __future__ import annotations
-import contextlib, json, math, time, warnings
+import contextlib, json, math, numbers, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,10 +25,10 @@ import fastai.callback.schedule  # noqa: F401 (adds Learner.fit_one_cycle)
 
 from .core import *
 from .dsr import DSR, PRETRAINED, load_dsr, upscale_faces
-from .edgeface import EdgeFace, load_edgeface, save_edgeface
+from .edgeface import EdgeFace, embed, load_edgeface, save_edgeface
 from .faces import FaceSet, load_face_set, normalize
-from .degrade import DEGRADATIONS, degrade as degrade_faces, face_seed, get_degradation
-from .evaluate import deal_folds, every_pair, tar_at_far, verification_report
+from .degrade import DEGRADATIONS, TEST_DEGRADATIONS, degrade as degrade_faces, face_seed, get_degradation
+from .evaluate import _upscale, deal_folds, every_pair, tar_at_far, verification_report
 from .runs import *
 
 # %% auto #0
@@ -573,9 +573,6 @@ def train_finetune(data, # a folder prepared by vlrface-prep
         stage = read_checkpoint(out/'last.state.pt').get('extra', {}).get('stage', 1)
         _set_stage(learn, stage, cfg.epochs1)
         start = resume_from(learn, out, quiet)
-        g, bj = learn.checkpoint.guard, json.loads((out/'best.json').read_text()) if (out/'best.json').exists() else {}
-        v = bj.get('metrics', {}).get('ver_tar3_hr_all')
-        if g and bj and 'guard' not in bj and v is not None and math.isfinite(v): learn.checkpoint.best_ok = v >= g[1]   # a best chosen before the guard, judged now
     else:
         _set_stage(learn, 1, cfg.epochs1)
         if resume and not quiet: print(f"resuming {out}: no epoch was saved yet, starting from stage 1, epoch 0")
@@ -604,11 +601,6 @@ def interpolate_recognisers(start, # the recogniser fine-tuning began from (alph
     return out
 
 # %% ../nbs/08_finetune.ipynb #cd42a5a8
-from .edgeface import embed
-from .degrade import TEST_DEGRADATIONS
-from .evaluate import _upscale
-import numbers
-
 def interpolation_curve(start, # the recogniser at alpha 0: an `EdgeFace` or its file
                         tuned, # the one at alpha 1, fine-tuned from `start` (or from what `start` came from)
                         data, # a prepared folder whose `split` people judge each point

@@ -146,6 +146,11 @@ class CheckpointCallback(Callback):
         v = m.get(self.guard[0])
         return None if v is None or not math.isfinite(v) else v >= self.guard[1]
 
+    def saved_best_ok(self)->bool:
+        "Whether the best in `best.json` keeps the guard, for a run saved before guards (its best is judged now; none to judge: it stands)"
+        f = self.path/'best.json'
+        return self._within(json.loads(f.read_text()).get('metrics', {}) if f.exists() else {}) is not False
+
     # epochs skipped on resume (fastai's `SkipToEpoch`, which cancels them before our `before_epoch`) still
     # reach `after_epoch`: only save epochs that trained
     trained = False
@@ -215,7 +220,7 @@ def resume_from(learn:Learner, path, quiet:bool=False)->int:
         from timm.utils import ModelEmaV3
         learn.ema_model = ModelEmaV3(learn.model); learn.ema_model.module.load_state_dict(st['ema'])
     for cb in learn.cbs:
-        if isinstance(cb, CheckpointCallback): cb.best, cb.best_ok = st['best'], st.get('best_ok', True)   # (a run saved before guards: its best stands)
+        if isinstance(cb, CheckpointCallback): cb.best, cb.best_ok = st['best'], st['best_ok'] if 'best_ok' in st else cb.saved_best_ok()
     learn.checkpoint_extra = st.get('extra', {})
     if not quiet: print(f"resuming {path}: epoch {st['epoch']} is the last one saved, continuing from epoch {st['epoch'] + 1}")
     return st['epoch'] + 1
