@@ -1,7 +1,7 @@
 """Fine-tuning settings compared on the validation people, from the run folders' own records, written to
 bench/results/ft-realistic-val.{json,md}: each run's settings that differ, and its validation verification
 accuracy per face kind after its last epoch (the weights `best.safetensors` keeps are the best epoch's). Runs that log
-HR TAR@1e-3 over every validation pair (`ver_tar3_hr_all`) also get its change from the start recogniser, at the last
+HR TAR@1e-3 over every validation pair (`ver_tar3_hr_all`) also get its change from the start recogniser (or from --hr-reference's), at the last
 epoch and at the best, the top-scoring epoch whatever its HR cost, and whether the best kept the HR bound.
 
     vlrface-finetune data/lfw-vlr --dsr runs/realistic16/best.safetensors --sizes 8 16 32 --degrade realistic \\
@@ -33,10 +33,12 @@ def main():
         minutes = sum(int(m) + int(s) / 60 for m, s in (t.split(':') for t in h.time))
         base = json.loads((r/'baseline.json').read_text()) if (r/'baseline.json').exists() else {}
         hr = {}
-        if 'ver_tar3_hr_all' in h and 'ver_tar3_hr_all' in base:   # what each epoch cost on HR faces, in points
-            change = lambda v: round((float(v) - base['ver_tar3_hr_all']) * 100, 2)
+        ref = json.loads((r/'hr_reference.json').read_text()) if (r/'hr_reference.json').exists() else None   # (--hr-reference)
+        if 'ver_tar3_hr_all' in h and 'ver_tar3_hr_all' in base:   # what each epoch cost on HR faces, in points, from where the bound counts
+            hr0 = (ref or base)['ver_tar3_hr_all']
+            change = lambda v: round((float(v) - hr0) * 100, 2)
             top = h.loc[h.ver_acc.idxmax()]
-            hr = dict(hr_change=change(last.ver_tar3_hr_all), best_hr_change=change(best['metrics']['ver_tar3_hr_all']),
+            hr = dict(hr_from='reference' if ref else 'start', hr_from_tar3=round(hr0 * 100, 2), hr_change=change(last.ver_tar3_hr_all), best_hr_change=change(best['metrics']['ver_tar3_hr_all']),
                       top_epoch=int(top.epoch), top_ver_acc=round(float(top.ver_acc) * 100, 2), top_hr_change=change(top.ver_tar3_hr_all),
                       best_kept_hr={True: 'yes', False: 'no'}.get(best.get('guard', {}).get('kept'), 'not guarded'))
         rows.append(dict(run=r.name, **{k: cfgs[r][k] for k in differ}, epochs=len(h), train_min=round(minutes, 1),
@@ -44,9 +46,11 @@ def main():
                          best_epoch=best['epoch'] + best.get('epoch_offset', 0), best_ver_acc=round(best['score'] * 100, 2), **hr))
     t = pd.DataFrame(rows).set_index('run')
     # `machine` is where this summary ran; the runs' train_min are their own logs (where they trained)
-    res = dict(runs_dirs=[str(r) for r in a.runs], differ=differ, runs=t.reset_index().to_dict('records'),
+    # every epoch's validation numbers too (JSON only), so that runs can be compared epoch by epoch
+    hist = {r.name: pd.read_csv(r/'history.csv')[['epoch'] + [c for c in pd.read_csv(r/'history.csv', nrows=0).columns if c.startswith('ver_')]].to_dict('list') for r in a.runs}
+    res = dict(runs_dirs=[str(r) for r in a.runs], differ=differ, runs=t.reset_index().to_dict('records'), history=hist,
                note='ver_acc: mean of the LR kinds; ver_acc_hr: HR faces; all on the validation people; train_min: epochs as logged (a shared CPU for part of them)'
-                    + ('; hr_change: HR TAR@1e-3 over every validation pair, points from the start recogniser (last epoch, best, top); top: the epoch with the highest ver_acc' if any('hr_change' in x for x in rows) else ''))
+                    + ('; hr_change: HR TAR@1e-3 over every validation pair, points from the start recogniser or, with hr_from reference, from the --hr-reference recogniser (last epoch, best, top), from its TAR hr_from_tar3; top: the epoch with the highest ver_acc' if any('hr_change' in x for x in rows) else ''))
     write_results(a.out, res, render, mach)
 
 

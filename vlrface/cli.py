@@ -609,6 +609,7 @@ def finetune_parser()->argparse.ArgumentParser:
     p.add_argument('--dsr', type=Path, nargs='+', action='extend', default=[], help="trained DSR files (best.safetensors) or 'pretrained[:NAME]', one per VLR size (none: fine-tune on HR faces only)")
     p.add_argument('--resume', action='store_true', help="continue the run in --out where it stopped, with its own settings and inputs; more --epochs2 is applied, other changes refused")
     p.add_argument('--edgeface', type=Path, default=None, help='the recogniser to start from (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
+    p.add_argument('--hr-reference', type=Path, default=None, help="the recogniser --hr-bound holds HR faces to (default: the one the run starts from); 'original': the official one ($VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt), for a run that starts from a fine-tuned one")
     p.add_argument('--device', default=None, help="'cuda', 'cuda:1', 'cpu', ... (default: the best there is)")
     p.add_argument('--quiet', action='store_true', help='no progress bars or per-epoch table')
     from vlrface.runs import PRECISIONS
@@ -623,11 +624,14 @@ def _print_finetune(run):
     base = json.loads((run/'baseline.json').read_text()) if (run/'baseline.json').exists() else {}
     if b:
         keys = [k for k in b['metrics'] if k.startswith('ver_acc_')]
-        print(f"\nbest epoch {b['epoch'] + b.get('epoch_offset', 0)} (stage {b.get('stage', '?')}) by {b['monitor']}; verification accuracy on the validation people, original -> fine-tuned:")
+        print(f"\nbest epoch {b['epoch'] + b.get('epoch_offset', 0)} (stage {b.get('stage', '?')}) by {b['monitor']}; verification accuracy on the validation people, start -> fine-tuned:")
         for k in keys: print(f"  {k[8:]:>3}: {base.get(k, float('nan')) * 100:.2f} % -> {b['metrics'][k] * 100:.2f} %")
+        ref = json.loads((run/'hr_reference.json').read_text()) if (run/'hr_reference.json').exists() else None
+        hr0 = (ref or base).get('ver_tar3_hr_all', float('nan'))   # where the bound counts from
         if 'ver_tar3_hr_all' in b['metrics'] and 'ver_tar3_hr_all' in base:   # what fine-tuning cost on HR faces
             t0, t1 = base['ver_tar3_hr_all'] * 100, b['metrics']['ver_tar3_hr_all'] * 100
-            print(f"  HR faces, every pair, TAR@FAR 1e-3: {t0:.2f} % -> {t1:.2f} % ({t1 - t0:+.2f} points)")
+            print(f"  HR faces, every pair, TAR@FAR 1e-3: {t0:.2f} % -> {t1:.2f} % ({t1 - t0:+.2f} points)"
+                  + (f"; the reference, {ref['recogniser']}: {hr0 * 100:.2f} % ({t1 - hr0 * 100:+.2f} points)" if ref else ''))
         g = b.get('guard')
         h = pd.read_csv(run/'history.csv').apply(pd.to_numeric, errors='coerce') if (run/'history.csv').exists() else pd.DataFrame()
         rec = json.loads((run/'config.json').read_text()) if (run/'config.json').exists() else {}
@@ -635,27 +639,29 @@ def _print_finetune(run):
         over = h[(h.ver_tar3_hr_all < g['floor']) & (h.ver_acc > b['score'])] if g and {'ver_tar3_hr_all', 'ver_acc'} <= set(h.columns) else h.iloc[:0]
         if len(over):   # epochs that scored higher, at a cost on HR faces beyond the bound
             print(f"  passed over for losing more than {cfg.get('hr_bound', float('nan')):g} points of HR TAR (--hr-bound): epoch " + ', '.join(
-                  f"{int(r.epoch)} ({r.ver_acc * 100:.2f} %, HR {(r.ver_tar3_hr_all - base.get('ver_tar3_hr_all', float('nan'))) * 100:+.2f})" for r in over.itertuples()))
+                  f"{int(r.epoch)} ({r.ver_acc * 100:.2f} %, HR {(r.ver_tar3_hr_all - hr0) * 100:+.2f})" for r in over.itertuples()))
         start, data = rec.get('inputs', {}).get('edgeface') or 'START', (rec.get('inputs', {}).get('data') or {}).get('folder', 'DATA')
-        # held to the run's own start and bound, as the guard was
+        # held to the run's own reference (its start, unless --hr-reference) and bound, as the guard was
         mix = (f"`vlrface interpolate {shlex.quote(str(start))} {shlex.quote(str(run/'last.safetensors'))} --alpha auto --data {shlex.quote(str(data))} "
-               f"--original {shlex.quote(str(start))} --bound {cfg.get('hr_bound', 0.5):g} --out FILE` (alpha chosen on the validation people)")
+               f"--original {shlex.quote(str(ref['recogniser'] if ref else start))} --bound {cfg.get('hr_bound', 0.5):g} --out FILE` (alpha chosen on the validation people)")
         if g and g.get('kept') is False:   # (no stage-1 epoch to fall back on)
             print(f"warning: no epoch kept HR faces within the bound; best.safetensors is the best by {b['monitor']} regardless. For a recogniser in between, {mix}")
         elif b.get('stage') == 1 and len(over):
             print(f"no stage-2 epoch both kept HR faces within the bound and beat the start recogniser: best.safetensors holds the start recogniser's weights. "
                   f"For a recogniser in between, {mix}; or fine-tune again with a wider --hr-bound")
-        elif b.get('stage') == 1: print("no stage-2 epoch beat the original recogniser on the validation people: best.safetensors holds the original weights")
+        elif b.get('stage') == 1: print("no stage-2 epoch beat the recogniser the run started from on the validation people: best.safetensors holds its weights")
     print(f"recogniser: {run/'best.safetensors'} (head: {run/'best.head.safetensors'}); curves: {run/'history.png'}")
 
 def run_finetune(argv:list|None=None)->int:
     "Run `vlrface-finetune` with `argv`; return the exit status"
     a = finetune_parser().parse_args(argv)
+    from vlrface.core import get_path
     from vlrface.finetune import FinetuneConfig, train_finetune
     from vlrface.runs import RunFolder
     try:
+        if a.hr_reference is not None and str(a.hr_reference) == 'original': a.hr_reference = get_path('edgeface')
         cfg = config_from_args(a, FinetuneConfig, RunFolder(a.out).config(FinetuneConfig) if a.resume else None)
-        learn = train_finetune(a.data, a.out, a.dsr, cfg, a.edgeface, a.resume, a.device, progress=not a.quiet, quiet=a.quiet)
+        learn = train_finetune(a.data, a.out, a.dsr, cfg, a.edgeface, a.resume, hr_reference=a.hr_reference, device=a.device, progress=not a.quiet, quiet=a.quiet)
     except KeyboardInterrupt:
         print(f"\ninterrupted: every finished epoch is saved in {a.out}; continue with the same command and --resume", file=sys.stderr); return 130
     except (OSError, ValueError, KeyError) as e:
