@@ -43,6 +43,7 @@ def main():
     ap.add_argument('--finetuned-only', action='store_true', help='only the systems with a fine-tuned recogniser (to add them to an earlier run of the others)')
     ap.add_argument('--flip', action='store_true', help='test-time flip: every face embedded with its mirror image')
     ap.add_argument('--match', action='store_true', help="also HR-LR against galleries matched to the probes' size (protocol HRm-LR)")
+    ap.add_argument('--precision', choices=('fp32', 'auto'), default='fp32', help="the DSRs': fp32, the same numbers on every machine; auto: bf16 where native")
     ap.add_argument('--out', type=Path, default=None)
     a = ap.parse_args()
     mach = machine()
@@ -66,7 +67,7 @@ def main():
     if dsrs: modes += [m for m in robustness_modes({k: v for k, v in systems.items() if v[0] is not None}, a.dsr_sizes or a.sizes, a.degrade) if m.size]
     for m in modes:   # each recogniser's HR row named after it
         if m.size is None: m.name = 'HR' if m.recognizer is rec else 'HR ' + next(f'FT-{k}' for k, f in fts.items() if f is m.recognizer)
-    ev = evaluate(fs, modes, pairs, identify=ident, n_show=4, progress=False, flip=a.flip, match=a.match)
+    ev = evaluate(fs, modes, pairs, identify=ident, n_show=4, progress=False, flip=a.flip, match=a.match, precision=a.precision)
     ev.settings.update(split=a.split, dsr={k: str(p) for k, p in named(a.dsr).items()}, finetuned={k: str(p) for k, p in named(a.finetuned).items()},
                        machine=mach, command=command(), wall_s=round(time.time() - t0, 1))   # results.json holds the machine and command
     out = ev.save(a.out or Path('bench/results')/f'robustness-{a.split}')

@@ -244,6 +244,7 @@ def eval_parser()->argparse.ArgumentParser:
     p.add_argument('--bs', type=_positive_int, default=256, help='faces per step (default: 256)')
     p.add_argument('--device', default=None, help="'cuda', 'cuda:1', 'cpu', ... (default: the best there is)")
     p.add_argument('--flip', action='store_true', help='test-time flip: embed every face with its mirror image (twice the compute)')
+    p.add_argument('--precision', choices=('fp32', 'auto'), default='fp32', help="the DSRs': fp32 gives the same numbers on every machine (default); auto: bf16 where the machine runs it natively, faster, a few pairs differ")
     p.add_argument('--json', action='store_true', help='print every number as JSON instead of the table')
     from vlrface.degrade import DegradationModel
     config_flags(p, DegradationModel, "the 'custom' degradation (with --degrade custom)", dict(kernels=('area', 'bilinear', 'bicubic', 'nearest')))
@@ -296,7 +297,7 @@ def run_eval(argv:list|None=None)->int:
             modes = robustness_modes(systems, a.sizes or REPORT_SIZES, degs)
         else: modes = standard_modes(rec, a.sizes or sorted(faces.vlr), dsrs, ft)
         ev = evaluate(faces, modes, pairs, ident,
-                      threshold=a.threshold, seed=a.seed, bs=a.bs, progress=not a.json, flip=a.flip)
+                      threshold=a.threshold, seed=a.seed, bs=a.bs, progress=not a.json, flip=a.flip, precision=a.precision)
         ev.settings.update(pairs_file=str(a.pairs) if a.pairs else None, edgeface=str(a.edgeface or 'default'),
                            dsr=[str(f) for f in a.dsr], finetuned=str(a.finetuned) if a.finetuned else None)
         out = ev.save(a.out or a.data/'eval')

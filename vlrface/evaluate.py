@@ -254,18 +254,18 @@ def _vlr(faces, m, sl, st, seed)->torch.Tensor:
     if key not in st: st[key] = degrade(faces.hr[sl], m.size, m.degrade, [face_seed(n, seed) for n in faces.names[sl]])
     return st[key]
 
-def _upscale(x:torch.Tensor, dsr:DSR|None)->torch.Tensor:
-    "112x112 faces in [0, 1]: bicubic, or `dsr` after resizing to its input side"
+def _upscale(x:torch.Tensor, dsr:DSR|None, dtype=torch.float32)->torch.Tensor:
+    "112x112 faces in [0, 1]: bicubic, or `dsr` after resizing to its input side (in `dtype`; `None`: the machine's fast one)"
     if dsr is not None and x.shape[-1] != dsr.cfg.in_size:
         s = dsr.cfg.in_size
         x = F.interpolate(x, size=(s, s), mode='bicubic', align_corners=False, antialias=True).clamp(0, 1)
-    return upscale_faces(x, dsr)
+    return upscale_faces(x, dsr, dtype=dtype) if dsr is not None else upscale_faces(x)
 
-def _mode_step(faces, m, sl, bs, keep, seed, flip, match, st):
+def _mode_step(faces, m, sl, bs, keep, seed, flip, match, dtype, st):
     "Upscale, embed and measure one chunk of faces in mode `m`"
     small = ('small', id(m.dsr), id(m.recognizer), m.size, sl.start)   # this system's clean faces of this size: shared by 'clean' and the matched galleries
     v = _vlr(faces, m, sl, st, seed)
-    up = _upscale(v.float() / 255, m.dsr)
+    up = _upscale(v.float() / 255, m.dsr, dtype)
     e = st[small] if m.degrade == 'clean' and small in st else embed(m.recognizer, up, bs=bs, flip=flip)
     if m.degrade == 'clean': st[small] = e
     hr = faces.hr[sl].float() / 255
@@ -274,15 +274,15 @@ def _mode_step(faces, m, sl, bs, keep, seed, flip, match, st):
     for k, x in dict(emb=e, psnr=psnr(up, hr), ssim=ssim(up, hr), cos_hr=(e * h[sl]).sum(1), shown=up[here], vlr_shown=v[here]).items():
         st.setdefault((m.label, k), []).append(x)
     if match:   # the HR faces made small cleanly, through this system: once per system and size, whatever the probes' degradation
-        if small not in st: st[small] = embed(m.recognizer, _upscale(_vlr(faces, replace(m, degrade='clean'), sl, st, seed).float() / 255, m.dsr), bs=bs, flip=flip)
+        if small not in st: st[small] = embed(m.recognizer, _upscale(_vlr(faces, replace(m, degrade='clean'), sl, st, seed).float() / 255, m.dsr, dtype), bs=bs, flip=flip)
         st.setdefault((m.label, 'small'), []).append(st[small])
 
-def _embed_all(faces, modes, bs, keep, seed, progress, flip=False, match=False)->dict:
+def _embed_all(faces, modes, bs, keep, seed, progress, flip=False, match=False, dtype=torch.float32)->dict:
     "Every face embedded once per mode (HR once per recogniser), with the quality measures, behind one `show_progress`"
     recs = {id(m.recognizer): m.recognizer for m in modes}
     steps = [partial(_hr_step, faces, r, sl, bs, flip) for r in recs.values() for sl in _chunks(len(faces), bs)]
     n_hr = len(steps)
-    steps += [partial(_mode_step, faces, m, sl, bs, keep, seed, flip, match) for m in modes if m.size is not None for sl in _chunks(len(faces), bs)]
+    steps += [partial(_mode_step, faces, m, sl, bs, keep, seed, flip, match, dtype) for m in modes if m.size is not None for sl in _chunks(len(faces), bs)]
     st = {}
     for i, step in enumerate(show_progress(steps, what=f'embedding faces (batches of {bs}, per mode)', progress=progress)):
         step(st)
@@ -319,9 +319,11 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
              n_show:int=8, # faces kept for `show_faces`
              flip:bool=False, # test-time flip: every face (HR too) embedded with its mirror image (`embed`)
              match:bool=False, # also protocol 'HRm-LR': HR-LR against a gallery matched to each mode's size (`matched_embeddings`)
+             precision:str='fp32', # of the DSRs: 'fp32', the same numbers on every machine; 'auto': bf16 where the machine runs it natively (faster; a few pairs differ)
              progress:bool=True)->'Evaluation':
     "Verification, identification and image quality of each mode on `faces`: an `Evaluation`"
     if pairs is None and identify is None: raise ValueError("nothing to evaluate: give `pairs`, `identify` or both")
+    if precision not in ('fp32', 'auto'): raise ValueError(f"precision must be 'fp32' or 'auto', got {precision!r}")
     t0 = time.time()
     if pairs is not None: ia, ib = faces.idx(pairs.a), faces.idx(pairs.b)
     if identify is not None:
@@ -331,7 +333,7 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
         if not len(gi): raise ValueError(f"split {identify!r} has no subject with two images: nothing to identify")
     keep = sorted(np.random.default_rng(seed).choice(len(faces), min(n_show, len(faces)), replace=False).tolist())
     if any(m.degrade for m in modes) and len(set(faces.names)) < len(faces.names): raise ValueError("faces need distinct names: each face's degradation is seeded by its name")
-    st = _embed_all(faces, modes, bs, keep, seed, progress, flip, match)
+    st = _embed_all(faces, modes, bs, keep, seed, progress, flip, match, torch.float32 if precision == 'fp32' else None)
     rows, curves = [], {}
     for m in modes:
         H = st[('hr', id(m.recognizer))]
@@ -355,9 +357,11 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
                     identify=None if identify is None else dict(split=identify, gallery=len(gi), mated_probes=len(mi), non_mated_probes=len(ni), seed=seed),
                     degradations={d: get_degradation(d).to_dict() for d in sorted({m.degrade for m in modes if m.degrade})} or None, degradation_seed=seed if any(m.degrade for m in modes) else None,
                     systems=[dict(label=m.label, mode=m.name, size=m.size, degradation=m.degrade, dsr=m.dsr is not None) for m in modes],
-                    threshold=threshold, flip=flip, match=match, quality='PSNR/SSIM on BT.601 luma (pytorch_msssim SSIM), cos_hr = cosine to the HR embedding',
+                    threshold=threshold, flip=flip, match=match,
+                    precision=dict(dsr=precision if precision == 'fp32' else str(fast_dtype()).removeprefix('torch.'), recogniser='fp32'),
+                    quality='PSNR/SSIM on BT.601 luma (pytorch_msssim SSIM), cos_hr = cosine to the HR embedding',
                     seconds=round(time.time() - t0, 1),
-                    # the machine: its time, and bf16 versus fp32 inference, depend on it
+                    # the machine: its time depends on it (and, with precision 'auto', the DSRs' numbers)
                     machine=dict(cpu=cpu_model(), cores=os.cpu_count(), torch=torch.__version__, threads=torch.get_num_threads()))
     return Evaluation(rows, curves, shown, [faces.names[k] for k in keep], settings)
 

@@ -81,12 +81,13 @@ def arcface_classes(manifest:pd.DataFrame, # from `vlrface.faces.read_manifest`
 def super_resolve(vlr:torch.Tensor, # (n, 3, s, s) uint8 VLR faces
                   dsr:DSR|None=None, # super-resolve with this (on its device); `None`: bicubic
                   bs:int=256, # faces per pass
-                  progress:bool=True)->torch.Tensor:
+                  progress:bool=True,
+                  dtype=None)->torch.Tensor: # of the DSR (default: the machine's fast one, `upscale`)
     "(n, 3, 112, 112) uint8 faces from uint8 VLR faces, by `dsr` or bicubic, computed once"
     out = torch.empty(len(vlr), 3, HR_SIZE, HR_SIZE, dtype=torch.uint8)
     steps = range(0, len(vlr), bs)
     for i in show_progress(steps, what=f'upscaling faces (batches of {bs})', progress=progress if len(steps) > 1 else False):
-        out[i:i + bs] = upscale_faces(vlr[i:i + bs].float() / 255, dsr).mul(255).round().to(torch.uint8)
+        out[i:i + bs] = upscale_faces(vlr[i:i + bs].float() / 255, dsr, **({'dtype': dtype} if dsr is not None else {})).mul(255).round().to(torch.uint8)
     return out
 
 # %% ../nbs/08_finetune.ipynb #1d74355c
@@ -132,7 +133,8 @@ def face_bank(faces:FaceSet, # decoded faces, from `load_face_set`
               sizes=(), # VLR sides whose bicubic upscaling is added (the recogniser alone, no DSR)
               degrade=None, # a degradation model or preset: VLR faces made from the HR faces (None: the prepared ones)
               on_the_fly:bool=False, # with `degrade`: made anew at every batch (training) rather than once, seeded by name
-              seed:int=0 # seed of the degradations made once
+              seed:int=0, # seed of the degradations made once
+              dtype=None # of the DSRs, for the faces made once (default: the machine's fast one)
              )->FaceBank:
     "A `FaceBank` of the HR faces and the DSR outputs or bicubic upscaling (per size) of the images `idx` of `faces`"
     idx = np.array(idx, int); labels = np.full(len(idx), -1) if labels is None else np.array(labels)
@@ -146,7 +148,7 @@ def face_bank(faces:FaceSet, # decoded faces, from `load_face_set`
         return FaceBank(faces.hr[idx], np.tile(labels, len(kinds)), np.repeat(kinds, n), np.tile(names, len(kinds)),
                         src=np.tile(np.arange(n), len(kinds)), made={k: (s, d) for k, s, d in ups}, degrade=degrade)
     def vlr(s): return faces.vlr[s][idx] if degrade is None else degrade_faces(faces.hr[idx], s, degrade, [face_seed(nm, seed) for nm in names])
-    parts = ([('HR', faces.hr[idx])] if hr else []) + [(k, super_resolve(vlr(s), d, progress=progress)) for k, s, d in ups]
+    parts = ([('HR', faces.hr[idx])] if hr else []) + [(k, super_resolve(vlr(s), d, progress=progress, dtype=dtype)) for k, s, d in ups]
     return FaceBank(torch.cat([p for _, p in parts]), np.tile(labels, len(parts)),
                     np.repeat([k for k, _ in parts], len(idx)), np.tile(names, len(parts)))
 
@@ -505,7 +507,8 @@ def finetune_data(data, # a folder prepared by vlrface-prep
                   dsrs=(), # DSR files or models, one per VLR size (none: HR faces only)
                   cfg:FinetuneConfig|None=None,
                   train:str='train', valid:str='val', # split names
-                  device=None, progress:bool=True):
+                  device=None, progress:bool=True,
+                  val_dtype=torch.float32): # of the DSRs for the validation faces: fp32, the same on every machine (`None`: the fast one)
     "(`DataLoaders`, `VerificationCallback`, classes table) for fine-tuning on `train` and validating on `valid` people"
     cfg, device = cfg or FinetuneConfig(), get_device(device)
     dsrs = {s: d.to(device) for s, d in _dsr_sizes(dsrs).items()}
@@ -522,7 +525,7 @@ def finetune_data(data, # a folder prepared by vlrface-prep
     kw = dict(sizes=cfg.sizes, degrade=deg, seed=cfg.seed, progress=progress)
     tr = face_bank(fs, cl.idx[~cl.closed_valid], cl.label[~cl.closed_valid], dsrs, on_the_fly=deg is not None, **kw)
     cv = face_bank(fs, cl.idx[cl.closed_valid], cl.label[cl.closed_valid], dsrs, **kw)
-    vb = face_bank(vs, np.arange(len(vs)), None, dsrs, **kw)
+    vb = face_bank(vs, np.arange(len(vs)), None, dsrs, dtype=val_dtype, **kw)
     secs = time.time() - t0
     pairs = make_pairs(vs.names, vs.subjects, cfg.per_subject, cfg.seed)
     tr.to(device); cv.to(device)
@@ -567,7 +570,8 @@ def train_finetune(data, # a folder prepared by vlrface-prep
     cfg, inputs = run.start(FinetuneConfig, cfg, ins, resume, resumable=('epochs2',), quiet=quiet)
     if resume: dsrs, edgeface = inputs.get('dsrs', []), inputs.get('edgeface') or get_path('edgeface')
     seed_everything(cfg.seed)
-    dls, ver, cl = finetune_data(data, dsrs, cfg, device=device, progress=progress and not quiet)
+    old = resume and 'ver_precision' not in run.plan   # a run saved before validation moved to fp32 keeps its own
+    dls, ver, cl = finetune_data(data, dsrs, cfg, device=device, progress=progress and not quiet, val_dtype=None if old else torch.float32)
     if resume and (out/'history.csv').exists() and 'ver_tar3_hr_all' not in pd.read_csv(out/'history.csv', nrows=0).columns:
         ver.subjects = None   # a run logged before that number existed keeps its columns
     if not quiet: print(f"{cl.label.nunique():,} classes, {len(dls.train.dataset):,} training faces ({dls.train.n:,} per epoch), "
@@ -582,8 +586,8 @@ def train_finetune(data, # a folder prepared by vlrface-prep
         if not quiet: print(f"distillation targets: the original recogniser's embeddings of {n_hr:,} HR faces, as is and mirrored, in {time.time() - t0:.1f} s")
     if not resume:
         atomic_write(out/'classes.csv', cl.groupby(['label', 'subject']).size().rename('images').reset_index().to_csv(index=False))
-    # validation in fp32 whatever the training's precision (bf16 moves ver_acc by a third of a point); a run saved before keeps its own
-    if resume and 'ver_precision' not in run.plan: ver.precision = learn.precision
+    # validation in fp32 whatever the training's precision (bf16 moves ver_acc by a third of a point)
+    if old: ver.precision = learn.precision
     else: run.set_plan(ver_precision=ver.precision)
     if (out/'baseline.json').exists(): ver.res = json.loads((out/'baseline.json').read_text())
     else:
