@@ -66,7 +66,7 @@ def main():
     ia, ib, y, folds = faces.idx(pairs.a), faces.idx(pairs.b), pairs.same.values.astype(bool), pairs.fold.values
     if len(np.unique(folds)) == 1: folds = deal_folds(y)   # View 1 has no folds: ten dealt as `vlrface-eval` deals them
     recs = {'original': load_edgeface(a.edgeface), **{f: load_edgeface(f) for f in a.finetuned}}
-    ups = {s: upscale_faces(faces.vlr[s].float() / 255, d) for s, d in dsrs.items()}
+    ups = {s: upscale_faces(faces.vlr[s].float() / 255, d, dtype=torch.float32) for s, d in dsrs.items()}   # fp32: the same numbers on every machine
     emb = {r: {'HR': embed(m, faces.hr), **{s: embed(m, u) for s, u in ups.items()}} for r, m in recs.items()}
     def scores(r, kind, proto):
         E = emb[r][kind]; G = E if proto != 'HR-LR' else emb[r]['HR']

@@ -642,9 +642,11 @@ def _print_finetune(run):
             print(f"  passed over for losing more than {cfg.get('hr_bound', float('nan')):g} points of HR TAR (--hr-bound): epoch " + ', '.join(
                   f"{int(r.epoch)} ({r.ver_acc * 100:.2f} %, HR {(r.ver_tar3_hr_all - hr0) * 100:+.2f})" for r in over.itertuples()))
         start, data = rec.get('inputs', {}).get('edgeface') or 'START', (rec.get('inputs', {}).get('data') or {}).get('folder', 'DATA')
+        arg = lambda v, alt: alt if str(v).startswith('<') else v   # (a recogniser given in memory has no file to name)
+        start, ref_arg = arg(start, 'START'), arg(ref['recogniser'], 'REFERENCE') if ref else None
         # held to the run's own reference (its start, unless --hr-reference) and bound, as the guard was
         mix = (f"`vlrface interpolate {shlex.quote(str(start))} {shlex.quote(str(run/'last.safetensors'))} --alpha auto --data {shlex.quote(str(data))} "
-               f"--original {shlex.quote(str(ref['recogniser'] if ref else start))} --bound {cfg.get('hr_bound', 0.5):g} --out FILE` (alpha chosen on the validation people)")
+               f"--original {shlex.quote(str(ref_arg or start))} --bound {cfg.get('hr_bound', 0.5):g} --out FILE` (alpha chosen on the validation people)")
         if g and g.get('kept') is False:   # (no stage-1 epoch to fall back on)
             print(f"warning: no epoch kept HR faces within the bound; best.safetensors is the best by {b['monitor']} regardless. For a recogniser in between, {mix}")
         elif b.get('stage') == 1 and len(over):

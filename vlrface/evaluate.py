@@ -352,13 +352,15 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
     vlr_key = lambda m: f'VLR {m.size}' + (f' {m.degrade}' if m.degrade else '')
     shown = {'HR': faces.hr[keep], **{vlr_key(m): st[(m.label, 'vlr_shown')] for m in modes if m.size is not None},
              **{m.label: st[(m.label, 'shown')] for m in modes if m.size is not None}}
+    fast = {str(fast_dtype(next(m.dsr.parameters()).device)).removeprefix('torch.') for m in modes if m.dsr is not None}   # (each DSR's device's)
+    dsr_prec = None if not fast else precision if precision == 'fp32' else ', '.join(sorted(fast))
     settings = dict(data=str(faces.root), faces=len(faces), subjects=len(set(faces.subjects)), modes=[m.label for m in modes],
                     pairs=None if pairs is None else dict(n=len(pairs), genuine=int(pairs.same.sum()), folds=int(pairs.fold.nunique())),
                     identify=None if identify is None else dict(split=identify, gallery=len(gi), mated_probes=len(mi), non_mated_probes=len(ni), seed=seed),
                     degradations={d: get_degradation(d).to_dict() for d in sorted({m.degrade for m in modes if m.degrade})} or None, degradation_seed=seed if any(m.degrade for m in modes) else None,
                     systems=[dict(label=m.label, mode=m.name, size=m.size, degradation=m.degrade, dsr=m.dsr is not None) for m in modes],
                     threshold=threshold, flip=flip, match=match,
-                    precision=dict(dsr=precision if precision == 'fp32' else str(fast_dtype()).removeprefix('torch.'), recogniser='fp32'),
+                    precision=dict(dsr=dsr_prec, recogniser='fp32'),
                     quality='PSNR/SSIM on BT.601 luma (pytorch_msssim SSIM), cos_hr = cosine to the HR embedding',
                     seconds=round(time.time() - t0, 1),
                     # the machine: its time depends on it (and, with precision 'auto', the DSRs' numbers)

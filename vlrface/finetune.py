@@ -6,7 +6,7 @@ Docs: https://vlrface.github.io/vlrface/finetune.html.md"""
 
 # %% ../nbs/08_finetune.ipynb #b030d6c6
 from __future__ import annotations
-import contextlib, json, math, numbers, time, warnings
+import contextlib, copy, json, math, numbers, time, warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -508,7 +508,7 @@ def finetune_data(data, # a folder prepared by vlrface-prep
                   cfg:FinetuneConfig|None=None,
                   train:str='train', valid:str='val', # split names
                   device=None, progress:bool=True,
-                  val_dtype=torch.float32): # of the DSRs for the validation faces: fp32, the same on every machine (`None`: the fast one)
+                  val_dtype=torch.float32): # of the DSRs for the validation and held-out faces: fp32, the same on every machine (`None`: the fast one)
     "(`DataLoaders`, `VerificationCallback`, classes table) for fine-tuning on `train` and validating on `valid` people"
     cfg, device = cfg or FinetuneConfig(), get_device(device)
     dsrs = {s: d.to(device) for s, d in _dsr_sizes(dsrs).items()}
@@ -524,7 +524,7 @@ def finetune_data(data, # a folder prepared by vlrface-prep
     t0 = time.time()
     kw = dict(sizes=cfg.sizes, degrade=deg, seed=cfg.seed, progress=progress)
     tr = face_bank(fs, cl.idx[~cl.closed_valid], cl.label[~cl.closed_valid], dsrs, on_the_fly=deg is not None, **kw)
-    cv = face_bank(fs, cl.idx[cl.closed_valid], cl.label[cl.closed_valid], dsrs, **kw)
+    cv = face_bank(fs, cl.idx[cl.closed_valid], cl.label[cl.closed_valid], dsrs, dtype=val_dtype, **kw)
     vb = face_bank(vs, np.arange(len(vs)), None, dsrs, dtype=val_dtype, **kw)
     secs = time.time() - t0
     pairs = make_pairs(vs.names, vs.subjects, cfg.per_subject, cfg.seed)
@@ -536,16 +536,18 @@ def finetune_data(data, # a folder prepared by vlrface-prep
     return dls, VerificationCallback(vb, pairs, subjects=dict(zip(vs.names, vs.subjects))), cl
 
 # %% ../nbs/08_finetune.ipynb #9a3349b3
-def _hr_reference(out:Path, reference, ver:VerificationCallback, device=None)->float:
-    "HR TAR@1e-3 over every validation pair that the HR bound counts from: the start's (`baseline.json`), or `reference`'s, measured once into `hr_reference.json`"
-    if reference is None: return ver.res.get('ver_tar3_hr_all', float('nan'))
+def _hr_reference(out:Path, reference, ver:VerificationCallback, device=None)->tuple:
+    "(HR TAR@1e-3 over every validation pair that the HR bound counts from, its recogniser's name): the start's (`baseline.json`), or `reference`'s, measured once into `hr_reference.json`"
+    if reference is None: return ver.res.get('ver_tar3_hr_all', float('nan')), None
     f = out/'hr_reference.json'
-    if f.exists(): return json.loads(f.read_text())['ver_tar3_hr_all']
-    m = reference if isinstance(reference, nn.Module) else load_edgeface(reference)
+    if f.exists(): r = json.loads(f.read_text()); return r['ver_tar3_hr_all'], r['recogniser']
+    if isinstance(reference, str) and reference.startswith('<'):
+        raise ValueError(f"{out}: the run's HR reference was a recogniser in memory and its number was never saved: resume with it again (hr_reference=...)")
+    if isinstance(reference, nn.Module): m, name = copy.deepcopy(reference), f'<{type(reference).__name__} in memory>'   # (the caller's stays where it is)
+    else: m, name = load_edgeface(reference), str(Path(reference).resolve())
     tar = ver.hr_all_pairs(ver.embed(m.to(device or 'cpu')))
-    name = f'<{type(m).__name__} in memory>' if isinstance(reference, nn.Module) else str(Path(reference).resolve())
     atomic_write(f, json.dumps(dict(recogniser=name, ver_tar3_hr_all=tar), indent=1))
-    return tar
+    return tar, name
 
 # %% ../nbs/08_finetune.ipynb #f2e36f4d
 def train_finetune(data, # a folder prepared by vlrface-prep
@@ -567,11 +569,18 @@ def train_finetune(data, # a folder prepared by vlrface-prep
                dsrs=[named(d) for d in dsrs] if dsrs or not resume else None,
                hr_reference=named(hr_reference) if hr_reference is not None else None,
                degradation=get_degradation(cfg.degrade).to_dict() if cfg is not None and cfg.degrade != 'none' else None)
+    if resume and hr_reference is not None and 'hr_reference' not in (run.record or {}).get('inputs', {'hr_reference': None}):
+        raise ValueError(f"{out}: this run began before HR references existed and holds HR faces to its start; resume it without hr_reference, or train into another folder")
     cfg, inputs = run.start(FinetuneConfig, cfg, ins, resume, resumable=('epochs2',), quiet=quiet)
+    if not resume:   # (a run that never finished an epoch starts afresh: none of its measurements may stay)
+        for f in ('baseline.json', 'hr_reference.json'): (out/f).unlink(missing_ok=True)
     if resume: dsrs, edgeface = inputs.get('dsrs', []), inputs.get('edgeface') or get_path('edgeface')
     seed_everything(cfg.seed)
-    old = resume and 'ver_precision' not in run.plan   # a run saved before validation moved to fp32 keeps its own
-    dls, ver, cl = finetune_data(data, dsrs, cfg, device=device, progress=progress and not quiet, val_dtype=None if old else torch.float32)
+    # validation in fp32 whatever the training's precision (bf16 moves ver_acc by a third of a point), DSR faces included;
+    # a run measured before keeps how it was measured (the plan says which parts were fp32)
+    fresh, plan = not (resume and (out/'baseline.json').exists()), run.plan
+    dsr32 = fresh or plan.get('ver_dsr') == 'fp32'
+    dls, ver, cl = finetune_data(data, dsrs, cfg, device=device, progress=progress and not quiet, val_dtype=torch.float32 if dsr32 else None)
     if resume and (out/'history.csv').exists() and 'ver_tar3_hr_all' not in pd.read_csv(out/'history.csv', nrows=0).columns:
         ver.subjects = None   # a run logged before that number existed keeps its columns
     if not quiet: print(f"{cl.label.nunique():,} classes, {len(dls.train.dataset):,} training faces ({dls.train.n:,} per epoch), "
@@ -586,19 +595,18 @@ def train_finetune(data, # a folder prepared by vlrface-prep
         if not quiet: print(f"distillation targets: the original recogniser's embeddings of {n_hr:,} HR faces, as is and mirrored, in {time.time() - t0:.1f} s")
     if not resume:
         atomic_write(out/'classes.csv', cl.groupby(['label', 'subject']).size().rename('images').reset_index().to_csv(index=False))
-    # validation in fp32 whatever the training's precision (bf16 moves ver_acc by a third of a point)
-    if old: ver.precision = learn.precision
-    else: run.set_plan(ver_precision=ver.precision)
+    if fresh: run.set_plan(ver_precision=ver.precision, ver_dsr='fp32')
+    elif 'ver_precision' not in plan: ver.precision = learn.precision
     if (out/'baseline.json').exists(): ver.res = json.loads((out/'baseline.json').read_text())
     else:
         ver.res = ver.compute(model)
         atomic_write(out/'baseline.json', json.dumps(ver.res, indent=1))
     if not quiet: print("the recogniser the run starts from, on the validation people: " + ', '.join(f"{k} {v * 100:.2f} %" for k, v in ver.res.items()))
     ref = hr_reference if isinstance(hr_reference, nn.Module) else inputs.get('hr_reference')
-    hr0 = _hr_reference(out, ref, ver, dls.device) if ver.all_pairs else None
+    hr0, ref_name = _hr_reference(out, ref, ver, dls.device) if ver.all_pairs else (None, None)
     if hr0 is not None and math.isfinite(hr0):   # best.safetensors keeps HR faces
         learn.checkpoint.guard = ('ver_tar3_hr_all', hr0 - cfg.hr_bound / 100)
-        if ref is not None and not quiet: print(f"HR faces held to {named(ref)}: TAR@1e-3 over every pair {hr0 * 100:.2f} %, at most {cfg.hr_bound:g} points below")
+        if ref_name and not quiet: print(f"HR faces held to {ref_name}: TAR@1e-3 over every pair {hr0 * 100:.2f} %, at most {cfg.hr_bound:g} points below")
     stage, start = 1, 0
     if (out/'last.state.pt').exists():   # (a run stopped before its first epoch ended starts afresh)
         stage = read_checkpoint(out/'last.state.pt').get('extra', {}).get('stage', 1)
