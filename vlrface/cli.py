@@ -326,6 +326,7 @@ def _pipeline_options()->argparse.ArgumentParser:
     g.add_argument('--device', default=None, help="'cuda', 'cpu', ... (default: the CPU, where one face at a time is fastest to start)")
     g.add_argument('--quality', default='default', metavar='FILE', help="quality head: inputs below its threshold get 'cannot judge' (default: the head shipped for the recogniser, if any; 'none': answer for every input)")
     g.add_argument('--flip', action='store_true', help='test-time flip: embed every face with its mirror image (twice the compute; the threshold was set without it)')
+    g.add_argument('--precision', choices=('auto', 'fp32'), default='auto', help="the DSR's: auto, bf16 where the machine runs it natively (fastest, default); fp32, the embeddings vlrface-eval measures, the same on every machine")
     g.add_argument('--json', action='store_true', help='print JSON instead of a table')
     return p
 
@@ -381,7 +382,7 @@ def _make_pipeline(a, default_mode):
     mode = a.mode or default_mode or ('dsr' if a.dsr else 'bicubic')
     if mode == 'dsr' and a.dsr is None: raise ValueError("mode 'dsr' needs --dsr FILE (a trained DSR); or use --mode bicubic")
     q = None if a.quality.lower() == 'none' else a.quality
-    pipe = Pipeline.from_files(a.edgeface, a.dsr if mode == 'dsr' else None, mode, a.size, device=a.device, flip=a.flip, quality=q)
+    pipe = Pipeline.from_files(a.edgeface, a.dsr if mode == 'dsr' else None, mode, a.size, device=a.device, flip=a.flip, quality=q, precision=a.precision)
     if q == 'default' and pipe.quality is None:
         warnings.warn(f"no quality head for recogniser {pipe.fingerprint}: every input gets an answer, face or not "
                       "(fit one with vlrface.quality.fit_quality, see bench/quality.py; --quality none hides this)")   # printed as a note after the answer

@@ -40,11 +40,14 @@ class Pipeline:
                  mode:str|None=None, # 'dsr', 'bicubic' or 'hr'; default 'dsr' with a DSR, else 'bicubic'
                  in_size:int=VLR_SIZE, # input side for 'bicubic' (a DSR brings its own)
                  flip:bool=False, # test-time flip: embed each face with its mirror image (`embed`; twice the recogniser's compute)
-                 quality:QualityHead|None=None): # judges whether each input is a face at all (`vlrface.quality`); `None`: every input is judged
+                 quality:QualityHead|None=None, # judges whether each input is a face at all (`vlrface.quality`); `None`: every input is judged
+                 precision:str='auto'): # of the DSR: 'auto', bf16 where the machine runs it natively (fastest); 'fp32', the same embeddings on every machine, as `vlrface-eval`
         mode = mode or ('dsr' if dsr is not None else 'bicubic')
         if mode not in ('dsr', 'bicubic', 'hr'): raise ValueError(f"mode must be 'dsr', 'bicubic' or 'hr', got {mode!r}")
         if mode == 'dsr' and dsr is None: raise ValueError("mode 'dsr' needs a DSR model (or use mode='bicubic')")
         if quality is not None: quality.check(recognizer)
+        if precision not in ('auto', 'fp32'): raise ValueError(f"precision must be 'auto' or 'fp32', got {precision!r}")
+        self.precision = precision
         self.recognizer, self.dsr, self.mode, self.flip, self.quality = recognizer.eval(), dsr, mode, flip, quality
         self.in_size = HR_SIZE if mode == 'hr' else dsr.cfg.in_size if mode == 'dsr' else check_vlr_size(in_size)
 
@@ -52,16 +55,18 @@ class Pipeline:
     def from_files(cls, edgeface=None, dsr=None, mode=None, in_size:int=VLR_SIZE,
                    device=None, # where the models run (default: the CPU)
                    flip:bool=False,
-                   quality='default'): # a quality head file; 'default': the one shipped for the recogniser, if any; `None`: none
+                   quality='default', # a quality head file; 'default': the one shipped for the recogniser, if any; `None`: none
+                   precision:str='auto'):
         "A pipeline from weight files (EdgeFace default: `$VLRFACE_EDGEFACE`)"
         rec = load_edgeface(edgeface, device=device)
         q = default_quality(rec) if quality == 'default' else load_quality(quality) if quality else None
-        return cls(rec, load_dsr(dsr, device=device) if dsr else None, mode, in_size, flip, q)
+        return cls(rec, load_dsr(dsr, device=device) if dsr else None, mode, in_size, flip, q, precision)
 
     def upscale(self, images)->torch.Tensor:
         "The 112x112 faces the recogniser sees, float in [0, 1]"
         x = resize_faces(load_faces(images, self.in_size, min_size=VLR_MIN), self.in_size, f"this pipeline ({self.mode})")
-        return x if self.mode == 'hr' else upscale_faces(x, self.dsr if self.mode == 'dsr' else None)
+        if self.mode == 'hr': return x
+        return upscale_faces(x, self.dsr, dtype=torch.float32 if self.precision == 'fp32' else None) if self.mode == 'dsr' else upscale_faces(x)
 
     def embed(self, images, bs:int=128)->torch.Tensor:
         "L2-normalised embeddings (n, d) of `images`"
