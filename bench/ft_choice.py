@@ -26,9 +26,10 @@ def main():
     mach = machine()
     cfgs = {r: json.loads((r/'config.json').read_text())['settings'] for r in a.runs}
     differ = sorted(k for k in cfgs[a.runs[0]] if len({json.dumps(c.get(k)) for c in cfgs.values()}) > 1)
-    rows = []
+    rows, hist = [], {}
     for r in a.runs:
         h, best = pd.read_csv(r/'history.csv'), json.loads((r/'best.json').read_text())
+        hist[r.name] = h[['epoch'] + [c for c in h.columns if c.startswith('ver_')]].to_dict('list')   # every epoch's validation numbers (JSON only)
         last = h.iloc[-1]
         minutes = sum(int(m) + int(s) / 60 for m, s in (t.split(':') for t in h.time))
         base = json.loads((r/'baseline.json').read_text()) if (r/'baseline.json').exists() else {}
@@ -46,8 +47,6 @@ def main():
                          best_epoch=best['epoch'] + best.get('epoch_offset', 0), best_ver_acc=round(best['score'] * 100, 2), **hr))
     t = pd.DataFrame(rows).set_index('run')
     # `machine` is where this summary ran; the runs' train_min are their own logs (where they trained)
-    # every epoch's validation numbers too (JSON only), so that runs can be compared epoch by epoch
-    hist = {r.name: pd.read_csv(r/'history.csv')[['epoch'] + [c for c in pd.read_csv(r/'history.csv', nrows=0).columns if c.startswith('ver_')]].to_dict('list') for r in a.runs}
     res = dict(runs_dirs=[str(r) for r in a.runs], differ=differ, runs=t.reset_index().to_dict('records'), history=hist,
                note='ver_acc: mean of the LR kinds; ver_acc_hr: HR faces; all on the validation people; train_min: epochs as logged (a shared CPU for part of them)'
                     + ('; hr_change: HR TAR@1e-3 over every validation pair, points from the start recogniser or, with hr_from reference, from the --hr-reference recogniser (last epoch, best, top), from its TAR hr_from_tar3; top: the epoch with the highest ver_acc' if any('hr_change' in x for x in rows) else ''))

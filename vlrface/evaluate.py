@@ -259,7 +259,7 @@ def _upscale(x:torch.Tensor, dsr:DSR|None, dtype=torch.float32)->torch.Tensor:
     if dsr is not None and x.shape[-1] != dsr.cfg.in_size:
         s = dsr.cfg.in_size
         x = F.interpolate(x, size=(s, s), mode='bicubic', align_corners=False, antialias=True).clamp(0, 1)
-    return upscale_faces(x, dsr, dtype=dtype) if dsr is not None else upscale_faces(x)
+    return upscale_faces(x, dsr, dtype=dtype)
 
 def _mode_step(faces, m, sl, bs, keep, seed, flip, match, dtype, st):
     "Upscale, embed and measure one chunk of faces in mode `m`"

@@ -28,7 +28,7 @@ from .dsr import DSR, PRETRAINED, load_dsr, upscale_faces
 from .edgeface import EdgeFace, embed, load_edgeface, save_edgeface
 from .faces import FaceSet, load_face_set, normalize
 from .degrade import DEGRADATIONS, TEST_DEGRADATIONS, degrade as degrade_faces, face_seed, get_degradation
-from .evaluate import _upscale, deal_folds, every_pair, tar_at_far, verification_report
+from .evaluate import deal_folds, every_pair, tar_at_far, verification_report
 from .runs import *
 
 # %% auto #0
@@ -87,7 +87,7 @@ def super_resolve(vlr:torch.Tensor, # (n, 3, s, s) uint8 VLR faces
     out = torch.empty(len(vlr), 3, HR_SIZE, HR_SIZE, dtype=torch.uint8)
     steps = range(0, len(vlr), bs)
     for i in show_progress(steps, what=f'upscaling faces (batches of {bs})', progress=progress if len(steps) > 1 else False):
-        out[i:i + bs] = upscale_faces(vlr[i:i + bs].float() / 255, dsr, **({'dtype': dtype} if dsr is not None else {})).mul(255).round().to(torch.uint8)
+        out[i:i + bs] = upscale_faces(vlr[i:i + bs].float() / 255, dsr, dtype=dtype).mul(255).round().to(torch.uint8)
     return out
 
 # %% ../nbs/08_finetune.ipynb #1d74355c
@@ -655,7 +655,7 @@ def interpolation_curve(start, # the recogniser at alpha 0: an `EdgeFace` or its
     if len(set(fs.subjects)) < 2: raise ValueError(f"{data}: split {split!r} has {len(set(fs.subjects))} people; judging a recogniser needs two or more")
     pairs = make_pairs(fs.names, fs.subjects)
     ia, ib, same, folds = fs.idx(pairs.a), fs.idx(pairs.b), pairs.same.values, pairs.fold.values
-    small = {(s, c): _upscale(degrade_faces(fs.hr, s, c, [face_seed(n, 0) for n in fs.names]).float() / 255, None) for s in sizes for c in conditions}
+    small = {(s, c): upscale_faces(degrade_faces(fs.hr, s, c, [face_seed(n, 0) for n in fs.names]).float() / 255) for s in sizes for c in conditions}   # bicubic
     ref = embed(original if isinstance(original, nn.Module) else load_edgeface(original), fs.hr, bs=bs)
     tar3 = lambda e: 100 * tar_at_far(*every_pair(e, fs.subjects), (1e-3,))[1e-3]
     acc = lambda g, p: 100 * verification_report((g[ia] * p[ib]).sum(1).numpy().astype(float), same, folds)['accuracy']

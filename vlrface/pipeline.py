@@ -65,8 +65,7 @@ class Pipeline:
     def upscale(self, images)->torch.Tensor:
         "The 112x112 faces the recogniser sees, float in [0, 1]"
         x = resize_faces(load_faces(images, self.in_size, min_size=VLR_MIN), self.in_size, f"this pipeline ({self.mode})")
-        if self.mode == 'hr': return x
-        return upscale_faces(x, self.dsr, dtype=torch.float32 if self.precision == 'fp32' else None) if self.mode == 'dsr' else upscale_faces(x)
+        return x if self.mode == 'hr' else upscale_faces(x, self.dsr if self.mode == 'dsr' else None, dtype=torch.float32 if self.precision == 'fp32' else None)
 
     def embed(self, images, bs:int=128)->torch.Tensor:
         "L2-normalised embeddings (n, d) of `images`"
