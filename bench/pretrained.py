@@ -8,6 +8,10 @@ files and its LFW View 1 DevTest results.
 The DevTest results come from bench/robustness.py run on the shipped files themselves:
 
     python bench/robustness.py --split devtest --sizes 8 12 16 --dsr clean=pretrained:16 realistic=pretrained:16-realistic --out bench/results/pretrained-devtest
+
+When those results are measured again, rewrite the DevTest tables of the shipped cards (their training lines stay):
+
+    python bench/pretrained.py 16 --card-only --results bench/results/pretrained-devtest/results.json --system DSR-clean
 """
 import argparse, json, os, shutil, sys
 from pathlib import Path
@@ -28,7 +32,23 @@ LICENCE = """## Licence and terms
 def _pct(x): return f"{100 * x:.1f}"
 
 
-def card(name:str, run:Path, meta:dict, results:dict|None, system:str|None)->str:
+def card(name:str, run:Path|None, meta:dict, results:dict|None, system:str|None)->str:
+    "The model card: what the file is and how it was trained (from the run folder, or kept from the shipped card when `run` is None), then its DevTest tables."
+    head = header(name, run, meta) if run is not None else _shipped_header(meta)
+    return '\n'.join(head + devtest(results, system) + ['', LICENCE]) + '\n'
+
+
+def _shipped_header(meta:dict)->list:
+    "The shipped card's lines above its DevTest section: the run folder that wrote them is gone, the facts stay."
+    text = (PRETRAINED/meta['card']).read_text()
+    head = text.split('\n## LFW View 1 DevTest')[0].split('\n## Licence')[0].rstrip('\n').split('\n')
+    sha = next(l for l in head if l.startswith('| sha256 |'))
+    if meta['sha256'] not in sha: raise SystemExit(f"{meta['card']} describes other weights than {meta['file']}; rewrite it from the run folder")
+    return head
+
+
+def header(name:str, run:Path, meta:dict)->list:
+    "The card's opening: the architecture, the file, the training data, losses, recipe and best epoch, read from the run folder."
     cfg = json.loads((run/'config.json').read_text())
     fin = json.loads((run/'finished.json').read_text())
     best = json.loads((run/'best.json').read_text())
@@ -48,6 +68,12 @@ def card(name:str, run:Path, meta:dict, results:dict|None, system:str|None)->str
              f"| training | {fin['epochs']} epochs in {fin['elapsed'] / 60:.0f} minutes ({fin['stopped_by']}), batch {s['bs']}, one-cycle lr {s['lr']:g}, seed {s['seed']} |",
              f"| best epoch | {best['epoch']}: validation identity cosine {best['score']:.3f}, PSNR {best['metrics']['valid_psnr_db']:.2f} dB |",
              f"| software | vlrface {cfg['versions']['vlrface']}, torch {cfg['versions']['torch']}, fastai {cfg['versions']['fastai']}, timm {cfg['versions']['timm']} |"]
+    return lines
+
+
+def devtest(results:dict|None, system:str|None)->list:
+    "The card's LFW View 1 DevTest section, from bench/robustness.py's results on the shipped file."
+    lines = []
     if results:
         rows = results['results']
         conds = [c for c in ('clean', 'blur', 'noise', 'jpeg', 'mixed', 'jpeg-low') if any(r.get('degradation') == c for r in rows)]
@@ -65,15 +91,16 @@ def card(name:str, run:Path, meta:dict, results:dict|None, system:str|None)->str
                     lines.append(f"| {'this DSR' if mode == system else mode} | {sz} | " + ' | '.join('' if get(c) is None else _pct(get(c)) for c in conds) + ' |')
             lines.append('')
         m = results['settings'].get('machine') or {}
-        lines.append(f"Evaluated on {m.get('cpu', '?')}, {m.get('cores', '?')} cores, {str(m.get('date', ''))[:10]} (`{Path(results.get('_path', '')).as_posix()}`).")
-    lines += ['', LICENCE]
-    return '\n'.join(lines) + '\n'
+        prec = (results['settings'].get('precision') or {}).get('dsr')
+        prec = f"the DSR in {prec}" if prec else 'the DSR in the machine\'s fast dtype (not recorded)'
+        lines.append(f"Evaluated on {m.get('cpu', '?')}, {m.get('cores', '?')} cores, {str(m.get('date', ''))[:10]}, {prec} (`{Path(results.get('_path', '')).as_posix()}`).")
+    return lines
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('name', help="the name after 'pretrained:', e.g. 16 or 16-realistic")
-    ap.add_argument('run', type=Path, help='the training run folder (its best.safetensors is shipped)')
+    ap.add_argument('run', type=Path, nargs='?', default=None, help='the training run folder (its best.safetensors is shipped); with --card-only and no run, the card keeps its training lines and gets new DevTest tables')
     ap.add_argument('--results', type=Path, default=None, help="DevTest results.json of bench/robustness.py run on the shipped file")
     ap.add_argument('--system', default=None, help="this DSR's system name in those results, e.g. DSR-clean")
     ap.add_argument('--card-only', action='store_true', help='rewrite the model card only (the weights stay)')
@@ -86,7 +113,9 @@ def main():
     reg_file = PRETRAINED/'registry.json'
     reg = json.loads(reg_file.read_text()) if reg_file.exists() else {}
     f = PRETRAINED/f'dsr{a.name}.safetensors'
-    if not a.card_only: shutil.copyfile(a.run/'best.safetensors', f); os.chmod(f, 0o644)
+    if not a.card_only:
+        if a.run is None: ap.error('give the run folder whose best.safetensors to ship')
+        shutil.copyfile(a.run/'best.safetensors', f); os.chmod(f, 0o644)
     cfg = read_dsr_config(f)
     meta = dict(file=f.name, sha256=file_sha256(f), bytes=f.stat().st_size, config=asdict(cfg),
                 params=dsr_cost(cfg)['params'], card=f'dsr{a.name}.md')
