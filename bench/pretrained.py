@@ -4,10 +4,12 @@ files and its LFW View 1 DevTest results.
 
     python bench/pretrained.py 16 runs/quickstart/dsr16 --results bench/results/pretrained-devtest/results.json --system DSR-clean
     python bench/pretrained.py 16-realistic runs/realistic16 --results ... --system DSR-realistic
+    python bench/pretrained.py 8-realistic runs/realistic8 --results bench/results/pretrained8-devtest/results.json --system DSR-realistic8
 
 The DevTest results come from bench/robustness.py run on the shipped files themselves:
 
     python bench/robustness.py --split devtest --sizes 8 12 16 --dsr clean=pretrained:16 realistic=pretrained:16-realistic --out bench/results/pretrained-devtest
+    python bench/robustness.py --split devtest --sizes 8 12 --dsr realistic8=pretrained:8-realistic --out bench/results/pretrained8-devtest
 
 When those results are measured again, rewrite the DevTest tables of the shipped cards (their training lines stay):
 
