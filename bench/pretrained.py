@@ -42,9 +42,10 @@ def card(name:str, run:Path|None, meta:dict, results:dict|None, system:str|None)
 
 def _shipped_header(meta:dict)->list:
     "The shipped card's lines above its DevTest section: the run folder that wrote them is gone, the facts stay."
-    text = (PRETRAINED/meta['card']).read_text()
-    head = text.split('\n## LFW View 1 DevTest')[0].split('\n## Licence')[0].rstrip('\n').split('\n')
-    sha = next(l for l in head if l.startswith('| sha256 |'))
+    f = PRETRAINED/meta['card']
+    if not f.exists(): raise SystemExit(f"{f} is missing: write the card from the run folder (give RUN)")
+    head = f.read_text().split('\n## LFW View 1 DevTest')[0].split('\n## Licence')[0].rstrip('\n').split('\n')
+    sha = next((l for l in head if l.startswith('| sha256 |')), '')
     if meta['sha256'] not in sha: raise SystemExit(f"{meta['card']} describes other weights than {meta['file']}; rewrite it from the run folder")
     return head
 
@@ -78,9 +79,12 @@ def devtest(results:dict|None, system:str|None)->list:
     lines = []
     if results:
         rows = results['results']
+        if not any(r['mode'] == system for r in rows):
+            raise SystemExit(f"no system {system!r} in {results.get('_path')}; it has: {', '.join(sorted({r['mode'] for r in rows}))}")
         conds = [c for c in ('clean', 'blur', 'noise', 'jpeg', 'mixed', 'jpeg-low') if any(r.get('degradation') == c for r in rows)]
         sizes = sorted({r['size'] for r in rows if r['mode'] == system and r.get('size')})
-        hr = next(r for r in rows if r['protocol'] == 'HR-HR')
+        hr = next((r for r in rows if r['protocol'] == 'HR-HR'), None)
+        if hr is None: raise SystemExit(f"{results.get('_path')} has no HR-HR row: run bench/robustness.py as the docstring says")
         lines += ['', '## LFW View 1 DevTest', '',
                   f"Verification accuracy % on the 1,000 DevTest pairs (people never seen in training), every VLR face made from its HR face by "
                   f"the named test condition, seeded by the image's name (`bench/robustness.py`; HR-HR with the same recogniser: {_pct(hr['accuracy'])} %). "
@@ -115,9 +119,13 @@ def main():
     reg_file = PRETRAINED/'registry.json'
     reg = json.loads(reg_file.read_text()) if reg_file.exists() else {}
     f = PRETRAINED/f'dsr{a.name}.safetensors'
+    if a.card_only and not a.results: ap.error('--card-only rewrites the DevTest tables: give --results (and --system)')
+    if a.results and not a.system: ap.error('--results needs --system, the DSR\'s name in them (e.g. DSR-clean)')
     if not a.card_only:
         if a.run is None: ap.error('give the run folder whose best.safetensors to ship')
         shutil.copyfile(a.run/'best.safetensors', f); os.chmod(f, 0o644)
+    if a.card_only and a.run is not None and file_sha256(a.run/'best.safetensors') != file_sha256(f):
+        raise SystemExit(f"{a.run/'best.safetensors'} is not the shipped {f.name}: its card would describe other weights")
     cfg = read_dsr_config(f)
     meta = dict(file=f.name, sha256=file_sha256(f), bytes=f.stat().st_size, config=asdict(cfg),
                 params=dsr_cost(cfg)['params'], card=f'dsr{a.name}.md')
