@@ -66,6 +66,11 @@ def val_faces(data):
     return fs, pairs, fs.idx(pairs.a), fs.idx(pairs.b), pairs.same.values, pairs.fold.values
 
 
+def named(items)->dict:
+    "NAME=FILE arguments as {NAME: Path(FILE)}; a bare FILE is named after its folder: ['a=path', 'run/best.safetensors'] -> {'a': path, 'run': ...}"
+    return {(s.split('=', 1)[0] if '=' in s else Path(s).parent.name): Path(s.split('=', 1)[-1]) for s in items or []}
+
+
 def command()->str:
     "The command line that ran this script, as a user would type it"
     return shlex.join(['python', *sys.argv])

@@ -16,6 +16,7 @@ import pandas as pd
 
 from common import machine, describe, write_results
 from vlrface.core import md_table
+from vlrface.finetune import hr_bound_from
 
 
 def main():
@@ -34,9 +35,8 @@ def main():
         minutes = sum(int(m) + int(s) / 60 for m, s in (t.split(':') for t in h.time))
         base = json.loads((r/'baseline.json').read_text()) if (r/'baseline.json').exists() else {}
         hr = {}
-        ref = json.loads((r/'hr_reference.json').read_text()) if (r/'hr_reference.json').exists() else None   # (--hr-reference)
+        hr0, ref = hr_bound_from(r)   # the reference's (--hr-reference), else the start's
         if 'ver_tar3_hr_all' in h and 'ver_tar3_hr_all' in base:   # what each epoch cost on HR faces, in points, from where the bound counts
-            hr0 = (ref or base)['ver_tar3_hr_all']
             change = lambda v: round((float(v) - hr0) * 100, 2)
             top = h.loc[h.ver_acc.idxmax()]
             hr = dict(hr_from='reference' if ref else 'start', hr_from_tar3=round(hr0 * 100, 2), hr_change=change(last.ver_tar3_hr_all), best_hr_change=change(best['metrics']['ver_tar3_hr_all']),

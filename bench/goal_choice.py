@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from common import machine, describe, write_results
+from common import machine, describe, named, write_results
 from vlrface.core import get_path, md_table
 from vlrface.dsr import load_dsr
 from vlrface.edgeface import embed, load_edgeface
@@ -34,11 +34,6 @@ warnings.filterwarnings('ignore')
 
 # the goals: (size, test condition, protocol, asked accuracy %)
 GOALS = [(16, 'mixed', 'LR-LR', 92.0), (16, 'mixed', 'HR-LR', 94.0), (16, 'clean', 'LR-LR', 97.5), (8, 'clean', 'LR-LR', 88.0)]
-
-
-def named(items)->dict:
-    "['a=path', ...] -> {'a': 'path'}"
-    return {s.split('=', 1)[0]: s.split('=', 1)[1] for s in items or []}
 
 
 def system_name(front:str, rec:str)->str:
@@ -156,7 +151,7 @@ def main():
         g['hr_devtest'] = hr_dev['HR' if g['chosen']['recogniser'] == 'original' else f"HR FT-{g['chosen']['recogniser']}"]
         g['reached'] = reached(g['devtest_accuracy'], g['asked'], g['hr_devtest'], hr_dev['HR'], a.bound)
     write_results(a.out, dict(goals=chosen, bound=a.bound, original_hr_tar3=round(tars['original'], 2), hr_guard=guard,
-                              fronts={k: (named(a.dsr).get(k) or 'bicubic') for k in fronts}, recognisers={k: (named(a.finetuned).get(k) or 'the original') for k in recs},
+                              fronts={k: str(named(a.dsr).get(k, 'bicubic')) for k in fronts}, recognisers={k: str(named(a.finetuned).get(k, 'the original')) for k in recs},
                               candidates=sorted(systems), precision='fp32', val_rows=val_rows, devtest_rows=dev_rows,
                               val=dict(faces=len(fs), subjects=len(set(fs.subjects)), pairs=len(pairs), all_pairs=len(fs) * (len(fs) - 1) // 2),
                               devtest=dict(faces=len(dfs), pairs=len(dpairs)), seconds=round(time.time() - t0, 1)), render, mach)

@@ -13,7 +13,7 @@ prints the LR-LR and HR-LR accuracy tables.
 import argparse, time, warnings
 from pathlib import Path
 
-from common import machine, command
+from common import machine, command, named
 from vlrface.core import get_path
 from vlrface.degrade import TEST_DEGRADATIONS
 from vlrface.dsr import load_dsr
@@ -24,11 +24,6 @@ from vlrface.finetune import make_pairs
 from vlrface.runs import save_fig
 
 warnings.filterwarnings('ignore')
-
-
-def named(items):
-    "['a=path', 'path'] -> {'a': path, 'stem': path}"
-    return {(s.split('=', 1)[0] if '=' in s else Path(s).parent.name): Path(s.split('=', 1)[-1]) for s in items or []}
 
 
 def main():

@@ -628,8 +628,9 @@ def _print_finetune(run):
         keys = [k for k in b['metrics'] if k.startswith('ver_acc_')]
         print(f"\nbest epoch {b['epoch'] + b.get('epoch_offset', 0)} (stage {b.get('stage', '?')}) by {b['monitor']}; verification accuracy on the validation people, start -> fine-tuned:")
         for k in keys: print(f"  {k[8:]:>3}: {base.get(k, float('nan')) * 100:.2f} % -> {b['metrics'][k] * 100:.2f} %")
-        ref = json.loads((run/'hr_reference.json').read_text()) if (run/'hr_reference.json').exists() else None
-        hr0 = (ref or base).get('ver_tar3_hr_all', float('nan'))   # where the bound counts from
+        from vlrface.finetune import hr_bound_from
+        hr0, ref = hr_bound_from(run)   # where the bound counts from
+        hr0 = float('nan') if hr0 is None else hr0
         if 'ver_tar3_hr_all' in b['metrics'] and 'ver_tar3_hr_all' in base:   # what fine-tuning cost on HR faces
             t0, t1 = base['ver_tar3_hr_all'] * 100, b['metrics']['ver_tar3_hr_all'] * 100
             print(f"  HR faces, every pair, TAR@FAR 1e-3: {t0:.2f} % -> {t1:.2f} % ({t1 - t0:+.2f} points)"

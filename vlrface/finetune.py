@@ -35,8 +35,8 @@ from .runs import *
 __all__ = ['ArcFace', 'arcface_classes', 'super_resolve', 'FaceBank', 'face_bank', 'FaceDL', 'make_pairs', 'VerificationCallback',
            'VerificationMetric', 'ClosedSetAccuracy', 'FaceClassifier', 'ArcFaceLoss', 'backbone_head_splitter',
            'save_finetuned', 'load_head', 'finetune_learner', 'distill_targets', 'FinetuneConfig', 'fit_two_stage',
-           'plot_finetune_history', 'finetune_data', 'train_finetune', 'interpolate_recognisers', 'interpolation_curve',
-           'choose_alpha']
+           'hr_bound_from', 'plot_finetune_history', 'finetune_data', 'train_finetune', 'interpolate_recognisers',
+           'interpolation_curve', 'choose_alpha']
 
 # %% ../nbs/08_finetune.ipynb #bb9bb00d
 class ArcFace(nn.Module):
@@ -455,6 +455,13 @@ def fit_two_stage(learn:Learner, cfg:FinetuneConfig,
     return learn
 
 # %% ../nbs/08_finetune.ipynb #54997f09
+def hr_bound_from(out)->tuple:
+    "(HR TAR@1e-3 over every validation pair that a run's HR bound counts from, or `None`; its `hr_reference.json` record, or `None`): the reference's, else the start's (`baseline.json`)"
+    out = Path(out)
+    ref = json.loads((out/'hr_reference.json').read_text()) if (out/'hr_reference.json').exists() else None
+    base = json.loads((out/'baseline.json').read_text()) if (out/'baseline.json').exists() else {}
+    return (ref or base).get('ver_tar3_hr_all'), ref
+
 def plot_finetune_history(out)->'plt.Figure':
     "Loss, closed-set accuracy and validation verification per epoch of a fine-tuning run (the recogniser it started from dashed)"
     import matplotlib.pyplot as plt
@@ -473,8 +480,7 @@ def plot_finetune_history(out)->'plt.Figure':
     if 'ver_tar3_hr_all' in h:   # the HR guard: every pair of HR faces
         axs[2].plot(h.epoch, h.ver_tar3_hr_all * 100, c='k', ls=':', label='HR TAR@1e-3, every pair')
         if 'ver_tar3_hr_all' in base: axs[2].axhline(base['ver_tar3_hr_all'] * 100, c='k', ls='--', lw=0.8)
-        ref = json.loads((out/'hr_reference.json').read_text()) if (out/'hr_reference.json').exists() else None
-        hr0, bound = (ref or base).get('ver_tar3_hr_all'), conf.get('hr_bound', FinetuneConfig.hr_bound)   # (runs saved before the bound had its default)
+        (hr0, ref), bound = hr_bound_from(out), conf.get('hr_bound', FinetuneConfig.hr_bound)   # (runs saved before the bound had its default)
         if hr0 is not None and bound < 100:
             axs[2].axhline(hr0 * 100 - bound, c='r', ls=':', lw=0.8, label=f"HR bound (-{bound:g}" + (' from the reference)' if ref else ')'))
     axs[2].set_title('verification acc %, unseen people (dashed: the start)', fontsize=9); axs[2].legend(fontsize=7)
