@@ -319,7 +319,11 @@ def _pipeline_options()->argparse.ArgumentParser:
     p = argparse.ArgumentParser(add_help=False)
     g = p.add_argument_group('pipeline')
     g.add_argument('--edgeface', type=Path, default=None, help='recogniser checkpoint (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
-    g.add_argument('--dsr', type=Path, default=None, help="a trained DSR file (its input size is used), or 'pretrained[:NAME]': a DSR shipped with vlrface ('pretrained' = 'pretrained:16')")
+    g.add_argument('--dsr', type=_dsr_band, action='append', default=None, metavar='[SIDE=]FILE',
+                   help="a trained DSR file (its input size is used), or 'pretrained[:NAME]': a DSR shipped with vlrface ('pretrained' = 'pretrained:16'); "
+                   "repeated, one DSR per band of sizes: each face goes through the DSR of the smallest input side it does not exceed "
+                   "('bicubic' last: faces larger than every DSR's side are upscaled bicubically), or with SIDE=FILE through the first whose SIDE it does not exceed; "
+                   "'pretrained:bands': the shipped DSRs as bands chosen for faces of 8 to 32 px (vlrface.pipeline.PRETRAINED_BANDS)")
     g.add_argument('--mode', choices=('dsr', 'bicubic', 'hr'), default=None, help="how faces reach 112x112 (default: 'hr' for enroll; 'dsr' with --dsr, else 'bicubic')")
     g.add_argument('--size', type=_vlr_side, default=VLR_SIZE, help='VLR input side for bicubic, 8-32 (default: 32)')
     g.add_argument('--threshold', type=_cosine, default=THRESHOLD, help=f'cosine below which faces do not match (default: {THRESHOLD})')
@@ -329,6 +333,12 @@ def _pipeline_options()->argparse.ArgumentParser:
     g.add_argument('--precision', choices=('auto', 'fp32'), default='auto', help="the DSR's: auto, bf16 where the machine runs it natively (fastest, default); fp32, the embeddings vlrface-eval measures, the same on every machine")
     g.add_argument('--json', action='store_true', help='print JSON instead of a table')
     return p
+
+def _dsr_band(s:str)->tuple:
+    "A --dsr value as (largest side or None, file or None for 'bicubic'): 'FILE' or 'SIDE=FILE'"
+    side, eq, f = s.partition('=')
+    side, f = (_vlr_side(side), f) if eq and side.isdigit() else (None, s)
+    return side, None if f == 'bicubic' else Path(f)
 
 def main_parser()->argparse.ArgumentParser:
     "The argument parser of `vlrface` and its sub-commands"
@@ -382,11 +392,23 @@ def _make_pipeline(a, default_mode):
     mode = a.mode or default_mode or ('dsr' if a.dsr else 'bicubic')
     if mode == 'dsr' and a.dsr is None: raise ValueError("mode 'dsr' needs --dsr FILE (a trained DSR); or use --mode bicubic")
     q = None if a.quality.lower() == 'none' else a.quality
-    pipe = Pipeline.from_files(a.edgeface, a.dsr if mode == 'dsr' else None, mode, a.size, device=a.device, flip=a.flip, quality=q, precision=a.precision)
+    pipe = Pipeline.from_files(a.edgeface, _dsr_arg(a.dsr) if mode == 'dsr' else None, mode, a.size, device=a.device, flip=a.flip, quality=q, precision=a.precision)
     if q == 'default' and pipe.quality is None:
         warnings.warn(f"no quality head for recogniser {pipe.fingerprint}: every input gets an answer, face or not "
                       "(fit one with vlrface.quality.fit_quality, see bench/quality.py; --quality none hides this)")   # printed as a note after the answer
     return pipe
+
+def _dsr_arg(given)->Path|list|dict:
+    "What `Pipeline.from_files` takes for the --dsr values: one file, a list, or bands {side: file}"
+    sides = [s for s, _ in given]
+    if [(s, str(f)) for s, f in given] == [(None, 'pretrained:bands')]:
+        from vlrface.pipeline import PRETRAINED_BANDS
+        return PRETRAINED_BANDS
+    if len(given) == 1 and sides[0] is None: return given[0][1]
+    if None in sides and any(s is not None for s in sides): raise ValueError("give SIDE=FILE for every --dsr or for none: bands need a largest side each")
+    if None in sides: return [f for _, f in given]
+    if len(set(sides)) < len(sides): raise ValueError(f"two --dsr bands end at one side ({sorted(sides)}): give each band its own largest side")
+    return {s: f for s, f in given}
 
 def _faces_in(paths)->list:
     "Image files from files and folders (folders searched recursively)"

@@ -18,8 +18,8 @@ from fastcore.basics import store_attr
 from .core import *
 
 # %% auto #0
-__all__ = ['resize_faces', 'to_face_batch', 'load_faces', 'normalize', 'denormalize', 'read_manifest', 'image_name', 'FaceSet',
-           'load_face_set']
+__all__ = ['resize_faces', 'to_face_batch', 'load_faces', 'face_groups', 'normalize', 'denormalize', 'read_manifest',
+           'image_name', 'FaceSet', 'load_face_set']
 
 # %% ../nbs/00a_faces.ipynb #35e0a844
 def resize_faces(x:torch.Tensor, # (n, 3, h, w) float faces in [0, 1]
@@ -61,12 +61,30 @@ def load_faces(images, # paths, PIL images, an array or a tensor (see `to_face_b
     "Faces as a float (n, 3, h, w) tensor in [0, 1]; paths are read with `read_rgb`"
     if isinstance(images, (str, Path)): images = [images]
     if isinstance(images, (list, tuple)) and images and isinstance(images[0], (str, Path)): images = [read_rgb(p, min_size) for p in images]
-    too_small = lambda w, h, i: ValueError(f"face {i} is {w}x{h}: too small to judge; the smallest side taken is {min_size} px")
     for i, im in enumerate(images if isinstance(images, (list, tuple)) else []):   # before PIL images are resized to `size`
-        if isinstance(im, Image.Image) and min(im.size) < min_size: raise too_small(*im.size, i)
+        if isinstance(im, Image.Image) and min(im.size) < min_size: raise _too_small(*im.size, i, min_size)
     x = to_face_batch(images, size)
-    if len(x) and min(x.shape[-2:]) < min_size: raise too_small(x.shape[-1], x.shape[-2], 0)
+    if len(x) and min(x.shape[-2:]) < min_size: raise _too_small(x.shape[-1], x.shape[-2], 0, min_size)
     return x
+
+def _too_small(w, h, i, min_size): return ValueError(f"face {i} is {w}x{h}: too small to judge; the smallest side taken is {min_size} px")
+
+# %% ../nbs/00a_faces.ipynb #cbb8896c
+def face_groups(images, # paths or PIL images of any sizes, or a batch (one size)
+                min_size:int=0 # refuse faces whose shorter side is smaller, as `load_faces`
+               )->list:
+    "The faces grouped by size, each at its own: `[(positions, (k, 3, h, w) batch)]`, sizes in order of first appearance"
+    if isinstance(images, (str, Path, Image.Image)): images = [images]
+    if isinstance(images, (list, tuple)) and not images: return []
+    if not (isinstance(images, (list, tuple)) and images and all(isinstance(i, (str, Path, Image.Image)) for i in images)):
+        x = load_faces(images, min_size=min_size)   # one array or tensor: one size
+        return [(list(range(len(x))), x)] if len(x) else []
+    ims = [read_rgb(p, min_size) if isinstance(p, (str, Path)) else p for p in images]
+    by = {}
+    for i, im in enumerate(ims):
+        if min(im.size) < min_size: raise _too_small(*im.size, i, min_size)   # numbered in the whole list, not in its group
+        by.setdefault(im.size, []).append(i)
+    return [(idx, to_face_batch([ims[i] for i in idx])) for idx in by.values()]
 
 # %% ../nbs/00a_faces.ipynb #fd7b2b12
 def _stats(x:torch.Tensor):

@@ -22,34 +22,38 @@ from .core import *
 from .dsr import DSR, load_dsr, upscale_faces
 from .degrade import degrade
 from .edgeface import EdgeFace, load_edgeface, embed, matched_embeddings
-from .faces import load_faces, resize_faces
+from .faces import face_groups, load_faces, resize_faces
 from .quality import QualityHead, default_quality, load_quality, model_fingerprint
 
 # %% auto #0
-__all__ = ['CANNOT_JUDGE', 'INDEX_KINDS', 'EXACT_MAX', 'RERANK', 'PQ_MIN', 'MAX_HITS', 'GALLERY_FORMAT', 'SHARD_ROWS', 'Pipeline',
-           'Gallery', 'exact_topk', 'top_subjects', 'verify', 'gallery_file', 'rescore', 'PQIndex', 'show_match',
-           'identify_widget']
+__all__ = ['CANNOT_JUDGE', 'PRETRAINED_BANDS', 'INDEX_KINDS', 'EXACT_MAX', 'RERANK', 'PQ_MIN', 'MAX_HITS', 'GALLERY_FORMAT',
+           'SHARD_ROWS', 'Pipeline', 'Gallery', 'exact_topk', 'top_subjects', 'verify', 'gallery_file', 'rescore',
+           'PQIndex', 'show_match', 'identify_widget']
 
 # %% ../nbs/05_pipeline.ipynb #c5eab313
 CANNOT_JUDGE = 'cannot judge'   # the answer for an input whose quality is below the head's threshold
+# the shipped DSRs as bands of sizes, chosen on the validation people for faces of any side from 8 to 32 px (docs home, bench/route.py)
+PRETRAINED_BANDS = {8: 'pretrained:8-realistic', 24: 'pretrained:16-realistic', 32: None}
 
 class Pipeline:
     "VLR (or HR) faces -> L2-normalised embeddings (and how face-like each is): DSR or bicubic upscaling, then a recogniser"
     def __init__(self, recognizer:EdgeFace, # the recogniser, e.g. `load_edgeface()`
-                 dsr:DSR|None=None, # the super-resolution network; needed for mode 'dsr'
+                 dsr:DSR|list|dict|None=None, # the super-resolution network, needed for mode 'dsr'; or several, one per band of sizes (`route`)
                  mode:str|None=None, # 'dsr', 'bicubic' or 'hr'; default 'dsr' with a DSR, else 'bicubic'
                  in_size:int=VLR_SIZE, # input side for 'bicubic' (a DSR brings its own)
                  flip:bool=False, # test-time flip: embed each face with its mirror image (`embed`; twice the recogniser's compute)
                  quality:QualityHead|None=None, # judges whether each input is a face at all (`vlrface.quality`); `None`: every input is judged
                  precision:str='auto'): # of the DSR: 'auto', bf16 where the machine runs it natively (fastest); 'fp32', the same embeddings on every machine, as `vlrface-eval`
-        mode = mode or ('dsr' if dsr is not None else 'bicubic')
+        bands = _bands(dsr)
+        mode = mode or ('dsr' if bands else 'bicubic')
         if mode not in ('dsr', 'bicubic', 'hr'): raise ValueError(f"mode must be 'dsr', 'bicubic' or 'hr', got {mode!r}")
-        if mode == 'dsr' and dsr is None: raise ValueError("mode 'dsr' needs a DSR model (or use mode='bicubic')")
+        if mode == 'dsr' and not any(bands.values()): raise ValueError("mode 'dsr' needs a DSR model (or use mode='bicubic')")
         if quality is not None: quality.check(recognizer)
         if precision not in ('auto', 'fp32'): raise ValueError(f"precision must be 'auto' or 'fp32', got {precision!r}")
-        self.precision = precision
-        self.recognizer, self.dsr, self.mode, self.flip, self.quality = recognizer.eval(), dsr, mode, flip, quality
-        self.in_size = HR_SIZE if mode == 'hr' else dsr.cfg.in_size if mode == 'dsr' else check_vlr_size(in_size)
+        self.precision, self.bands = precision, bands if mode == 'dsr' else {}
+        self.dsr = next((m for m in reversed(self.bands.values()) if m is not None), None)   # the DSR of the largest faces (mostly the only one)
+        self.recognizer, self.mode, self.flip, self.quality = recognizer.eval(), mode, flip, quality
+        self.in_size = HR_SIZE if mode == 'hr' else self.dsr.cfg.in_size if mode == 'dsr' else check_vlr_size(in_size)
 
     @classmethod
     def from_files(cls, edgeface=None, dsr=None, mode=None, in_size:int=VLR_SIZE,
@@ -57,15 +61,31 @@ class Pipeline:
                    flip:bool=False,
                    quality='default', # a quality head file; 'default': the one shipped for the recogniser, if any; `None`: none
                    precision:str='auto'):
-        "A pipeline from weight files (EdgeFace default: `$VLRFACE_EDGEFACE`)"
+        "A pipeline from weight files (EdgeFace default: `$VLRFACE_EDGEFACE`); `dsr` may be a list or bands of files, e.g. `PRETRAINED_BANDS`"
         rec = load_edgeface(edgeface, device=device)
         q = default_quality(rec) if quality == 'default' else load_quality(quality) if quality else None
-        return cls(rec, load_dsr(dsr, device=device) if dsr else None, mode, in_size, flip, q, precision)
+        load = lambda f: f and load_dsr(f, device=device)   # (None: a band without a DSR)
+        dsrs = ({k: load(f) for k, f in dsr.items()} if isinstance(dsr, dict) else [load(f) for f in dsr] if isinstance(dsr, (list, tuple))
+                else load(dsr) if dsr else None)
+        return cls(rec, dsrs, mode, in_size, flip, q, precision)
+
+    def route(self, side:int)->DSR|None:
+        "The DSR a face of `side` px goes through: that of the first band reaching `side`, else of the last; `None`: bicubic"
+        if not self.bands: return None
+        return self.bands[next((b for b in self.bands if side <= b), max(self.bands))]
 
     def upscale(self, images)->torch.Tensor:
-        "The 112x112 faces the recogniser sees, float in [0, 1]"
-        x = resize_faces(load_faces(images, self.in_size, min_size=VLR_MIN), self.in_size, f"this pipeline ({self.mode})")
-        return x if self.mode == 'hr' else upscale_faces(x, self.dsr if self.mode == 'dsr' else None, dtype=torch.float32 if self.precision == 'fp32' else None)
+        "The 112x112 faces the recogniser sees, float in [0, 1]; each face through the DSR for its size (`route`)"
+        dtype = torch.float32 if self.precision == 'fp32' else None
+        if len(self.bands) < 2:
+            x = resize_faces(load_faces(images, self.in_size, min_size=VLR_MIN), self.in_size, f"this pipeline ({self.mode})")
+            return x if self.mode == 'hr' else upscale_faces(x, self.dsr, dtype=dtype)
+        parts = []   # (positions, upscaled faces) per size met
+        for idx, x in face_groups(images, VLR_MIN):
+            m = self.route(min(x.shape[-2:]))   # a band without a DSR: bicubic from the face's own side
+            parts.append((idx, upscale_faces(x if m is None else resize_faces(x, s := m.cfg.in_size, f"this pipeline's {s} px DSR"), m, dtype=dtype)))
+        if not parts: return torch.zeros(0, 3, HR_SIZE, HR_SIZE)
+        return torch.cat([u for _, u in parts])[torch.tensor([i for idx, _ in parts for i in idx]).argsort()]   # back in the order given
 
     def embed(self, images, bs:int=128)->torch.Tensor:
         "L2-normalised embeddings (n, d) of `images`"
@@ -109,7 +129,20 @@ class Pipeline:
     def settings(self)->dict:
         "What this pipeline does, for a gallery's metadata"
         return dict(mode=self.mode, in_size=self.in_size, dsr=asdict(self.dsr.cfg) if self.mode == 'dsr' else None, flip=self.flip,
-                    quality=None if self.quality is None else self.quality.threshold)
+                    quality=None if self.quality is None else self.quality.threshold,
+                    **({'bands': {b: m and asdict(m.cfg) for b, m in self.bands.items()}} if len(self.bands) > 1 else {}))
+
+def _bands(dsr)->dict:
+    "DSRs as bands of sizes `{largest side: DSR or None (bicubic)}`, increasing; a list gives each DSR the sides up to its own, `None` those above them all"
+    if dsr is None: return {}
+    if isinstance(dsr, DSR): return {dsr.cfg.in_size: dsr}
+    if isinstance(dsr, (list, tuple)) and all(isinstance(m, DSR) or m is None for m in dsr):
+        sides = [VLR_MAX if m is None else m.cfg.in_size for m in dsr]
+        if len(set(sides)) != len(sides): raise ValueError(f"two bands end at one side ({sorted(sides)}; None ends at {VLR_MAX}): give one DSR per input side, or bands {{largest side: DSR}}")
+        dsr = dict(zip(sides, dsr))
+    if not isinstance(dsr, dict) or not all(isinstance(m, DSR) or m is None for m in dsr.values()):
+        raise ValueError(f"dsr must be a DSR, a list of DSRs (and None) or bands {{largest side: DSR or None}}, got {type(dsr).__name__}")
+    return {check_vlr_size(b): dsr[b] for b in sorted(dsr)}
 
 # %% ../nbs/05_pipeline.ipynb #647d01af
 INDEX_KINDS = ('auto', 'exact', 'pq')   # how a gallery is searched; see "Galleries of a million"
@@ -548,7 +581,9 @@ def show_match(gallery:Gallery, pipeline:Pipeline, probe, # a face file, PIL ima
     x = load_faces([probe] if isinstance(probe, (str, Path, Image.Image)) else probe[None] if torch.is_tensor(probe) and probe.ndim == 3 else probe)
     res = gallery.identify(x, pipeline, k=k, threshold=threshold)[0]
     panels = [(f'input {x.shape[-1]}x{x.shape[-2]}', x[0])]
-    if pipeline.mode != 'hr': panels.append(('bicubic', upscale_faces(resize_faces(x, pipeline.in_size, 'show_match'))[0]))
+    m = pipeline.route(min(x.shape[-2:]))
+    s = pipeline.in_size if pipeline.mode != 'dsr' else x.shape[-1] if m is None else m.cfg.in_size   # bicubic from the side the DSR takes
+    if pipeline.mode != 'hr': panels.append(('bicubic', upscale_faces(resize_faces(x, s, 'show_match'))[0]))
     if pipeline.mode == 'dsr': panels.append(('DSR', pipeline.upscale(x)[0]))
     if hr is not None: panels.append(('HR', load_faces([hr] if isinstance(hr, (str, Path, Image.Image)) else hr)[0]))
     fig, axs = plt.subplots(1, len(panels) + k, figsize=(figsize_per * (len(panels) + k), figsize_per * 1.25))
