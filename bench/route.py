@@ -12,7 +12,8 @@ as bench/robustness.py), so a pair may hold a 9 px and a 27 px face. The systems
 - rules `route <= L[, bicubic > T]`: faces up to L px through SMALL, larger ones through LARGE, and with T those
   above T px bicubically from their own side, for each --limits L and --tops T. `Pipeline(rec, [small, large])`
   is L = SMALL's side without T, `Pipeline(rec, [small, large, None])` adds T = LARGE's side (each DSR takes the
-  sides up to its own: no face is shrunk); the run checks that both pipelines give exactly those embeddings.
+  sides up to its own: no face is shrunk); the run checks that both pipelines, and on DevTest the chosen rule's
+  `Pipeline(rec, bands)`, give exactly those embeddings.
 The rule is the one with the best mean accuracy over the test conditions, LR-LR and HR-LR, on the validation
 people (ties: the smaller limits); DevTest then reports every system. DSRs run in fp32.
 """
@@ -25,7 +26,7 @@ import torch
 from PIL import Image
 
 from common import describe, machine, results_path, val_faces, write_results
-from vlrface.core import get_path, md_table, stable_seed
+from vlrface.core import VLR_MAX, get_path, md_table, stable_seed
 from vlrface.degrade import TEST_DEGRADATIONS, degrade, face_seed
 from vlrface.dsr import load_dsr, upscale_faces
 from vlrface.edgeface import embed, load_edgeface
@@ -73,13 +74,20 @@ def rule_name(L:int, T:int|None)->str:
     return f"route <= {L}" + ('' if T is None else f", bicubic > {T}")
 
 
-def run_split(fs, ia, ib, same, folds, rec, small, large, names, rules, sides_range, conds, progress=print)->list:
-    "Every system's accuracy on one pair set: rows (system, condition, protocol, accuracy, auc, tar@far=0.01)"
+def bands_of(small, large, L:int, T:int|None)->dict:
+    "The `Pipeline` bands of a rule"
+    return {L: small, VLR_MAX: large} if T is None else {L: small, T: large, VLR_MAX: None}
+
+
+def run_split(fs, ia, ib, same, folds, rec, small, large, names, rules, sides_range, conds, check=(), progress=print)->list:
+    "Every system's accuracy on one pair set: rows (system, condition, protocol, accuracy, auc, tar@far=0.01); `check`: more rules whose pipelines are checked"
     H = embed(rec, fs.hr)
     sides = torch.from_numpy(face_sides(fs.names, *sides_range))[:, None]
     p_small, p_large = Pipeline(rec, small, precision='fp32'), Pipeline(rec, large, precision='fp32')
     lists = {(small.cfg.in_size, None): Pipeline(rec, [small, large], precision='fp32'),   # the pipeline's own routing, from lists
-             (small.cfg.in_size, large.cfg.in_size): Pipeline(rec, [small, large, None], precision='fp32')}
+             (small.cfg.in_size, large.cfg.in_size): Pipeline(rec, [small, large, None], precision='fp32'),
+             **{r: Pipeline(rec, bands_of(small, large, *r), precision='fp32') for r in check}}   # and from bands
+    if miss := [r for r in lists if r not in rules]: raise SystemExit(f"the rules {miss} of the pipelines checked are not among those measured: add their limits")
     rows = []
     for cond in conds:
         t = time.time()
@@ -89,7 +97,7 @@ def run_split(fs, ia, ib, same, folds, rec, small, large, names, rules, sides_ra
             big = E[f'{names[1]} alone'] if T is None else torch.where(sides <= T, E[f'{names[1]} alone'], E['bicubic'])
             E[rule_name(L, T)] = torch.where(sides <= L, E[f'{names[0]} alone'], big)
         for r, p in lists.items():
-            if r in rules and not torch.allclose(got := p.embed(faces), E[rule_name(*r)], atol=1e-5):
+            if not torch.allclose(got := p.embed(faces), E[rule_name(*r)], atol=1e-5):
                 raise SystemExit(f"the pipeline of {p.bands} does not route as {rule_name(*r)}: max difference {float((got - E[rule_name(*r)]).abs().max()):.2e}")
         for sysname, e in E.items():
             for proto, s in scores(H, e, ia, ib).items():
@@ -135,7 +143,7 @@ def render(rec:dict)->str:
              f"(SMALL `{rec['small']}` or LARGE `{rec['large']}`, other sides resized to its own first); `route <= L`: faces up to L px "
              f"through SMALL, larger ones through LARGE, or with `bicubic > T` bicubically from their own side above T px. "
              f"`{rule_name(s0, None)}` is `Pipeline(rec, [small, large])` and `{rule_name(s0, s1)}` is `Pipeline(rec, [small, large, None])`: "
-             f"the run checks that both pipelines give these embeddings. DSRs in fp32.", '',
+             f"the run checks that both pipelines, and on DevTest the chosen rule's `Pipeline(rec, bands)`, give these embeddings. DSRs in fp32.", '',
              f"**Chosen on the validation people: `{chosen}`**, the best mean accuracy over the {len(rec['conditions'])} conditions, LR-LR "
              f"and HR-LR, of the {len(rec['limits']) * len(rec['tops'])} rules (mean accuracy %, validation people):", '', md_table(grid.set_index('SMALL up to')), '',
              f"Why: each front end at fixed sides on the validation people ({', '.join(f'`{p}`' for p in rec['per_side'])}):", '',
@@ -182,7 +190,7 @@ def main():
     ap.add_argument('--large', default='pretrained:16-realistic', help='the DSR for the larger faces')
     ap.add_argument('--sides', type=int, nargs=2, default=[8, 32], metavar=('LOW', 'HIGH'), help='the range each face side is drawn from')
     ap.add_argument('--limits', type=int, nargs='+', default=None, help="the largest sides SMALL takes, to choose from (default: SMALL's side to SMALL's + 4)")
-    ap.add_argument('--tops', type=int, nargs='+', default=None, help="the largest sides LARGE takes, bicubic above, to choose from (default: LARGE's side, +4, +8; and LARGE for every larger face)")
+    ap.add_argument('--tops', type=int, nargs='+', default=None, help="the largest sides LARGE takes, bicubic above, to choose from (default: LARGE's side, +4, +8, +12; and LARGE for every larger face)")
     ap.add_argument('--degrade', nargs='+', default=list(TEST_DEGRADATIONS))
     ap.add_argument('--per-side', nargs='+', default=['bench/results/route-val', 'bench/results/route-val-large'],
                     help='robustness results of the front ends at fixed sides on the validation people, for the figure (bench/robustness.py --split val)')
@@ -195,7 +203,7 @@ def main():
     mach, t0 = machine(), time.time()
     rec, small, large = load_edgeface(), load_dsr(a.small), load_dsr(a.large)
     lims = a.limits or list(range(small.cfg.in_size, small.cfg.in_size + 5))
-    tops = [None, *(a.tops or [large.cfg.in_size + k for k in (0, 4, 8)])]
+    tops = [None, *(a.tops or [large.cfg.in_size + k for k in (0, 4, 8, 12)])]
     rules = [(L, T) for L in lims for T in tops]
     names = (a.small, a.large)
     vfs, _, via, vib, vsame, vfolds = val_faces(a.data)
@@ -206,7 +214,7 @@ def main():
     pairs = read_pairs(get_path('lfw')/'pairsDevTest.txt')
     dfs = load_face_set(a.data, names=sorted(set(pairs.a) | set(pairs.b)), sizes=[], progress=False)
     print(f"DevTest: {len(dfs)} faces, {len(pairs)} pairs")
-    dev_rows = run_split(dfs, dfs.idx(pairs.a), dfs.idx(pairs.b), pairs.same.values, pairs.fold.values, rec, small, large, names, rules, a.sides, a.degrade)
+    dev_rows = run_split(dfs, dfs.idx(pairs.a), dfs.idx(pairs.b), pairs.same.values, pairs.fold.values, rec, small, large, names, rules, a.sides, a.degrade, check=[chosen])
     rec = write_results(a.out, dict(small=a.small, large=a.large, small_side=small.cfg.in_size, large_side=large.cfg.in_size, sides=a.sides, limits=lims,
                               tops=tops, conditions=a.degrade, chosen=list(chosen), val=dict(faces=len(vfs), pairs=len(via)),
                               devtest=dict(faces=len(dfs), pairs=len(pairs)), val_rows=val_rows, devtest_rows=dev_rows, precision='fp32',

@@ -376,7 +376,8 @@ def main_parser()->argparse.ArgumentParser:
     s.add_argument('--json', action='store_true', help='print JSON instead of a line')
     s = sub.add_parser('export', help='write ONNX models (float and int8) of DSRs and the recogniser, for vlrface-lite')
     s.add_argument('out', type=Path, help='the bundle folder to write')
-    s.add_argument('--dsr', nargs='*', default=[], help="DSR files or 'pretrained[:NAME]': one model each, for the input side it takes")
+    s.add_argument('--dsr', nargs='*', type=_dsr_band, default=[], metavar='[SIDE=]FILE', help="DSR files or 'pretrained[:NAME]': one model each, for the input side it takes; "
+                   "several: the runtime sends each face through the one for its size, as vlrface --dsr does ([SIDE=]FILE, 'bicubic', 'pretrained:bands')")
     s.add_argument('--edgeface', type=Path, default=None, help='recogniser checkpoint (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
     s.add_argument('--calib', type=Path, default=None, help='a prepared folder (vlrface-prep) whose training faces calibrate the int8 models')
     s.add_argument('--n-calib', type=_positive_int, default=256, help='calibration faces (default: 256)')
@@ -401,9 +402,11 @@ def _make_pipeline(a, default_mode):
 def _dsr_arg(given)->Path|list|dict:
     "What `Pipeline.from_files` takes for the --dsr values: one file, a list, or bands {side: file}"
     sides = [s for s, _ in given]
-    if [(s, str(f)) for s, f in given] == [(None, 'pretrained:bands')]:
+    if any(str(f) == 'pretrained:bands' for _, f in given):
+        if len(given) > 1 or sides[0] is not None: raise ValueError("--dsr pretrained:bands is a whole set of bands: give it as the only --dsr")
         from vlrface.pipeline import PRETRAINED_BANDS
         return PRETRAINED_BANDS
+    if all(f is None for _, f in given): raise ValueError("--dsr bicubic names no DSR: give a DSR file too, or use --mode bicubic")
     if len(given) == 1 and sides[0] is None: return given[0][1]
     if None in sides and any(s is not None for s in sides): raise ValueError("give SIDE=FILE for every --dsr or for none: bands need a largest side each")
     if None in sides: return [f for _, f in given]
@@ -514,10 +517,11 @@ def _export(a):
     import os
     from vlrface.export import export_bundle, BUNDLE_FILE
     q = None if a.quality.lower() == 'none' else a.quality
-    b = export_bundle(a.out, a.edgeface, a.dsr, int8=not a.no_int8, calib=a.calib, n_calib=a.n_calib, quality=q, progress=not a.json)
+    b = export_bundle(a.out, a.edgeface, _dsr_arg(a.dsr) if a.dsr else [], int8=not a.no_int8, calib=a.calib, n_calib=a.n_calib, quality=q, progress=not a.json)
     models = [('recogniser', b['recognizer'])] + [(f'DSR {s} px', m) for s, m in b['dsrs'].items()]
     rows = [f"  {what:<12} {m[k]:<22} {os.path.getsize(a.out/m[k]) / 2**20:6.2f} MB" for what, m in models for k in ('float', 'int8') if k in m]
-    text = '\n'.join([f"{a.out}/{BUNDLE_FILE}: recogniser {b['recognizer']['fingerprint']}, quality head {'yes' if b['quality'] else 'none'}", *rows,
+    bands = ['  bands: ' + ', '.join(f"{'bicubic' if k is None else k + ' px DSR'} <= {s}" for s, k in b['bands'].items())] if 'bands' in b else []
+    text = '\n'.join([f"{a.out}/{BUNDLE_FILE}: recogniser {b['recognizer']['fingerprint']}, quality head {'yes' if b['quality'] else 'none'}", *rows, *bands,
                       f"run it without PyTorch: vlrface-lite identify {a.out} GALLERY PROBES"])
     return b, text, 0
 

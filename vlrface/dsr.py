@@ -19,8 +19,8 @@ from .core import *
 from .faces import normalize, denormalize
 
 # %% auto #0
-__all__ = ['DSR_SMALL', 'PRETRAINED', 'DSRConfig', 'ResBlock', 'DSR', 'dsr_cost', 'upscale', 'upscale_faces', 'save_dsr',
-           'pretrained_dsrs', 'resolve_dsr', 'read_dsr_config', 'load_dsr']
+__all__ = ['DSR_SMALL', 'PRETRAINED', 'DSRConfig', 'ResBlock', 'DSR', 'dsr_cost', 'upscale', 'upscale_faces', 'dsr_bands',
+           'save_dsr', 'pretrained_dsrs', 'resolve_dsr', 'read_dsr_config', 'load_dsr']
 
 # %% ../nbs/02_dsr.ipynb #d31a0aaa
 @dataclass(frozen=True)
@@ -117,6 +117,23 @@ def upscale_faces(faces:torch.Tensor, # (n, 3, s, s) faces in [0, 1]
     "112x112 faces in [0, 1] from VLR faces in [0, 1]: by `dsr`, or bicubic without one"
     if dsr is None: return F.interpolate(faces.float(), size=(HR_SIZE, HR_SIZE), mode='bicubic', align_corners=False).clamp(0, 1)
     return denormalize(upscale(dsr, normalize(faces), **kwargs))
+
+# %% ../nbs/02_dsr.ipynb #da17233b
+def dsr_bands(dsr # a DSR, a list of DSRs (and `None`), or bands `{largest side: DSR or None}`; `None`: no bands
+             )->dict:
+    "`dsr` as bands of sizes `{largest side: DSR or None (bicubic)}`, in increasing order, checked"
+    if dsr is None: return {}
+    if isinstance(dsr, DSR): return {dsr.cfg.in_size: dsr}
+    if isinstance(dsr, (list, tuple)) and all(isinstance(m, DSR) or m is None for m in dsr):
+        sides = [VLR_MAX if m is None else m.cfg.in_size for m in dsr]
+        if len(set(sides)) != len(sides): raise ValueError(f"two bands end at one side ({sorted(sides)}; None ends at {VLR_MAX}): give one DSR per input side, or bands {{largest side: DSR}}")
+        dsr = dict(zip(sides, dsr))
+    if name := next((m for m in (dsr.values() if isinstance(dsr, dict) else dsr if isinstance(dsr, (list, tuple)) else []) if isinstance(m, (str, Path))), None):
+        raise ValueError(f"{str(name)!r} is a file name, not a DSR: load it with load_dsr (`Pipeline.from_files` takes files)")
+    if not isinstance(dsr, dict) or not all(isinstance(m, DSR) or m is None for m in dsr.values()):
+        raise ValueError(f"dsr must be a DSR, a list of DSRs (and None) or bands {{largest side: DSR or None}}, got {type(dsr).__name__}")
+    if not all(isinstance(b, int) for b in dsr): raise ValueError(f"the bands' largest sides must be whole numbers of pixels, got {list(dsr)}")
+    return {check_vlr_size(b): dsr[b] for b in sorted(dsr)}
 
 # %% ../nbs/02_dsr.ipynb #9010e673
 def save_dsr(model:DSR, path):

@@ -18,7 +18,7 @@ from . import __version__
 from .core import *
 from .faces import normalize, load_face_set, read_manifest
 from .degrade import degrade
-from .dsr import DSR, load_dsr, upscale_faces
+from .dsr import DSR, dsr_bands, load_dsr, upscale_faces
 from .edgeface import EdgeFace, load_edgeface
 from .quality import QualityHead, default_quality, load_quality, model_fingerprint
 from .runtime import BUNDLE_FILE, BUNDLE_FORMAT
@@ -171,7 +171,7 @@ def _quality_record(quality, rec:nn.Module)->dict|None:
 # %% ../nbs/05b_export.ipynb #fce77e1e
 def export_bundle(out, # the folder to write (created; files of an earlier bundle are replaced)
                   edgeface=None, # the recogniser: an `EdgeFace` or a checkpoint (default `$VLRFACE_EDGEFACE`)
-                  dsrs=(), # DSRs (models or files): one model each, for the input side it takes
+                  dsrs=(), # DSRs (models or files): one model each, for the input side it takes; or bands {largest side: DSR or None}, as `dsr_bands`
                   int8:bool=True, # also write int8 models (calibrated on `calib`)
                   calib=None, # a prepared folder whose training faces calibrate the int8 models
                   n_calib:int=256, # calibration faces
@@ -181,7 +181,10 @@ def export_bundle(out, # the folder to write (created; files of an earlier bundl
     if int8 and calib is None: raise ValueError("int8 models need calibration faces: pass calib= a prepared folder (vlrface-prep), or int8=False")
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     rec = edgeface if isinstance(edgeface, nn.Module) else load_edgeface(edgeface)
-    dsrs = [d if isinstance(d, DSR) else load_dsr(d) for d in dsrs]
+    load = lambda m: m if m is None or isinstance(m, DSR) else load_dsr(m)
+    if isinstance(dsrs, (str, Path, DSR)): dsrs = [dsrs]
+    bands = dsr_bands({b: load(m) for b, m in dsrs.items()} if isinstance(dsrs, dict) else [load(m) for m in dsrs]) if len(dsrs) else {}
+    dsrs = list({id(m): m for m in bands.values() if m is not None}.values())   # each model once, though two bands may share it
     if len(sizes := [d.cfg.in_size for d in dsrs]) != len(set(sizes)): raise ValueError(f"two DSRs for one input side: {sizes}")
     hr = calibration_faces(calib, n_calib) if int8 else None
     steps = show_progress([('edgeface', rec)] + [(f'dsr{d.cfg.in_size}', d) for d in dsrs], what='exporting', progress=progress)
@@ -199,6 +202,7 @@ def export_bundle(out, # the folder to write (created; files of an earlier bundl
                   input=dict(layout='NCHW', channels='RGB', mean=list(MEAN), std=list(STD), hr_size=HR_SIZE, vlr_min=VLR_MIN, vlr_max=VLR_MAX),
                   recognizer=dict(variant=getattr(rec, 'variant', None), num_features=rec.num_features, fingerprint=model_fingerprint(rec), **files['edgeface']),
                   dsrs={str(d.cfg.in_size): dict(config=asdict(d.cfg), **files[f'dsr{d.cfg.in_size}']) for d in dsrs},
+                  **({'bands': {str(b): m and str(m.cfg.in_size) for b, m in bands.items()}} if len(bands) > 1 else {}),   # which DSR takes which sides
                   quality=_quality_record(quality, rec), threshold=THRESHOLD,
                   int8=int8_info, calibration=None if calib is None else dict(folder=Path(calib).name, faces=len(hr), split='train'))
     atomic_write(out/BUNDLE_FILE, json.dumps(bundle, indent=1))

@@ -77,6 +77,8 @@ def face_groups(images, # paths or PIL images of any sizes, or a batch (one size
     if isinstance(images, (str, Path, Image.Image)): images = [images]
     if isinstance(images, (list, tuple)) and not images: return []
     if not (isinstance(images, (list, tuple)) and images and all(isinstance(i, (str, Path, Image.Image)) for i in images)):
+        if isinstance(images, (list, tuple)) and len({tuple(np.shape(i)) for i in images}) > 1:
+            raise ValueError(f"arrays or tensors of different shapes {sorted({tuple(np.shape(i)) for i in images})}: give faces of different sizes as files or PIL images")
         x = load_faces(images, min_size=min_size)   # one array or tensor: one size
         return [(list(range(len(x))), x)] if len(x) else []
     ims = [read_rgb(p, min_size) if isinstance(p, (str, Path)) else p for p in images]

@@ -19,7 +19,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file, load_file
 
 from .core import *
-from .dsr import DSR, load_dsr, upscale_faces
+from .dsr import DSR, dsr_bands, load_dsr, upscale_faces
 from .degrade import degrade
 from .edgeface import EdgeFace, load_edgeface, embed, matched_embeddings
 from .faces import face_groups, load_faces, resize_faces
@@ -44,7 +44,7 @@ class Pipeline:
                  flip:bool=False, # test-time flip: embed each face with its mirror image (`embed`; twice the recogniser's compute)
                  quality:QualityHead|None=None, # judges whether each input is a face at all (`vlrface.quality`); `None`: every input is judged
                  precision:str='auto'): # of the DSR: 'auto', bf16 where the machine runs it natively (fastest); 'fp32', the same embeddings on every machine, as `vlrface-eval`
-        bands = _bands(dsr)
+        bands = dsr_bands(dsr)
         mode = mode or ('dsr' if bands else 'bicubic')
         if mode not in ('dsr', 'bicubic', 'hr'): raise ValueError(f"mode must be 'dsr', 'bicubic' or 'hr', got {mode!r}")
         if mode == 'dsr' and not any(bands.values()): raise ValueError("mode 'dsr' needs a DSR model (or use mode='bicubic')")
@@ -82,8 +82,11 @@ class Pipeline:
             return x if self.mode == 'hr' else upscale_faces(x, self.dsr, dtype=dtype)
         parts = []   # (positions, upscaled faces) per size met
         for idx, x in face_groups(images, VLR_MIN):
-            m = self.route(min(x.shape[-2:]))   # a band without a DSR: bicubic from the face's own side
-            parts.append((idx, upscale_faces(x if m is None else resize_faces(x, s := m.cfg.in_size, f"this pipeline's {s} px DSR"), m, dtype=dtype)))
+            (h, w), m = x.shape[-2:], self.route(min(x.shape[-2:]))   # a band without a DSR: bicubic from the face's own side
+            with warnings.catch_warnings():
+                if h == w: warnings.simplefilter('ignore')   # a square face resized to its band's DSR: what bands are for; a stretched one is said
+                x = resize_faces(x, min(h, w) if m is None else m.cfg.in_size, f"this pipeline's {'bicubic' if m is None else f'{m.cfg.in_size} px DSR'} band")
+            parts.append((idx, upscale_faces(x, m, dtype=dtype)))
         if not parts: return torch.zeros(0, 3, HR_SIZE, HR_SIZE)
         return torch.cat([u for _, u in parts])[torch.tensor([i for idx, _ in parts for i in idx]).argsort()]   # back in the order given
 
@@ -95,6 +98,7 @@ class Pipeline:
         "Matched gallery embeddings of HR `images` (to probes of side `size`, default `in_size`), and their plain HR embeddings"
         if self.mode == 'hr': raise ValueError("this pipeline takes HR faces: there is no small size to match a gallery to; "
                                                "give the VLR pipeline ('dsr' or 'bicubic') whose probes the gallery will meet")
+        if size is None and len(self.bands) > 1: raise ValueError(f"this pipeline's DSRs take bands of sizes {list(self.bands)}: give the probes' side to match the gallery to (size=, match=SIDE, --match SIDE)")
         hr = resize_faces(load_faces(images, HR_SIZE, min_size=VLR_MIN), HR_SIZE, 'a matched gallery')
         small = degrade(hr, check_vlr_size(size or self.in_size), 'clean').float() / 255   # area downsampling, as the evaluation's matched galleries
         with warnings.catch_warnings():   # the probes' path: resized to `in_size` first if they are of another side, as asked
@@ -103,7 +107,7 @@ class Pipeline:
         return matched_embeddings(e_hr, embed(self.recognizer, up, bs=bs, flip=self.flip)), e_hr
 
     def embed_matched(self, images, bs:int=128,
-                      size:int|None=None # the probes' side (default: `in_size`); 8 px probes into a 16 px DSR: 8
+                      size:int|None=None # the probes' side (default: `in_size`; needed with bands of DSRs); 8 px probes into a 16 px DSR: 8
                      )->torch.Tensor:
         "Gallery embeddings of HR photos matched to this pipeline's probes: each face averaged with itself made `size` px and upscaled as the probes are"
         return self._matched(images, bs, size)[0]
@@ -132,17 +136,6 @@ class Pipeline:
                     quality=None if self.quality is None else self.quality.threshold,
                     **({'bands': {b: m and asdict(m.cfg) for b, m in self.bands.items()}} if len(self.bands) > 1 else {}))
 
-def _bands(dsr)->dict:
-    "DSRs as bands of sizes `{largest side: DSR or None (bicubic)}`, increasing; a list gives each DSR the sides up to its own, `None` those above them all"
-    if dsr is None: return {}
-    if isinstance(dsr, DSR): return {dsr.cfg.in_size: dsr}
-    if isinstance(dsr, (list, tuple)) and all(isinstance(m, DSR) or m is None for m in dsr):
-        sides = [VLR_MAX if m is None else m.cfg.in_size for m in dsr]
-        if len(set(sides)) != len(sides): raise ValueError(f"two bands end at one side ({sorted(sides)}; None ends at {VLR_MAX}): give one DSR per input side, or bands {{largest side: DSR}}")
-        dsr = dict(zip(sides, dsr))
-    if not isinstance(dsr, dict) or not all(isinstance(m, DSR) or m is None for m in dsr.values()):
-        raise ValueError(f"dsr must be a DSR, a list of DSRs (and None) or bands {{largest side: DSR or None}}, got {type(dsr).__name__}")
-    return {check_vlr_size(b): dsr[b] for b in sorted(dsr)}
 
 # %% ../nbs/05_pipeline.ipynb #647d01af
 INDEX_KINDS = ('auto', 'exact', 'pq')   # how a gallery is searched; see "Galleries of a million"
@@ -191,6 +184,7 @@ class Gallery:
         self._check(pipeline)
         was = self.meta.get('matched_to')   # a gallery is matched to one kind of probe throughout, or not at all
         now = dict(mode=pipeline.mode, in_size=pipeline.in_size, size=pipeline.in_size if match is True else match) if match else None
+        if now and len(pipeline.bands) > 1: now['bands'] = {str(b): m and m.cfg.in_size for b, m in pipeline.bands.items()}   # which DSR made the matched faces
         if len(self) and self.meta.get('enrolled_with') is not None and was != now:
             raise ValueError(f"this gallery was enrolled {'matched to ' + str(was) if was else 'unmatched'}; enrolling "
                              f"{'matched to ' + str(now) if now else 'unmatched'} would mix two kinds of embedding: enrol into a new gallery")

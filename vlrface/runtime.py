@@ -16,9 +16,9 @@ from fastcore.basics import patch
 from .core import HR_SIZE, VLR_MIN, VLR_SIZE, ImageReadError, read_rgb, check_vlr_size, file_sha256, onnx_session, onnx_run
 
 # %% auto #0
-__all__ = ['BUNDLE_FILE', 'BUNDLE_FORMAT', 'CANNOT_JUDGE', 'IMAGE_SUFFIXES', 'bicubic_matrix', 'upscale_bicubic', 'faces_array',
-           'read_bundle', 'Runtime', 'read_safetensors', 'RuntimeGallery', 'verify', 'lite_parser', 'run_lite',
-           'lite_main']
+__all__ = ['BUNDLE_FILE', 'BUNDLE_FORMAT', 'CANNOT_JUDGE', 'IMAGE_SUFFIXES', 'bicubic_matrix', 'upscale_bicubic', 'read_faces',
+           'faces_array', 'read_bundle', 'Runtime', 'read_safetensors', 'RuntimeGallery', 'verify', 'lite_parser',
+           'run_lite', 'lite_main']
 
 # %% ../nbs/05a_runtime.ipynb #edc81136
 def _cubic(d:np.ndarray, a:float=-0.75)->np.ndarray:
@@ -52,17 +52,23 @@ def _resize(face:np.ndarray, # (h, w, 3) uint8
         x = np.stack([np.asarray(Image.fromarray(x[..., c], 'F').resize((size, size), Image.Resampling.BICUBIC)) for c in range(3)], -1)
     return np.clip(x, 0, 1).transpose(2, 0, 1)
 
-def faces_array(faces, # face files, PIL images, or (h, w, 3) uint8 arrays
-                size:int # the side the model takes
-               )->np.ndarray:
-    "A (n, 3, size, size) float32 batch in [0, 1]; files are read with `read_rgb` (any image mode, EXIF orientation; errors name the file)"
+def read_faces(faces # face files, PIL images, or (h, w, 3) uint8 arrays
+              )->list:
+    "The faces as (h, w, 3) uint8 arrays of their own sizes, checked; files are read with `read_rgb` (any image mode, EXIF orientation; errors name the file)"
     if isinstance(faces, (str, Path, Image.Image, np.ndarray)) and not (isinstance(faces, np.ndarray) and faces.ndim == 4): faces = [faces]
     out = []
     for f in faces:
         a = np.asarray(read_rgb(f, VLR_MIN) if isinstance(f, (str, Path)) else f.convert('RGB') if isinstance(f, Image.Image) else f)
         if a.ndim != 3 or a.shape[-1] != 3 or a.dtype != np.uint8: raise ValueError(f"expected (h, w, 3) uint8 RGB faces, got {a.shape} {a.dtype}")
         if min(a.shape[:2]) < VLR_MIN: raise ValueError(f"a face of {a.shape[1]}x{a.shape[0]} is too small to judge; the smallest side taken is {VLR_MIN} px")
-        out.append(_resize(a, size))
+        out.append(a)
+    return out
+
+def faces_array(faces, # face files, PIL images, or (h, w, 3) uint8 arrays
+                size:int # the side the model takes
+               )->np.ndarray:
+    "A (n, 3, size, size) float32 batch in [0, 1] of `read_faces`, resized where their side differs"
+    out = [_resize(a, size) for a in read_faces(faces)]
     return np.stack(out) if out else np.zeros((0, 3, size, size), np.float32)
 
 # %% ../nbs/05a_runtime.ipynb #0e49778a
@@ -91,19 +97,25 @@ class Runtime:
     "Faces -> L2-normalised embeddings and qualities, from an exported bundle with ONNX Runtime"
     def __init__(self, bundle, # a folder written by `vlrface export`
                  mode:str|None=None, # 'dsr', 'bicubic' or 'hr'; default 'dsr' when the bundle has a DSR, else 'bicubic'
-                 size:int|None=None, # the VLR side: picks the DSR (default: the bundle's only one), or bicubic's input side (default 32)
+                 size:int|None=None, # the VLR side: picks one DSR (default: every DSR, each for its band of sizes; see `route`), or bicubic's input side (default 32)
                  int8:bool=True, # run the int8 models where the bundle has them
                  threads:int|None=None, # ONNX Runtime's threads per model; default: its own choice
                  spin:bool=False): # let idle threads spin for the next job (see below): a little faster one model at a time, slower for two
         self.folder, self.info = Path(bundle), read_bundle(bundle)
         dsrs = self.info['dsrs']; self.mode = mode = mode or ('dsr' if dsrs else 'bicubic')
         if mode not in ('dsr', 'bicubic', 'hr'): raise ValueError(f"mode must be 'dsr', 'bicubic' or 'hr', got {mode!r}")
+        self.bands, self.dsrs = {}, {}   # {largest side: DSR key or None (bicubic)}; {key: session}
         if mode == 'dsr':
             if not dsrs: raise ValueError(f"{bundle} holds no DSR: export one (vlrface export --dsr FILE) or use mode 'bicubic'")
-            if size is None and len(dsrs) > 1: raise ValueError(f"{bundle} holds DSRs for {sorted(map(int, dsrs))} px: choose one with size=")
-            key = str(size) if size is not None else next(iter(dsrs))
-            if key not in dsrs: raise ValueError(f"{bundle} has no DSR for {size} px faces, only for {sorted(map(int, dsrs))}: choose one of them (faces of other sides are resized to it) or mode 'bicubic'")
-            self.dsr, kind = _session(self.folder, dsrs[key], int8, threads, spin); self.in_size = int(key)
+            if size is None and (self.info.get('bands') or len(dsrs) > 1):   # every DSR, each for its band of sizes
+                self.bands = {int(b): k for b, k in sorted((self.info.get('bands') or {k: k for k in dsrs}).items(), key=lambda bk: int(bk[0]))}
+                keys = sorted({k for k in self.bands.values() if k is not None}, key=int)
+                if miss := [k for k in keys if k not in dsrs]: raise ValueError(f"{bundle}: its bands name DSRs for {miss} px, it holds {sorted(map(int, dsrs))}; export it again")
+            else:
+                keys = [str(size) if size is not None else next(iter(dsrs))]
+                if keys[0] not in dsrs: raise ValueError(f"{bundle} has no DSR for {size} px faces, only for {sorted(map(int, dsrs))}: choose one of them (faces of other sides are resized to it) or mode 'bicubic'")
+            for k in keys: self.dsrs[k], kind = _session(self.folder, dsrs[k], int8, threads, spin)
+            self.dsr, self.in_size = self.dsrs[keys[-1]], int(keys[-1])   # the DSR of the largest faces
         else: self.dsr, self.in_size = None, HR_SIZE if mode == 'hr' else check_vlr_size(size or VLR_SIZE)
         self.recognizer, rkind = _session(self.folder, self.info['recognizer'], int8, threads, spin)
         self.precision = rkind if self.dsr is None else f"{kind} DSR, {rkind} recogniser"
@@ -116,16 +128,39 @@ class Runtime:
     def fingerprint(self)->str: return self.info['recognizer']['fingerprint']
     @property
     def threshold(self)->float: return float(self.info.get('threshold', 0.35))
-    def __repr__(self): return f"Runtime({self.mode}, {self.in_size} px, {self.precision}, recogniser {self.fingerprint})"
+    def __repr__(self):
+        sizes = ', '.join(f"{'bicubic' if k is None else k + ' px DSR'} <= {b}" for b, k in self.bands.items()) if self.bands else f"{self.in_size} px"
+        return f"Runtime({self.mode}, {sizes}, {self.precision}, recogniser {self.fingerprint})"
+
+    def route(self, side:int)->str|None:
+        "The DSR (its key in the bundle) a face of `side` px goes through, as `vlrface.pipeline.Pipeline.route`; `None`: bicubic"
+        if not self.bands: return str(self.in_size) if self.dsr is not None else None
+        return next((k for b, k in self.bands.items() if side <= b), self.bands[max(self.bands)])
 
 # %% ../nbs/05a_runtime.ipynb #a907456e
 @patch
 def upscale(self:Runtime, faces)->np.ndarray:
-    "The (n, 3, 112, 112) faces in [0, 1] the recogniser sees"
+    "The (n, 3, 112, 112) faces in [0, 1] the recogniser sees; with bands, each face through the DSR for its side (`route`)"
+    if self.bands: return self._routed(read_faces(faces))
     x = faces_array(faces, self.in_size)
     if self.mode == 'hr' or not len(x): return x
     if self.mode == 'bicubic': return upscale_bicubic(x)
-    return np.clip(onnx_run(self.dsr, (x - self._mean) / self._std) * self._std + self._mean, 0, 1)
+    return self._dsr_run(self.dsr, x)
+
+@patch
+def _dsr_run(self:Runtime, session, x:np.ndarray)->np.ndarray:
+    return np.clip(onnx_run(session, (x - self._mean) / self._std) * self._std + self._mean, 0, 1)
+
+@patch
+def _routed(self:Runtime, arrs:list)->np.ndarray:
+    "Faces of any sizes, each group of one size through the DSR its side routes it to (or bicubic from its own side), in the order given"
+    out, by = np.zeros((len(arrs), 3, HR_SIZE, HR_SIZE), np.float32), {}
+    for i, a in enumerate(arrs): by.setdefault(a.shape[:2], []).append(i)
+    for (h, w), idx in by.items():
+        k = self.route(min(h, w))
+        x = np.stack([_resize(arrs[i], min(h, w) if k is None else int(k)) for i in idx])
+        out[idx] = upscale_bicubic(x) if k is None else self._dsr_run(self.dsrs[k], x)
+    return out
 
 @patch
 def embed(self:Runtime, faces, bs:int=64)->np.ndarray:
@@ -263,7 +298,7 @@ def lite_parser()->argparse.ArgumentParser:
     c = argparse.ArgumentParser(add_help=False)
     c.add_argument('bundle', type=Path, help='a folder written by vlrface export')
     c.add_argument('--mode', choices=('dsr', 'bicubic', 'hr'), default=None, help="how faces reach 112x112 (default: 'dsr' if the bundle has a DSR)")
-    c.add_argument('--size', type=int, default=None, help='VLR side: picks the DSR, or the bicubic input side (default: the only DSR, or 32)')
+    c.add_argument('--size', type=int, default=None, help="VLR side: picks one DSR, or the bicubic input side (default: the bundle's DSRs, each for its band of sizes, or 32)")
     c.add_argument('--float', action='store_true', help='run the float models instead of the int8 ones')
     c.add_argument('--threads', type=int, default=None, help="ONNX Runtime threads (default: its own choice)")
     c.add_argument('--threshold', type=float, default=None, help='cosine below which faces do not match (default: the bundle\'s)')
