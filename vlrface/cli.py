@@ -237,6 +237,8 @@ def eval_parser()->argparse.ArgumentParser:
     p.add_argument('--degrade', nargs='+', default=None, metavar='NAME', help="test-time degradations, made from the HR faces and seeded per face: presets of vlrface.degrade (clean blur noise jpeg mixed jpeg-low realistic), 'all' for the standard set, 'custom' for the settings below")
     p.add_argument('--edgeface', type=Path, default=None, help='recogniser checkpoint (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
     p.add_argument('--dsr', type=Path, nargs='*', default=[], help="trained DSR files (one per VLR size), or 'pretrained[:NAME]' (shipped with vlrface)")
+    p.add_argument('--bands', type=_dsr_band, nargs='+', default=None, metavar='[SIDE=]FILE', help="DSRs as one system, each for its band of sizes "
+                   "(as vlrface --dsr, repeated: FILE, SIDE=FILE, 'bicubic'; 'pretrained:bands' for the shipped ones): rows 'bands' (and 'bands+FT')")
     p.add_argument('--finetuned', type=Path, default=None, help='a fine-tuned recogniser: adds HR FT and DSR+FT rows')
     p.add_argument('--out', type=Path, default=None, help='folder for results.json, results.md and plots (default: DATA/eval)')
     p.add_argument('--threshold', type=_cosine, default=THRESHOLD, help=f'open-set decision threshold on cosine (default: {THRESHOLD})')
@@ -273,7 +275,9 @@ def run_eval(argv:list|None=None)->int:
     a = eval_parser().parse_args(argv)
     import json
     from vlrface.faces import load_face_set
-    from vlrface.evaluate import read_pairs, standard_modes, robustness_modes, evaluate, REPORT_SIZES
+    from vlrface.evaluate import Mode, read_pairs, standard_modes, robustness_modes, evaluate, REPORT_SIZES
+    from vlrface.dsr import band_for
+    from dataclasses import asdict
     from vlrface.degrade import DEGRADATIONS, TEST_DEGRADATIONS, DegradationModel
     from vlrface.edgeface import load_edgeface
     from vlrface.dsr import load_dsr
@@ -284,6 +288,7 @@ def run_eval(argv:list|None=None)->int:
         names = None if pairs is None else sorted(set(pairs.a) | set(pairs.b))
         dev = get_device(a.device)
         dsrs = [load_dsr(f, device=dev) for f in a.dsr]
+        bands = _load_bands(a.bands, dev) if a.bands else None
         degs = _degradations(a, DEGRADATIONS, TEST_DEGRADATIONS, DegradationModel)
         sizes = None if degs else sorted(set(a.sizes or []) | {m.cfg.in_size for m in dsrs}) or None
         faces = load_face_set(a.data, names=names, split=ident, sizes=[] if degs else sizes, progress=not a.json)
@@ -294,12 +299,16 @@ def run_eval(argv:list|None=None)->int:
             for i, m in enumerate(dsrs):
                 tag = '' if len(dsrs) == 1 else f' {i + 1}'   # (two DSRs may share a size)
                 systems.update({f'DSR{tag}': (m, rec), **({f'DSR{tag}+FT': (m, ft)} if ft else {})})
+            if bands: systems.update({'bands': (bands, rec), **({'bands+FT': (bands, ft)} if ft else {})})
             modes = robustness_modes(systems, a.sizes or REPORT_SIZES, degs)
-        else: modes = standard_modes(rec, a.sizes or sorted(faces.vlr), dsrs, ft)
+        else:
+            modes = standard_modes(rec, a.sizes or sorted(faces.vlr), dsrs, ft)
+            if bands: modes += [Mode(n, r, s, band_for(bands, s)) for n, r in (('bands', rec), ('bands+FT', ft)) if r is not None for s in a.sizes or sorted(faces.vlr)]
         ev = evaluate(faces, modes, pairs, ident,
                       threshold=a.threshold, seed=a.seed, bs=a.bs, progress=not a.json, flip=a.flip, precision=a.precision)
         ev.settings.update(pairs_file=str(a.pairs) if a.pairs else None, edgeface=str(a.edgeface or 'default'),
-                           dsr=[str(f) for f in a.dsr], finetuned=str(a.finetuned) if a.finetuned else None)
+                           dsr=[str(f) for f in a.dsr], finetuned=str(a.finetuned) if a.finetuned else None,
+                           bands={b: m and asdict(m.cfg) for b, m in bands.items()} if bands else None)
         out = ev.save(a.out or a.data/'eval')
     except KeyboardInterrupt:
         print("\ninterrupted: nothing was written", file=sys.stderr); return 130
@@ -412,6 +421,12 @@ def _dsr_arg(given)->Path|list|dict:
     if None in sides: return [f for _, f in given]
     if len(set(sides)) < len(sides): raise ValueError(f"two --dsr bands end at one side ({sorted(sides)}): give each band its own largest side")
     return {s: f for s, f in given}
+
+def _load_bands(given, device=None)->dict:
+    "The --dsr/--bands values as loaded bands of sizes (`dsr_bands`)"
+    from vlrface.dsr import dsr_bands, load_dsr
+    b, load = _dsr_arg(given), lambda f: f and load_dsr(f, device=device)
+    return dsr_bands({s: load(f) for s, f in b.items()} if isinstance(b, dict) else [load(f) for f in b] if isinstance(b, list) else load(b))
 
 def _faces_in(paths)->list:
     "Image files from files and folders (folders searched recursively)"

@@ -20,7 +20,7 @@ from .faces import normalize, denormalize
 
 # %% auto #0
 __all__ = ['DSR_SMALL', 'PRETRAINED', 'DSRConfig', 'ResBlock', 'DSR', 'dsr_cost', 'upscale', 'upscale_faces', 'dsr_bands',
-           'save_dsr', 'pretrained_dsrs', 'resolve_dsr', 'read_dsr_config', 'load_dsr']
+           'band_for', 'save_dsr', 'pretrained_dsrs', 'resolve_dsr', 'read_dsr_config', 'load_dsr']
 
 # %% ../nbs/02_dsr.ipynb #d31a0aaa
 @dataclass(frozen=True)
@@ -134,6 +134,13 @@ def dsr_bands(dsr # a DSR, a list of DSRs (and `None`), or bands `{largest side:
         raise ValueError(f"dsr must be a DSR, a list of DSRs (and None) or bands {{largest side: DSR or None}}, got {type(dsr).__name__}")
     if not all(isinstance(b, int) for b in dsr): raise ValueError(f"the bands' largest sides must be whole numbers of pixels, got {list(dsr)}")
     return {check_vlr_size(b): dsr[b] for b in sorted(dsr)}
+
+def band_for(bands:dict, # from `dsr_bands`
+             side:int # a face's side
+            )->DSR|None:
+    "The DSR of the first band that reaches `side`, else of the last; `None`: bicubic (or no bands)"
+    if not bands: return None
+    return bands[next((b for b in bands if side <= b), max(bands))]
 
 # %% ../nbs/02_dsr.ipynb #9010e673
 def save_dsr(model:DSR, path):

@@ -20,7 +20,7 @@ from fastcore.parallel import parallel
 from .core import *
 from .faces import read_manifest, image_name, FaceSet, load_face_set
 from .degrade import DEGRADATIONS, degrade, face_seed, get_degradation, TEST_DEGRADATIONS
-from .dsr import DSR, upscale_faces
+from .dsr import DSR, band_for, dsr_bands, upscale_faces
 from .edgeface import embed, matched_embeddings
 
 # %% auto #0
@@ -227,7 +227,7 @@ def standard_modes(recognizer:nn.Module, # the recogniser, e.g. `load_edgeface()
     return modes
 
 # %% ../nbs/04_evaluate.ipynb #7514ec62
-def robustness_modes(systems:dict, # name -> (DSR or None for bicubic, recogniser), e.g. {'bicubic': (None, rec), 'DSR': (dsr, rec)}
+def robustness_modes(systems:dict, # name -> (DSR, bands of DSRs (`dsr_bands`) or None for bicubic, recogniser), e.g. {'bicubic': (None, rec), 'DSR': (dsr, rec)}
                      sizes=REPORT_SIZES, # VLR sides
                      degradations=TEST_DEGRADATIONS, # preset names of `vlrface.degrade.DEGRADATIONS`
                     )->list[Mode]:
@@ -238,7 +238,8 @@ def robustness_modes(systems:dict, # name -> (DSR or None for bicubic, recognise
     sizes, hr, modes = [check_vlr_size(s) for s in sizes], {}, []
     for name, (dsr, rec) in systems.items(): hr.setdefault(id(rec), Mode('HR' if not hr else f'HR ({name})', rec))
     for name, (dsr, rec) in systems.items():
-        modes += [Mode(name, rec, s, dsr, d) for d in degradations for s in sizes]
+        bands = dsr_bands(dsr) if isinstance(dsr, (dict, list, tuple)) else None   # at each size, the DSR of its band (as `Pipeline.route`)
+        modes += [Mode(name, rec, s, dsr if bands is None else band_for(bands, s), d) for d in degradations for s in sizes]
     return list(hr.values()) + modes
 
 # %% ../nbs/04_evaluate.ipynb #029a5b1a

@@ -19,7 +19,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file, load_file
 
 from .core import *
-from .dsr import DSR, dsr_bands, load_dsr, upscale_faces
+from .dsr import DSR, band_for, dsr_bands, load_dsr, upscale_faces
 from .degrade import degrade
 from .edgeface import EdgeFace, load_edgeface, embed, matched_embeddings
 from .faces import face_groups, load_faces, resize_faces
@@ -71,8 +71,7 @@ class Pipeline:
 
     def route(self, side:int)->DSR|None:
         "The DSR a face of `side` px goes through: that of the first band reaching `side`, else of the last; `None`: bicubic"
-        if not self.bands: return None
-        return self.bands[next((b for b in self.bands if side <= b), max(self.bands))]
+        return band_for(self.bands, side)
 
     def upscale(self, images)->torch.Tensor:
         "The 112x112 faces the recogniser sees, float in [0, 1]; each face through the DSR for its size (`route`)"
