@@ -287,10 +287,11 @@ def run_eval(argv:list|None=None)->int:
         pairs = read_pairs(a.pairs) if a.pairs else None
         names = None if pairs is None else sorted(set(pairs.a) | set(pairs.b))
         dev = get_device(a.device)
+        if any(str(f) == 'pretrained:bands' for f in a.dsr): raise ValueError("--dsr pretrained:bands is a set of DSRs for bands of sizes: give it to --bands")
         dsrs = [load_dsr(f, device=dev) for f in a.dsr]
         bands = _load_bands(a.bands, dev) if a.bands else None
         degs = _degradations(a, DEGRADATIONS, TEST_DEGRADATIONS, DegradationModel)
-        sizes = None if degs else sorted(set(a.sizes or []) | {m.cfg.in_size for m in dsrs}) or None
+        sizes = None if degs or (bands and not a.sizes) else sorted(set(a.sizes or []) | {m.cfg.in_size for m in dsrs}) or None   # bands: every size
         faces = load_face_set(a.data, names=names, split=ident, sizes=[] if degs else sizes, progress=not a.json)
         rec = load_edgeface(a.edgeface, device=dev)
         ft = load_edgeface(a.finetuned, device=dev) if a.finetuned else None
@@ -308,7 +309,8 @@ def run_eval(argv:list|None=None)->int:
                       threshold=a.threshold, seed=a.seed, bs=a.bs, progress=not a.json, flip=a.flip, precision=a.precision)
         ev.settings.update(pairs_file=str(a.pairs) if a.pairs else None, edgeface=str(a.edgeface or 'default'),
                            dsr=[str(f) for f in a.dsr], finetuned=str(a.finetuned) if a.finetuned else None,
-                           bands={b: m and asdict(m.cfg) for b, m in bands.items()} if bands else None)
+                           bands={b: m and asdict(m.cfg) for b, m in bands.items()} if bands else None,
+                           bands_given=[f"{s}={f}" if s else str(f) for s, f in ((s, f or 'bicubic') for s, f in a.bands)] if a.bands else None)
         out = ev.save(a.out or a.data/'eval')
     except KeyboardInterrupt:
         print("\ninterrupted: nothing was written", file=sys.stderr); return 130
@@ -408,24 +410,24 @@ def _make_pipeline(a, default_mode):
                       "(fit one with vlrface.quality.fit_quality, see bench/quality.py; --quality none hides this)")   # printed as a note after the answer
     return pipe
 
-def _dsr_arg(given)->Path|list|dict:
-    "What `Pipeline.from_files` takes for the --dsr values: one file, a list, or bands {side: file}"
+def _dsr_arg(given, flag:str='--dsr', alone:str='use --mode bicubic')->Path|list|dict:
+    "What `Pipeline.from_files` takes for the `flag` values: one file, a list, or bands {side: file}; `alone`: the advice for bicubic alone"
     sides = [s for s, _ in given]
     if any(str(f) == 'pretrained:bands' for _, f in given):
-        if len(given) > 1 or sides[0] is not None: raise ValueError("--dsr pretrained:bands is a whole set of bands: give it as the only --dsr")
-        from vlrface.pipeline import PRETRAINED_BANDS
+        if len(given) > 1 or sides[0] is not None: raise ValueError(f"{flag} pretrained:bands is a whole set of bands: give it as the only {flag}")
+        from vlrface.dsr import PRETRAINED_BANDS
         return PRETRAINED_BANDS
-    if all(f is None for _, f in given): raise ValueError("--dsr bicubic names no DSR: give a DSR file too, or use --mode bicubic")
+    if all(f is None for _, f in given): raise ValueError(f"{flag} bicubic names no DSR: give a DSR file too, or {alone}")
     if len(given) == 1 and sides[0] is None: return given[0][1]
-    if None in sides and any(s is not None for s in sides): raise ValueError("give SIDE=FILE for every --dsr or for none: bands need a largest side each")
+    if None in sides and any(s is not None for s in sides): raise ValueError(f"give SIDE=FILE for every {flag} or for none: bands need a largest side each")
     if None in sides: return [f for _, f in given]
-    if len(set(sides)) < len(sides): raise ValueError(f"two --dsr bands end at one side ({sorted(sides)}): give each band its own largest side")
+    if len(set(sides)) < len(sides): raise ValueError(f"two {flag} bands end at one side ({sorted(sides)}): give each band its own largest side")
     return {s: f for s, f in given}
 
-def _load_bands(given, device=None)->dict:
-    "The --dsr/--bands values as loaded bands of sizes (`dsr_bands`)"
+def _load_bands(given, device=None, flag:str='--bands')->dict:
+    "The `flag` values as loaded bands of sizes (`dsr_bands`)"
     from vlrface.dsr import dsr_bands, load_dsr
-    b, load = _dsr_arg(given), lambda f: f and load_dsr(f, device=device)
+    b, load = _dsr_arg(given, flag, 'leave the flag out (bicubic is always measured)'), lambda f: f and load_dsr(f, device=device)
     return dsr_bands({s: load(f) for s, f in b.items()} if isinstance(b, dict) else [load(f) for f in b] if isinstance(b, list) else load(b))
 
 def _faces_in(paths)->list:
@@ -532,7 +534,7 @@ def _export(a):
     import os
     from vlrface.export import export_bundle, BUNDLE_FILE
     q = None if a.quality.lower() == 'none' else a.quality
-    b = export_bundle(a.out, a.edgeface, _dsr_arg(a.dsr) if a.dsr else [], int8=not a.no_int8, calib=a.calib, n_calib=a.n_calib, quality=q, progress=not a.json)
+    b = export_bundle(a.out, a.edgeface, _dsr_arg(a.dsr, alone='leave --dsr out') if a.dsr else [], int8=not a.no_int8, calib=a.calib, n_calib=a.n_calib, quality=q, progress=not a.json)
     models = [('recogniser', b['recognizer'])] + [(f'DSR {s} px', m) for s, m in b['dsrs'].items()]
     rows = [f"  {what:<12} {m[k]:<22} {os.path.getsize(a.out/m[k]) / 2**20:6.2f} MB" for what, m in models for k in ('float', 'int8') if k in m]
     bands = ['  bands: ' + ', '.join(f"{'bicubic' if k is None else k + ' px DSR'} <= {s}" for s, k in b['bands'].items())] if 'bands' in b else []

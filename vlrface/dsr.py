@@ -19,8 +19,9 @@ from .core import *
 from .faces import normalize, denormalize
 
 # %% auto #0
-__all__ = ['DSR_SMALL', 'PRETRAINED', 'DSRConfig', 'ResBlock', 'DSR', 'dsr_cost', 'upscale', 'upscale_faces', 'dsr_bands',
-           'band_for', 'save_dsr', 'pretrained_dsrs', 'resolve_dsr', 'read_dsr_config', 'load_dsr']
+__all__ = ['DSR_SMALL', 'BANDS', 'PRETRAINED_BANDS', 'PRETRAINED', 'DSRConfig', 'ResBlock', 'DSR', 'dsr_cost', 'upscale',
+           'upscale_faces', 'dsr_bands', 'band_for', 'save_dsr', 'pretrained_dsrs', 'resolve_dsr', 'read_dsr_config',
+           'load_dsr']
 
 # %% ../nbs/02_dsr.ipynb #d31a0aaa
 @dataclass(frozen=True)
@@ -119,11 +120,16 @@ def upscale_faces(faces:torch.Tensor, # (n, 3, s, s) faces in [0, 1]
     return denormalize(upscale(dsr, normalize(faces), **kwargs))
 
 # %% ../nbs/02_dsr.ipynb #da17233b
+BANDS = 'pretrained:bands'   # in place of DSR files: the shipped DSRs as `PRETRAINED_BANDS`
+# the shipped DSRs as bands of sizes, chosen on the validation people for faces of any side from 8 to 32 px (docs home, bench/route.py)
+PRETRAINED_BANDS = {8: 'pretrained:8-realistic', 24: 'pretrained:16-realistic', 32: None}
+
 def dsr_bands(dsr # a DSR, a list of DSRs (and `None`), or bands `{largest side: DSR or None}`; `None`: no bands
              )->dict:
     "`dsr` as bands of sizes `{largest side: DSR or None (bicubic)}`, in increasing order, checked"
     if dsr is None: return {}
     if isinstance(dsr, DSR): return {dsr.cfg.in_size: dsr}
+    if isinstance(dsr, (str, Path)): raise ValueError(f"{str(dsr)!r} names files, not DSRs: load them with load_dsr (`Pipeline.from_files` and `export_bundle` take files, and {BANDS!r})")
     if isinstance(dsr, (list, tuple)) and all(isinstance(m, DSR) or m is None for m in dsr):
         sides = [VLR_MAX if m is None else m.cfg.in_size for m in dsr]
         if len(set(sides)) != len(sides): raise ValueError(f"two bands end at one side ({sorted(sides)}; None ends at {VLR_MAX}): give one DSR per input side, or bands {{largest side: DSR}}")

@@ -19,21 +19,19 @@ from safetensors import safe_open
 from safetensors.torch import save_file, load_file
 
 from .core import *
-from .dsr import DSR, band_for, dsr_bands, load_dsr, upscale_faces
+from .dsr import BANDS, DSR, PRETRAINED_BANDS, band_for, dsr_bands, load_dsr, upscale_faces
 from .degrade import degrade
 from .edgeface import EdgeFace, load_edgeface, embed, matched_embeddings
 from .faces import face_groups, load_faces, resize_faces
 from .quality import QualityHead, default_quality, load_quality, model_fingerprint
 
 # %% auto #0
-__all__ = ['CANNOT_JUDGE', 'PRETRAINED_BANDS', 'INDEX_KINDS', 'EXACT_MAX', 'RERANK', 'PQ_MIN', 'MAX_HITS', 'GALLERY_FORMAT',
-           'SHARD_ROWS', 'Pipeline', 'Gallery', 'exact_topk', 'top_subjects', 'verify', 'gallery_file', 'rescore',
-           'PQIndex', 'show_match', 'identify_widget']
+__all__ = ['CANNOT_JUDGE', 'INDEX_KINDS', 'EXACT_MAX', 'RERANK', 'PQ_MIN', 'MAX_HITS', 'GALLERY_FORMAT', 'SHARD_ROWS', 'Pipeline',
+           'Gallery', 'exact_topk', 'top_subjects', 'verify', 'gallery_file', 'rescore', 'PQIndex', 'show_match',
+           'identify_widget']
 
 # %% ../nbs/05_pipeline.ipynb #c5eab313
 CANNOT_JUDGE = 'cannot judge'   # the answer for an input whose quality is below the head's threshold
-# the shipped DSRs as bands of sizes, chosen on the validation people for faces of any side from 8 to 32 px (docs home, bench/route.py)
-PRETRAINED_BANDS = {8: 'pretrained:8-realistic', 24: 'pretrained:16-realistic', 32: None}
 
 class Pipeline:
     "VLR (or HR) faces -> L2-normalised embeddings (and how face-like each is): DSR or bicubic upscaling, then a recogniser"
@@ -61,9 +59,10 @@ class Pipeline:
                    flip:bool=False,
                    quality='default', # a quality head file; 'default': the one shipped for the recogniser, if any; `None`: none
                    precision:str='auto'):
-        "A pipeline from weight files (EdgeFace default: `$VLRFACE_EDGEFACE`); `dsr` may be a list or bands of files, e.g. `PRETRAINED_BANDS`"
+        "A pipeline from weight files (EdgeFace default: `$VLRFACE_EDGEFACE`); `dsr` may be a list or bands of files, e.g. `PRETRAINED_BANDS` ('pretrained:bands')"
         rec = load_edgeface(edgeface, device=device)
         q = default_quality(rec) if quality == 'default' else load_quality(quality) if quality else None
+        if str(dsr) == BANDS: dsr = PRETRAINED_BANDS
         load = lambda f: f and load_dsr(f, device=device)   # (None: a band without a DSR)
         dsrs = ({k: load(f) for k, f in dsr.items()} if isinstance(dsr, dict) else [load(f) for f in dsr] if isinstance(dsr, (list, tuple))
                 else load(dsr) if dsr else None)
@@ -181,6 +180,7 @@ class Gallery:
     def _check_match(self, pipeline, match:bool|int):
         "Before enrolling: the pipeline's recogniser, and the same kind of embedding (matched or not) as the gallery's"
         self._check(pipeline)
+        if match is True and len(pipeline.bands) > 1: raise ValueError(f"the pipeline's DSRs take bands of sizes {list(pipeline.bands)}: give the probes' side to match the gallery to (match=SIDE, --match SIDE)")
         was = self.meta.get('matched_to')   # a gallery is matched to one kind of probe throughout, or not at all
         now = dict(mode=pipeline.mode, in_size=pipeline.in_size, size=pipeline.in_size if match is True else match) if match else None
         if now and len(pipeline.bands) > 1: now['bands'] = {str(b): m and m.cfg.in_size for b, m in pipeline.bands.items()}   # which DSR made the matched faces

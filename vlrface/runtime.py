@@ -82,7 +82,10 @@ def read_bundle(folder)->dict:
     try: b = json.loads(f.read_text())
     except (UnicodeDecodeError, json.JSONDecodeError) as e: raise ValueError(f"{f}: not valid JSON ({e})") from None
     if not isinstance(b, dict) or b.get('format') != BUNDLE_FORMAT: raise ValueError(f"{f}: not a vlrface runtime bundle")
-    if b.get('version') != 1: raise ValueError(f"{f}: bundle version {b.get('version')}, this runtime reads version 1; export it again")
+    if b.get('version') not in (1, 2): raise ValueError(f"{f}: bundle version {b.get('version')}, this runtime reads versions 1 and 2; export it again")
+    bands = b.get('bands')
+    if bands is not None and not (isinstance(bands, dict) and all(str(s).isdigit() and (k is None or k in b.get('dsrs', {})) for s, k in bands.items())):
+        raise ValueError(f"{f}: its bands must map whole sides to DSRs it holds (or null), got {bands!r}; export it again")
     return b
 
 def _session(folder:Path, model:dict, int8:bool, threads:int|None, spin:bool):
@@ -110,10 +113,10 @@ class Runtime:
             if size is None and (self.info.get('bands') or len(dsrs) > 1):   # every DSR, each for its band of sizes
                 self.bands = {int(b): k for b, k in sorted((self.info.get('bands') or {k: k for k in dsrs}).items(), key=lambda bk: int(bk[0]))}
                 keys = sorted({k for k in self.bands.values() if k is not None}, key=int)
-                if miss := [k for k in keys if k not in dsrs]: raise ValueError(f"{bundle}: its bands name DSRs for {miss} px, it holds {sorted(map(int, dsrs))}; export it again")
             else:
                 keys = [str(size) if size is not None else next(iter(dsrs))]
-                if keys[0] not in dsrs: raise ValueError(f"{bundle} has no DSR for {size} px faces, only for {sorted(map(int, dsrs))}: choose one of them (faces of other sides are resized to it) or mode 'bicubic'")
+                if keys[0] not in dsrs: raise ValueError(f"{bundle} has no DSR for {size} px faces, only for {sorted(map(int, dsrs))}: choose one of them (faces of other sides are resized to it)"
+                                                         + (", or leave size out to route each face by the bundle's bands" if self.info.get('bands') else '') + ", or mode 'bicubic'")
             for k in keys: self.dsrs[k], kind = _session(self.folder, dsrs[k], int8, threads, spin)
             self.dsr, self.in_size = self.dsrs[keys[-1]], int(keys[-1])   # the DSR of the largest faces
         else: self.dsr, self.in_size = None, HR_SIZE if mode == 'hr' else check_vlr_size(size or VLR_SIZE)
