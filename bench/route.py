@@ -6,7 +6,8 @@ bench/results/route.{json,md}.
 
 A capture comes at whatever size it comes. Here every face of a pair set gets its own side, drawn uniformly from
 --sides and seeded by the image's name, and is made at that side from its HR face by each test condition (seeded
-as bench/robustness.py), so a pair may hold a 9 px and a 27 px face. The systems, all into the original recogniser:
+as bench/robustness.py), so a pair may hold a 9 px and a 27 px face. The systems, all into the original recogniser
+(or --recogniser, to see whether a choice made with one recogniser holds for another):
 - bicubic: each face upscaled from its own side;
 - SMALL alone, LARGE alone: one DSR for every face (a face of another side is resized to the DSR's first);
 - rules `route <= L[, bicubic > T]`: faces up to L px through SMALL, larger ones through LARGE, and with T those
@@ -25,7 +26,7 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from common import describe, machine, results_path, val_faces, write_results
+from common import describe, machine, named, results_path, val_faces, write_results
 from vlrface.core import VLR_MAX, get_path, md_table, stable_seed
 from vlrface.degrade import TEST_DEGRADATIONS, degrade, face_seed
 from vlrface.dsr import load_dsr, upscale_faces
@@ -139,15 +140,16 @@ def render(rec:dict)->str:
     lines = ["# Faces of mixed sizes, one DSR or one per band (`bench/route.py`)", '',
              f"Run {describe(rec['machine'])}; {rec['seconds']:.0f} s.", '',
              f"Every face gets its own side, drawn from {rec['sides'][0]} to {rec['sides'][1]} px and seeded by its name, and is made at that side "
-             f"by each test condition. Systems into the original recogniser: bicubic from each face's own side; one DSR for every face "
+             f"by each test condition. Systems into {'the original recogniser' if rec.get('recogniser', 'original') == 'original' else 'the recogniser `' + rec['recogniser'] + '`'}: bicubic from each face's own side; one DSR for every face "
              f"(SMALL `{rec['small']}` or LARGE `{rec['large']}`, other sides resized to its own first); `route <= L`: faces up to L px "
              f"through SMALL, larger ones through LARGE, or with `bicubic > T` bicubically from their own side above T px. "
              f"`{rule_name(s0, None)}` is `Pipeline(rec, [small, large])` and `{rule_name(s0, s1)}` is `Pipeline(rec, [small, large, None])`: "
              f"the run checks that both pipelines, and on DevTest the chosen rule's `Pipeline(rec, bands)`, give these embeddings. DSRs in fp32.", '',
              f"**Chosen on the validation people: `{chosen}`**, the best mean accuracy over the {len(rec['conditions'])} conditions, LR-LR "
              f"and HR-LR, of the {len(rec['limits']) * len(rec['tops'])} rules (mean accuracy %, validation people):", '', md_table(grid.set_index('SMALL up to')), '',
-             f"Why: each front end at fixed sides on the validation people ({', '.join(f'`{p}`' for p in rec['per_side'])}):", '',
-             "![Mean accuracy against the face's side for bicubic and the two DSRs, the chosen bands shaded](route.png)", '']
+             *([f"Why: each front end at fixed sides on the validation people ({', '.join(f'`{p}`' for p in rec['per_side'])}):", '',
+                "![Mean accuracy against the face's side for bicubic and the two DSRs, the chosen bands shaded](route.png)", '']
+               if rec.get('recogniser', 'original') == 'original' else [])]
     for split, key in (('Validation people', 'val'), ('LFW View 1 DevTest', 'devtest')):
         lines += [f"## {split}: accuracy % ({rec[key]['faces']:,} faces, {rec[key]['pairs']:,} pairs)", '', md_table(table(rec[f'{key}_rows'], shown)), '']
     return '\n'.join(lines)
@@ -192,6 +194,7 @@ def main():
     ap.add_argument('--limits', type=int, nargs='+', default=None, help="the largest sides SMALL takes, to choose from (default: SMALL's side to SMALL's + 4)")
     ap.add_argument('--tops', type=int, nargs='+', default=None, help="the largest sides LARGE takes, bicubic above, to choose from (default: LARGE's side, +4, +8, +12; and LARGE for every larger face)")
     ap.add_argument('--degrade', nargs='+', default=list(TEST_DEGRADATIONS))
+    ap.add_argument('--recogniser', default=None, metavar='NAME=FILE', help='a recogniser in place of the original one (e.g. a fine-tuned one)')
     ap.add_argument('--per-side', nargs='+', default=['bench/results/route-val', 'bench/results/route-val-large'],
                     help='robustness results of the front ends at fixed sides on the validation people, for the figure (bench/robustness.py --split val)')
     ap.add_argument('--plot-only', action='store_true', help="redraw the figure from the results of an earlier run")
@@ -201,7 +204,8 @@ def main():
         p = results_path(a.out)
         return plot_sides(json.loads(p.with_suffix('.json').read_text()), p.with_suffix('.png'))
     mach, t0 = machine(), time.time()
-    rec, small, large = load_edgeface(), load_dsr(a.small), load_dsr(a.large)
+    rname, rfile = next(iter(named([a.recogniser]).items())) if a.recogniser else ('original', None)
+    rec, small, large = load_edgeface(rfile), load_dsr(a.small), load_dsr(a.large)
     lims = a.limits or list(range(small.cfg.in_size, small.cfg.in_size + 5))
     tops = [None, *(a.tops or [large.cfg.in_size + k for k in (0, 4, 8, 12)])]
     rules = [(L, T) for L in lims for T in tops]
@@ -215,11 +219,11 @@ def main():
     dfs = load_face_set(a.data, names=sorted(set(pairs.a) | set(pairs.b)), sizes=[], progress=False)
     print(f"DevTest: {len(dfs)} faces, {len(pairs)} pairs")
     dev_rows = run_split(dfs, dfs.idx(pairs.a), dfs.idx(pairs.b), pairs.same.values, pairs.fold.values, rec, small, large, names, rules, a.sides, a.degrade, check=[chosen])
-    rec = write_results(a.out, dict(small=a.small, large=a.large, small_side=small.cfg.in_size, large_side=large.cfg.in_size, sides=a.sides, limits=lims,
+    rec = write_results(a.out, dict(recogniser=rname, recogniser_file=str(rfile) if rfile else None, small=a.small, large=a.large, small_side=small.cfg.in_size, large_side=large.cfg.in_size, sides=a.sides, limits=lims,
                               tops=tops, conditions=a.degrade, chosen=list(chosen), val=dict(faces=len(vfs), pairs=len(via)),
                               devtest=dict(faces=len(dfs), pairs=len(pairs)), val_rows=val_rows, devtest_rows=dev_rows, precision='fp32',
                               per_side=a.per_side, seconds=round(time.time() - t0, 1)), render, mach)
-    plot_sides(rec, results_path(a.out).with_suffix('.png'))
+    if not a.recogniser: plot_sides(rec, results_path(a.out).with_suffix('.png'))   # (the figure's runs are of the original recogniser)
 
 
 if __name__ == '__main__': main()
