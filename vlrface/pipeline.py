@@ -83,7 +83,8 @@ class Pipeline:
             (h, w), m = x.shape[-2:], self.route(min(x.shape[-2:]))   # a band without a DSR: bicubic from the face's own side
             with warnings.catch_warnings():
                 if h == w: warnings.simplefilter('ignore')   # a square face resized to its band's DSR: what bands are for; a stretched one is said
-                x = resize_faces(x, min(h, w) if m is None else m.cfg.in_size, f"this pipeline's {'bicubic' if m is None else f'{m.cfg.in_size} px DSR'} band")
+                x = resize_faces(x, min(h, w, HR_SIZE) if m is None else m.cfg.in_size,   # (a photo above 112 px: shrunk with antialiasing)
+                                 f"this pipeline's {'bicubic' if m is None else f'{m.cfg.in_size} px DSR'} band")
             parts.append((idx, upscale_faces(x, m, dtype=dtype)))
         if not parts: return torch.zeros(0, 3, HR_SIZE, HR_SIZE)
         return torch.cat([u for _, u in parts])[torch.tensor([i for idx, _ in parts for i in idx]).argsort()]   # back in the order given

@@ -161,7 +161,7 @@ def _routed(self:Runtime, arrs:list)->np.ndarray:
     for i, a in enumerate(arrs): by.setdefault(a.shape[:2], []).append(i)
     for (h, w), idx in by.items():
         k = self.route(min(h, w))
-        x = np.stack([_resize(arrs[i], min(h, w) if k is None else int(k)) for i in idx])
+        x = np.stack([_resize(arrs[i], min(h, w, HR_SIZE) if k is None else int(k)) for i in idx])   # (a photo above 112 px: shrunk, antialiased)
         out[idx] = upscale_bicubic(x) if k is None else self._dsr_run(self.dsrs[k], x)
     return out
 
