@@ -21,7 +21,7 @@ import torch
 from common import describe, machine, write_results
 from route import degraded, face_sides
 from vlrface.core import get_path, md_table
-from vlrface.dsr import load_dsr
+from vlrface.dsr import load_bands
 from vlrface.edgeface import embed, load_edgeface
 from vlrface.evaluate import read_pairs, verification_report
 from vlrface.export import export_bundle
@@ -69,7 +69,7 @@ def main():
     t = time.time()
     b = export_bundle(a.bundle, rec, PRETRAINED_BANDS, calib=a.data, progress=False)
     export_s = time.time() - t
-    pipe = Pipeline(rec, {s: f and load_dsr(f) for s, f in PRETRAINED_BANDS.items()}, precision='fp32')
+    pipe = Pipeline(rec, load_bands(PRETRAINED_BANDS), precision='fp32')
     rts = {'ONNX fp32': Runtime(a.bundle, int8=False, threads=THREADS), 'ONNX int8': Runtime(a.bundle, threads=THREADS)}
     pairs = read_pairs(get_path('lfw')/'pairsDevTest.txt')
     fs = load_face_set(a.data, names=sorted(set(pairs.a) | set(pairs.b)), sizes=[], progress=False)
@@ -91,8 +91,8 @@ def main():
                 cos += [dict(degradation=cond, band=bd, system=k, faces=int((bands == bd).sum()), mean=float(c[bands == bd].mean()), min=float(c[bands == bd].min()))
                         for bd in dict.fromkeys(bands)]
         print(f"  {cond}: {time.time() - t0:.0f} s", flush=True)
-    batch = [np.asarray(f) for f in degraded(fs, sides, 'clean')[:64]]   # one batch of mixed sizes, timed in turns
-    pil = degraded(fs, sides, 'clean')[:64]
+    pil = degraded(fs, sides, 'clean')[:64]   # one batch of mixed sizes, timed in turns
+    batch = [np.asarray(f) for f in pil]
     run = {'torch fp32': lambda: pipe.embed(pil), **{k: (lambda rt=rt: rt.embed(batch)) for k, rt in rts.items()}}
     for f in run.values(): f()   # warm-up
     for _ in range(a.rounds):

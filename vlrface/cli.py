@@ -276,11 +276,10 @@ def run_eval(argv:list|None=None)->int:
     import json
     from vlrface.faces import load_face_set
     from vlrface.evaluate import Mode, read_pairs, standard_modes, robustness_modes, evaluate, REPORT_SIZES
-    from vlrface.dsr import band_for
     from dataclasses import asdict
     from vlrface.degrade import DEGRADATIONS, TEST_DEGRADATIONS, DegradationModel
     from vlrface.edgeface import load_edgeface
-    from vlrface.dsr import load_dsr
+    from vlrface.dsr import band_for, load_dsr
     from vlrface.core import get_device
     try:
         ident = None if a.identify.lower() == 'none' else a.identify
@@ -413,10 +412,9 @@ def _make_pipeline(a, default_mode):
 def _dsr_arg(given, flag:str='--dsr', alone:str='use --mode bicubic')->Path|list|dict:
     "What `Pipeline.from_files` takes for the `flag` values: one file, a list, or bands {side: file}; `alone`: the advice for bicubic alone"
     sides = [s for s, _ in given]
-    if any(str(f) == 'pretrained:bands' for _, f in given):
+    if any(str(f) == 'pretrained:bands' for _, f in given):   # (vlrface.dsr.BANDS, resolved where the DSRs are loaded)
         if len(given) > 1 or sides[0] is not None: raise ValueError(f"{flag} pretrained:bands is a whole set of bands: give it as the only {flag}")
-        from vlrface.dsr import PRETRAINED_BANDS
-        return PRETRAINED_BANDS
+        return given[0][1]
     if all(f is None for _, f in given): raise ValueError(f"{flag} bicubic names no DSR: give a DSR file too, or {alone}")
     if len(given) == 1 and sides[0] is None: return given[0][1]
     if None in sides and any(s is not None for s in sides): raise ValueError(f"give SIDE=FILE for every {flag} or for none: bands need a largest side each")
@@ -426,9 +424,8 @@ def _dsr_arg(given, flag:str='--dsr', alone:str='use --mode bicubic')->Path|list
 
 def _load_bands(given, device=None, flag:str='--bands')->dict:
     "The `flag` values as loaded bands of sizes (`dsr_bands`)"
-    from vlrface.dsr import dsr_bands, load_dsr
-    b, load = _dsr_arg(given, flag, 'leave the flag out (bicubic is always measured)'), lambda f: f and load_dsr(f, device=device)
-    return dsr_bands({s: load(f) for s, f in b.items()} if isinstance(b, dict) else [load(f) for f in b] if isinstance(b, list) else load(b))
+    from vlrface.dsr import load_bands
+    return load_bands(_dsr_arg(given, flag, 'leave the flag out (bicubic is always measured)'), device)
 
 def _faces_in(paths)->list:
     "Image files from files and folders (folders searched recursively)"

@@ -21,7 +21,7 @@ from .faces import normalize, denormalize
 # %% auto #0
 __all__ = ['DSR_SMALL', 'BANDS', 'PRETRAINED_BANDS', 'PRETRAINED', 'DSRConfig', 'ResBlock', 'DSR', 'dsr_cost', 'upscale',
            'upscale_faces', 'dsr_bands', 'band_for', 'save_dsr', 'pretrained_dsrs', 'resolve_dsr', 'read_dsr_config',
-           'load_dsr']
+           'load_dsr', 'load_bands']
 
 # %% ../nbs/02_dsr.ipynb #d31a0aaa
 @dataclass(frozen=True)
@@ -222,3 +222,13 @@ def load_dsr(path, # a file written by `save_dsr`, or 'pretrained[:NAME]' (a DSR
     m = DSR(cfg)
     m.load_state_dict(load_file(str(path)))
     return m.eval().to(get_device(device) if device else 'cpu')
+
+# %% ../nbs/02_dsr.ipynb #ee339aa4
+def load_bands(dsr, # DSR files or models: one, a list (and `None`), bands {largest side: file, model or None}, or 'pretrained:bands'
+               device=None)->dict:
+    "`dsr` loaded as bands of sizes (`dsr_bands`); a file named by two bands is loaded once"
+    if str(dsr) == BANDS: dsr = PRETRAINED_BANDS
+    loaded = {}
+    def load(m): return m if m is None or isinstance(m, DSR) else loaded[str(m)] if str(m) in loaded else loaded.setdefault(str(m), load_dsr(m, device=device))
+    if isinstance(dsr, dict): return dsr_bands({b: load(m) for b, m in dsr.items()})
+    return dsr_bands([load(m) for m in dsr] if isinstance(dsr, (list, tuple)) else load(dsr))

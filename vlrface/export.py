@@ -18,7 +18,7 @@ from . import __version__
 from .core import *
 from .faces import normalize, load_face_set, read_manifest
 from .degrade import degrade
-from .dsr import BANDS, DSR, PRETRAINED_BANDS, dsr_bands, load_dsr, upscale_faces
+from .dsr import DSR, load_bands, load_dsr, upscale_faces
 from .edgeface import EdgeFace, load_edgeface
 from .quality import QualityHead, default_quality, load_quality, model_fingerprint
 from .runtime import BUNDLE_FILE, BUNDLE_FORMAT
@@ -181,12 +181,8 @@ def export_bundle(out, # the folder to write (created; files of an earlier bundl
     if int8 and calib is None: raise ValueError("int8 models need calibration faces: pass calib= a prepared folder (vlrface-prep), or int8=False")
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
     rec = edgeface if isinstance(edgeface, nn.Module) else load_edgeface(edgeface)
-    if str(dsrs) == BANDS: dsrs = PRETRAINED_BANDS
-    if isinstance(dsrs, (str, Path, DSR)): dsrs = [dsrs]
-    loaded = {}   # one model per file, though two bands may name it
-    load = lambda m: m if m is None or isinstance(m, DSR) else loaded[str(m)] if str(m) in loaded else loaded.setdefault(str(m), load_dsr(m))
-    dsrs = dsrs if isinstance(dsrs, dict) else list(dsrs)
-    bands = dsr_bands({b: load(m) for b, m in dsrs.items()} if isinstance(dsrs, dict) else [load(m) for m in dsrs]) if dsrs else {}
+    dsrs = dsrs if isinstance(dsrs, (str, Path, DSR, dict)) else list(dsrs)   # (a generator is read once)
+    bands = load_bands(dsrs) if dsrs else {}
     dsrs = list({id(m): m for m in bands.values() if m is not None}.values())   # each model once, though two bands may share it
     if len(sizes := [d.cfg.in_size for d in dsrs]) != len(set(sizes)): raise ValueError(f"two DSRs for one input side: {sizes}")
     hr = calibration_faces(calib, n_calib) if int8 else None

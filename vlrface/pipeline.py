@@ -19,7 +19,7 @@ from safetensors import safe_open
 from safetensors.torch import save_file, load_file
 
 from .core import *
-from .dsr import BANDS, DSR, PRETRAINED_BANDS, band_for, dsr_bands, load_dsr, upscale_faces
+from .dsr import DSR, PRETRAINED_BANDS, band_for, dsr_bands, load_bands, upscale_faces
 from .degrade import degrade
 from .edgeface import EdgeFace, load_edgeface, embed, matched_embeddings
 from .faces import face_groups, load_faces, resize_faces
@@ -62,11 +62,7 @@ class Pipeline:
         "A pipeline from weight files (EdgeFace default: `$VLRFACE_EDGEFACE`); `dsr` may be a list or bands of files, e.g. `PRETRAINED_BANDS` ('pretrained:bands')"
         rec = load_edgeface(edgeface, device=device)
         q = default_quality(rec) if quality == 'default' else load_quality(quality) if quality else None
-        if str(dsr) == BANDS: dsr = PRETRAINED_BANDS
-        load = lambda f: f and load_dsr(f, device=device)   # (None: a band without a DSR)
-        dsrs = ({k: load(f) for k, f in dsr.items()} if isinstance(dsr, dict) else [load(f) for f in dsr] if isinstance(dsr, (list, tuple))
-                else load(dsr) if dsr else None)
-        return cls(rec, dsrs, mode, in_size, flip, q, precision)
+        return cls(rec, load_bands(dsr, device) if dsr else None, mode, in_size, flip, q, precision)
 
     def route(self, side:int)->DSR|None:
         "The DSR a face of `side` px goes through: that of the first band reaching `side`, else of the last; `None`: bicubic"
@@ -97,13 +93,17 @@ class Pipeline:
         "Matched gallery embeddings of HR `images` (to probes of side `size`, default `in_size`), and their plain HR embeddings"
         if self.mode == 'hr': raise ValueError("this pipeline takes HR faces: there is no small size to match a gallery to; "
                                                "give the VLR pipeline ('dsr' or 'bicubic') whose probes the gallery will meet")
-        if size is None and len(self.bands) > 1: raise ValueError(f"this pipeline's DSRs take bands of sizes {list(self.bands)}: give the probes' side to match the gallery to (size=, match=SIDE, --match SIDE)")
         hr = resize_faces(load_faces(images, HR_SIZE, min_size=VLR_MIN), HR_SIZE, 'a matched gallery')
-        small = degrade(hr, check_vlr_size(size or self.in_size), 'clean').float() / 255   # area downsampling, as the evaluation's matched galleries
+        small = degrade(hr, check_vlr_size(self.probe_side(size)), 'clean').float() / 255   # area downsampling, as the evaluation's matched galleries
         with warnings.catch_warnings():   # the probes' path: resized to `in_size` first if they are of another side, as asked
             warnings.simplefilter('ignore'); up = self.upscale(small)
         e_hr = embed(self.recognizer, hr, bs=bs, flip=self.flip)
         return matched_embeddings(e_hr, embed(self.recognizer, up, bs=bs, flip=self.flip)), e_hr
+
+    def probe_side(self, size:int|None=None)->int:
+        "The side of the probes a gallery is matched to: `size`, else `in_size`; a pipeline with bands of DSRs needs it said"
+        if size is None and len(self.bands) > 1: raise ValueError(f"this pipeline's DSRs take bands of sizes {list(self.bands)}: give the probes' side to match the gallery to (size=, match=SIDE, --match SIDE)")
+        return size or self.in_size
 
     def embed_matched(self, images, bs:int=128,
                       size:int|None=None # the probes' side (default: `in_size`; needed with bands of DSRs); 8 px probes into a 16 px DSR: 8
@@ -181,9 +181,8 @@ class Gallery:
     def _check_match(self, pipeline, match:bool|int):
         "Before enrolling: the pipeline's recogniser, and the same kind of embedding (matched or not) as the gallery's"
         self._check(pipeline)
-        if match is True and len(pipeline.bands) > 1: raise ValueError(f"the pipeline's DSRs take bands of sizes {list(pipeline.bands)}: give the probes' side to match the gallery to (match=SIDE, --match SIDE)")
         was = self.meta.get('matched_to')   # a gallery is matched to one kind of probe throughout, or not at all
-        now = dict(mode=pipeline.mode, in_size=pipeline.in_size, size=pipeline.in_size if match is True else match) if match else None
+        now = dict(mode=pipeline.mode, in_size=pipeline.in_size, size=pipeline.probe_side(None if match is True else match)) if match else None   # (before anything is recorded)
         if now and len(pipeline.bands) > 1: now['bands'] = {str(b): m and m.cfg.in_size for b, m in pipeline.bands.items()}   # which DSR made the matched faces
         if len(self) and self.meta.get('enrolled_with') is not None and was != now:
             raise ValueError(f"this gallery was enrolled {'matched to ' + str(was) if was else 'unmatched'}; enrolling "
