@@ -5,8 +5,8 @@ people, and the chosen ones measured once on LFW View 1 DevTest; written to benc
 
 The steps are the package's own commands, run in order, each into its folder under --runs:
  1. prep: LFW aligned, with its View 1 people (`vlrface-prep lfw`; a rerun resumes into the folder);
- 2. three DSRs: clean 16 px, realistic 16 px and realistic 8 px (`vlrface-train-dsr`; `cpu`: the CPU preset, 20 minutes
-    each; `gpu`: the original system's size, 120 channels and 16 blocks); `--shipped-dsrs` takes the shipped ones
+ 2. three DSRs: clean 16 px, realistic 16 px and realistic 8 px (`vlrface-train-dsr`, each face made small from its HR
+    face as it is read, so no prepared VLR size is needed; `cpu`: the CPU preset, 20 minutes each; `gpu`: the original system's size, 120 channels and 16 blocks); `--shipped-dsrs` takes the shipped ones
     (`pretrained:16`, `pretrained:16-realistic`, `pretrained:8-realistic`, which these commands made) instead;
  3. four fine-tuned recognisers (`vlrface-finetune`): `realistic` (the realistic DSR in front, bicubic faces at 8, 16 and
     32 px, degraded on the fly, distilled to the original's HR embeddings), `band8` and `band16` (from `realistic`, on
@@ -20,7 +20,7 @@ The settings are those the docs home chose on the validation people. A step whos
 interrupted run is resumed (`--resume`), and a failed step stops the recipe with its log's name: run the same command
 again to go on. Each step's output goes to the terminal and to RUNS/logs/STEP.log.
 """
-import argparse, json, os, shlex, subprocess, sys, time
+import argparse, json, shlex, signal, subprocess, sys, time
 from pathlib import Path
 
 from common import describe, machine, results_path, write_results
@@ -45,9 +45,10 @@ def steps(data:Path, runs:Path, preset:str, shipped:bool, dsr_minutes:float|None
     r = lambda name, f='best': str(runs/name/f'{f}.safetensors')
     out = [('prep', 'prep', data, ['vlrface-prep', 'lfw', '--out', str(data)] + (['--src', lfw] if lfw else []))]
     if not shipped:
-        for name, size, deg in [('dsr16', 16, 'none'), ('dsr16-realistic', 16, 'realistic'), ('dsr8-realistic', 8, 'realistic')]:
-            out.append((name, 'run', runs/name, ['vlrface-train-dsr', str(data), '--out', str(runs/name), '--size', str(size)]
-                        + (['--degrade', deg] if deg != 'none' else []) + dsr_args(preset, dsr_minutes)))
+        # 'clean': area downsampling, the prepared faces' own kernel, made from each HR face as it is read: no prepared VLR size is needed
+        for name, size, deg in [('dsr16', 16, 'clean'), ('dsr16-realistic', 16, 'realistic'), ('dsr8-realistic', 8, 'realistic')]:
+            out.append((name, 'run', runs/name, ['vlrface-train-dsr', str(data), '--out', str(runs/name), '--size', str(size), '--degrade', deg]
+                        + dsr_args(preset, dsr_minutes)))
     ft = lambda name, *a: (name, 'run', runs/name, ['vlrface-finetune', str(data), '--out', str(runs/name), *a])
     out += [ft('ft-realistic', '--dsr', dsr['dsr16-realistic'], '--sizes', '8', '16', '32', *FT, '--epochs1', '3', '--epochs2', '8'),
             ft('ft-band8', '--edgeface', r('ft-realistic'), '--sizes', '8', '12', *FT, '--epochs1', '1', '--epochs2', '4'),
@@ -86,9 +87,15 @@ def run_step(name:str, argv:list, log:Path)->tuple:
     with open(log, 'ab') as f:
         f.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {shlex.join(argv)}\n".encode())
         p = subprocess.Popen([PY if argv[0] == 'python' else argv[0], *argv[1:]], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=BENCH.parent)
-        for chunk in iter(lambda: p.stdout.read1(4096), b''):
-            sys.stdout.buffer.write(chunk); sys.stdout.flush(); f.write(chunk); out.append(chunk)
-        rc = p.wait()
+        try:
+            for chunk in iter(lambda: p.stdout.read1(4096), b''):
+                sys.stdout.buffer.write(chunk); sys.stdout.flush(); f.write(chunk); out.append(chunk)
+            rc = p.wait()
+        except KeyboardInterrupt:   # let the step stop as on Ctrl-C (a run keeps its finished epochs), then stop the recipe
+            p.send_signal(signal.SIGINT)
+            try: p.wait(60)
+            except subprocess.TimeoutExpired: p.kill()
+            raise
     if rc: raise RuntimeError(f"step {name} failed (exit status {rc}); its output is in {log}. Run the same command again to resume")
     return (time.time() - t0) / 60, b''.join(out).decode(errors='replace')
 
@@ -136,12 +143,15 @@ def main():
     if a.plan:
         for name, kind, output, argv in plan: print(f"{name:16} {state(kind, output, argv):7} {shlex.join(argv)}")
         return
-    mach, t0, done = machine('cuda' if a.preset == 'gpu' else None), time.time(), []
+    import torch
+    mach, t0, done = machine('cuda' if torch.cuda.is_available() else None), time.time(), []   # the steps take the best device there is
     for name, kind, output, argv in plan:
         st = state(kind, output, argv)
         rec = dict(name=name, command=shlex.join(argv), state=st, minutes=None)
         if st != 'done':
-            minutes, text = run_step(name, argv + (['--resume'] if st == 'resume' else []), runs/'logs'/f'{name}.log')
+            try: minutes, text = run_step(name, argv + (['--resume'] if st == 'resume' else []), runs/'logs'/f'{name}.log')
+            except RuntimeError as e: sys.exit(f"bench/recipe.py: {e}")
+            except KeyboardInterrupt: sys.exit(f"\nbench/recipe.py: interrupted in step {name}; finished epochs are kept: run the same command again to resume")
             rec.update(minutes=round(minutes, 1), state='resumed' if st == 'resume' else 'ran')
             if kind == 'file':   # the interpolation's choice (its --json answer, after any warnings) beside its file
                 output.with_suffix('.json').write_text(text[0 if text.startswith('{') else text.index('\n{') + 1:])
