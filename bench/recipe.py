@@ -18,7 +18,9 @@ The steps are the package's own commands, run in order, each into its folder und
     measured on DevTest (bench/results/recipe-PRESET-goals.{json,md}).
 The settings are those the docs home chose on the validation people. A step whose run finished is skipped, an
 interrupted run is resumed (`--resume`), and a failed step stops the recipe with its log's name: run the same command
-again to go on. Each step's output goes to the terminal and to RUNS/logs/STEP.log.
+again to go on. Each step's output goes to the terminal and to RUNS/logs/STEP.log. Run it from the repository root.
+The `gpu` preset's DSRs keep the perceptual term where torchvision's VGG-16 file is found (`vlrface.losses.find_vgg16`;
+nothing is downloaded) and train without it otherwise, as the CPU preset does; every step takes the best device there is.
 """
 import argparse, json, shlex, signal, subprocess, sys, time
 from pathlib import Path
