@@ -145,8 +145,8 @@ def run_step(name:str, argv:list, log:Path, env:dict)->tuple:
 
 def save_choice(text:str, path:Path, log:Path)->dict:
     "The `--json` answer of `vlrface interpolate` (after any warnings in its output), written to `path`"
-    i = 0 if text.startswith('{') else text.find('\n{') + 1
-    try: res = json.JSONDecoder().raw_decode(text[i:])[0] if i >= 0 and text[i:].startswith('{') else None
+    i = 0 if text.startswith('{') else text.find('\n{') + 1   # (no such line: 0, and the text does not start with '{')
+    try: res = json.JSONDecoder().raw_decode(text[i:])[0] if text[i:].startswith('{') else None
     except ValueError: res = None
     if not isinstance(res, dict) or 'alpha' not in res: raise RuntimeError(f"no JSON answer with an alpha in the output of {log}")
     _atomic_write(path, json.dumps(res, indent=1) + '\n')
