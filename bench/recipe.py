@@ -125,7 +125,7 @@ def run_step(name:str, argv:list, log:Path, env:dict)->tuple:
     log.parent.mkdir(parents=True, exist_ok=True)
     print(f"\n=== {name}: {shlex.join(argv)}", flush=True)
     t0, out, cmd = time.time(), [], executable(argv)
-    with open(log, 'ab') as f:
+    with open(log, 'ab', buffering=0) as f:   # unbuffered: a recipe killed (SIGTERM, a lost session) still leaves the command that made the output
         f.write(f"\n=== {time.strftime('%Y-%m-%d %H:%M:%S')} {shlex.join(argv)}\n".encode())
         def keep(b): sys.stdout.buffer.write(b); sys.stdout.flush(); f.write(b); out.append(b)
         p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
