@@ -411,9 +411,10 @@ def quickstart(lfw=None, # LFW root (default `$VLRFACE_LFW` or ../shared/data/lf
                out='runs/quickstart', # the training run and the evaluation go here
                size:int=16, # VLR side
                minutes:float=20., # training budget
+               epochs:int=0, # a fixed number of epochs instead of the budget (0: `minutes` decides)
                degrade:str='none', # training faces: 'none' (the prepared, clean ones) or a preset of `DEGRADATIONS`, e.g. 'realistic'
                device=None, progress:bool=True):
-    "Prepare LFW, train a CPU-preset DSR on DevTrain for `minutes`, evaluate on DevTest: the `Evaluation`"
+    "Prepare LFW, train a CPU-preset DSR on DevTrain for `minutes` (or `epochs`), evaluate on DevTest: the `Evaluation`"
     from vlrface.data import prepare_lfw, PrepConfig
     from vlrface.evaluate import read_pairs, standard_modes, evaluate
     from vlrface.dsr import load_dsr
@@ -422,7 +423,7 @@ def quickstart(lfw=None, # LFW root (default `$VLRFACE_LFW` or ../shared/data/lf
     if f'vlr{size}' not in read_manifest(data).columns: raise ValueError(f"{data} has no {size}x{size} faces: prepare into another folder with --sizes {size}")
     run = out/(f'dsr{size}' + ('' if degrade == 'none' else f'-{degrade}'))
     if not RunFolder(run).finished:
-        cfg = replace(PRESETS['cpu'], size=size, minutes=minutes, degrade=degrade)
+        cfg = replace(PRESETS['cpu'], size=size, minutes=0. if epochs else minutes, degrade=degrade, **(dict(epochs=epochs) if epochs else {}))
         train_dsr(data, run, cfg, edgeface, resume=RunFolder(run).record is not None, device=device, progress=progress)
     pairs = read_pairs(lfw/'pairsDevTest.txt')
     faces = load_face_set(data, names=set(pairs.a) | set(pairs.b), split='test', sizes=[size], progress=progress)
