@@ -26,7 +26,7 @@ resumed (`--resume`); an output made by another command, or made from a step tha
 recipe before anything runs, with what to delete. A failed step stops it with its log's name: run the same command
 again to go on. Each step's output goes to the terminal and to RUNS/logs/STEP.log.
 """
-import argparse, json, os, shlex, shutil, signal, subprocess, sys, time
+import argparse, csv, json, os, shlex, shutil, signal, subprocess, sys, time
 from pathlib import Path
 
 from common import _atomic_write, describe, machine, results_path, write_results
@@ -143,6 +143,15 @@ def run_step(name:str, argv:list, log:Path, env:dict)->tuple:
     return (time.time() - t0) / 60, b''.join(out).decode(errors='replace')
 
 
+def trained(run:Path)->dict:
+    "A run folder's epochs and their minutes by its history.csv (fastai's per-epoch `time`), over every sitting: what the model cost to train"
+    h = run/'history.csv'
+    if not h.exists(): return {}
+    secs = lambda t: sum(float(x) * 60**i for i, x in enumerate(reversed(t.split(':'))))   # 'mm:ss' or 'h:mm:ss'
+    with open(h, newline='') as f: rows = [r for r in csv.DictReader(f) if r.get('time')]
+    return dict(epochs=len(rows), trained=round(sum(secs(r['time']) for r in rows) / 60, 1))
+
+
 def save_choice(text:str, path:Path, log:Path)->dict:
     "The `--json` answer of `vlrface interpolate` (after any warnings in its output), written to `path`"
     i = 0 if text.startswith('{') else text.find('\n{') + 1   # (no such line: 0, and the text does not start with '{')
@@ -159,10 +168,12 @@ def render(rec:dict)->str:
     lines = [f"# A goal table from one command (`bench/recipe.py --preset {rec['preset']}`)\n",
              f"Run {describe(rec['machine'])}. DSRs: {'the shipped ones (`--shipped-dsrs`)' if rec['shipped_dsrs'] else 'trained by the recipe'}; "
              f"runs in `{rec['runs']}`. Command: `{rec['command']}`\n",
-             "| step | state | minutes | command |", "| --- | --- | --- | --- |"]
+             "| step | state | minutes | epochs (minutes) | command |", "| --- | --- | --- | --- | --- |"]
     state_of = lambda s: s['state'] + (f" (alpha {s['alpha']:g})" if 'alpha' in s else '')
-    lines += [f"| {s['name']} | {state_of(s)} | {pct(s['minutes'], 1)} | `{s['command']}` |" for s in rec['steps']]
-    lines.append(f"\n{rec['minutes']:.0f} minutes in this sitting; a step done in an earlier sitting shows no minutes (its run folder's records hold them).\n")
+    ep = lambda s: f"{s['epochs']} ({s['trained']:.1f})" if 'epochs' in s else ''
+    lines += [f"| {s['name']} | {state_of(s)} | {pct(s['minutes'], 1)} | {ep(s)} | `{s['command']}` |" for s in rec['steps']]
+    lines.append(f"\n{rec['minutes']:.0f} minutes in this sitting. `minutes`: the step's wall clock in this sitting (a step done in an earlier one shows none); "
+                 "`epochs (minutes)`: a trained model's epochs and what they took as its history.csv timed them, over every sitting.\n")
     ps = any('published_system' in r for r in rec['goals'])   # (the first run's record did not keep it)
     lines += ["| goal | asked % | chosen on validation | val % | DevTest % |" + (" published system |" if ps else "") + " published DevTest % | reached |",
               "| --- " * (7 + ps) + "|"]
@@ -171,6 +182,17 @@ def render(rec:dict)->str:
     lines.append("\n`published`: the goal table of `goal-choice.md`, chosen among more candidates (every recogniser of the docs home's "
                  f"commands) from models those commands made one by one. The recipe's own goal choice, with its HR guard and every candidate: `{rec['goals_page']}`.")
     return '\n'.join(lines)
+
+
+def keep_record(path:Path, done:list):
+    "Give the kept record's steps their training cost from the run folders (a record written before it was kept lacks it); nothing else changes"
+    rec = json.loads(path.read_text())
+    cost = {r['name']: {k: r[k] for k in ('epochs', 'trained') if k in r} for r in done}
+    if all({k: s.get(k) for k in cost.get(s['name'], {})} == cost.get(s['name'], {}) for s in rec['steps']): return
+    for s in rec['steps']: s.update(cost.get(s['name'], {}))
+    _atomic_write(path, json.dumps(rec, indent=1, ensure_ascii=False) + '\n')
+    _atomic_write(path.with_suffix('.md'), render(rec) + '\n')
+    print(f"{path}: each trained model's epochs and minutes read from its run folder", flush=True)
 
 
 def goal_rows(goals_json:Path)->list:
@@ -223,10 +245,11 @@ def main():
             except KeyboardInterrupt: sys.exit(f"\nbench/recipe.py: interrupted in step {name}; finished epochs are kept: run the same command again to resume")
             rec.update(minutes=round(minutes, 1), state='resumed' if st == 'resume' else 'ran')
         if s['kind'] == 'file': rec['alpha'] = json.loads(s['output'].with_suffix('.json').read_text())['alpha']
+        if s['kind'] == 'run': rec.update(trained(s['output']))
         done.append(rec)
     page = results_path(out).with_suffix('.md')
-    if all(r['state'] == 'done' for r in done) and page.exists():   # nothing ran: keep the page of the sitting that did the work
-        print(page.read_text()); return
+    if all(r['state'] == 'done' for r in done) and page.exists():   # nothing ran: keep the record of the sitting that did the work
+        keep_record(page.with_suffix('.json'), done); print(page.read_text()); return
     write_results(out, dict(preset=a.preset, shipped_dsrs=a.shipped_dsrs, runs=str(runs), steps=done, goals=goal_rows(plan[-1]['output']),
                             goals_page=f'bench/results/{out}-goals.md', minutes=(time.time() - t0) / 60), render, mach)
 
