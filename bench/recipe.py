@@ -144,12 +144,17 @@ def run_step(name:str, argv:list, log:Path, env:dict)->tuple:
 
 
 def trained(run:Path)->dict:
-    "A run folder's epochs and their minutes by its history.csv (fastai's per-epoch `time`), over every sitting: what the model cost to train"
+    """What a run folder's model cost to train: the epochs its history.csv logged and their minutes (fastai's per-epoch
+    `time`), over every sitting (an epoch redone after a kill counts twice: it was trained twice), and what stopped a
+    finished run; {} without a logged epoch"""
     h = run/'history.csv'
     if not h.exists(): return {}
     secs = lambda t: sum(float(x) * 60**i for i, x in enumerate(reversed(t.split(':'))))   # 'mm:ss' or 'h:mm:ss'
     with open(h, newline='') as f: rows = [r for r in csv.DictReader(f) if r.get('time')]
-    return dict(epochs=len(rows), trained=round(sum(secs(r['time']) for r in rows) / 60, 1))
+    if not rows: return {}
+    fin = json.loads((run/'finished.json').read_text()) if (run/'finished.json').exists() else {}
+    return dict(epochs=len(rows), trained=round(sum(secs(r['time']) for r in rows) / 60, 1),
+                **({'stopped_by': fin['stopped_by']} if fin.get('stopped_by') else {}))
 
 
 def save_choice(text:str, path:Path, log:Path)->dict:
@@ -184,10 +189,11 @@ def render(rec:dict)->str:
     return '\n'.join(lines)
 
 
-def keep_record(path:Path, done:list):
-    "Give the kept record's steps their training cost from the run folders (a record written before it was kept lacks it); nothing else changes"
+def keep_record(path:Path, done:list, runs:Path):
+    "Give the kept record's steps their training cost from its own run folders (a record written before it was kept lacks it); nothing else changes"
     rec = json.loads(path.read_text())
-    cost = {r['name']: {k: r[k] for k in ('epochs', 'trained') if k in r} for r in done}
+    if rec['runs'] != str(runs): return   # another folder's runs, written to this name: not its costs
+    cost = {r['name']: {k: r[k] for k in ('epochs', 'trained', 'stopped_by') if k in r} for r in done}
     if all({k: s.get(k) for k in cost.get(s['name'], {})} == cost.get(s['name'], {}) for s in rec['steps']): return
     for s in rec['steps']: s.update(cost.get(s['name'], {}))
     _atomic_write(path, json.dumps(rec, indent=1, ensure_ascii=False) + '\n')
@@ -249,7 +255,7 @@ def main():
         done.append(rec)
     page = results_path(out).with_suffix('.md')
     if all(r['state'] == 'done' for r in done) and page.exists():   # nothing ran: keep the record of the sitting that did the work
-        keep_record(page.with_suffix('.json'), done); print(page.read_text()); return
+        keep_record(page.with_suffix('.json'), done, runs); print(page.read_text()); return
     write_results(out, dict(preset=a.preset, shipped_dsrs=a.shipped_dsrs, runs=str(runs), steps=done, goals=goal_rows(plan[-1]['output']),
                             goals_page=f'bench/results/{out}-goals.md', minutes=(time.time() - t0) / 60), render, mach)
 

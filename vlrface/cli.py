@@ -618,8 +618,8 @@ def quickstart_parser()->argparse.ArgumentParser:
     p.add_argument('--data', type=Path, default=Path('data/lfw-vlr'), help='where LFW is prepared (default: data/lfw-vlr)')
     p.add_argument('--out', type=Path, default=Path('runs/quickstart'), help='training run and evaluation (default: runs/quickstart)')
     p.add_argument('--size', type=_vlr_side, default=16, help='VLR side, 8-32 (default: 16)')
-    p.add_argument('--minutes', type=float, default=20., help='training budget in minutes (default: 20)')
-    p.add_argument('--epochs', type=int, default=0, help='train for this many epochs instead of the budget (default: the budget decides)')
+    p.add_argument('--minutes', type=float, default=None, help='training budget in minutes (default: 20, or none with --epochs)')
+    p.add_argument('--epochs', type=_positive_int, default=0, help='train this many epochs (with --minutes: at most that many within the budget, as vlrface-train-dsr)')
     from vlrface.degrade import DEGRADATIONS
     p.add_argument('--degrade', choices=('none', *DEGRADATIONS), default='none', help="training faces: 'none' (the prepared, clean ones; default) or degradations made on the fly, e.g. 'realistic' (see bench/results/robustness-val16)")
     p.add_argument('--device', default=None, help='default: the best there is')
@@ -629,7 +629,7 @@ def run_quickstart(argv:list|None=None)->int:
     "Run `vlrface-quickstart` with `argv`; return the exit status"
     a = quickstart_parser().parse_args(argv)
     from vlrface.train import quickstart
-    try: ev = quickstart(a.lfw, a.edgeface, a.data, a.out, a.size, a.minutes, a.epochs, a.degrade, a.device)
+    try: ev = quickstart(a.lfw, a.edgeface, a.data, a.out, a.size, a.minutes, a.degrade, a.device, epochs=a.epochs)
     except KeyboardInterrupt:
         print("\ninterrupted: prepared data and finished epochs are kept; run the same command again to resume", file=sys.stderr); return 130
     except (OSError, ValueError, KeyError) as e:

@@ -410,11 +410,13 @@ def quickstart(lfw=None, # LFW root (default `$VLRFACE_LFW` or ../shared/data/lf
                data='data/lfw-vlr', # where LFW is prepared (at 16, 24 and 32 pixels)
                out='runs/quickstart', # the training run and the evaluation go here
                size:int=16, # VLR side
-               minutes:float=20., # training budget
-               epochs:int=0, # a fixed number of epochs instead of the budget (0: `minutes` decides)
+               minutes:float|None=None, # training budget (None: the CPU preset's 20 minutes, or none when `epochs` is given)
                degrade:str='none', # training faces: 'none' (the prepared, clean ones) or a preset of `DEGRADATIONS`, e.g. 'realistic'
-               device=None, progress:bool=True):
+               device=None, progress:bool=True,
+               epochs:int=0): # a fixed number of epochs; with `minutes`, at most that many within the budget, as in `TrainConfig`
     "Prepare LFW, train a CPU-preset DSR on DevTrain for `minutes` (or `epochs`), evaluate on DevTest: the `Evaluation`"
+    if epochs < 0 or (minutes or 0) < 0: raise ValueError(f"epochs and minutes must be >= 0, got {epochs} and {minutes}")   # before a long prep
+    if minutes is None: minutes = 0. if epochs else PRESETS['cpu'].minutes
     from vlrface.data import prepare_lfw, PrepConfig
     from vlrface.evaluate import read_pairs, standard_modes, evaluate
     from vlrface.dsr import load_dsr
@@ -422,8 +424,10 @@ def quickstart(lfw=None, # LFW root (default `$VLRFACE_LFW` or ../shared/data/lf
     if not (data/'manifest.csv').exists(): prepare_lfw(lfw, data, PrepConfig(sizes=VLR_SIZES), progress=progress)
     if f'vlr{size}' not in read_manifest(data).columns: raise ValueError(f"{data} has no {size}x{size} faces: prepare into another folder with --sizes {size}")
     run = out/(f'dsr{size}' + ('' if degrade == 'none' else f'-{degrade}'))
-    if not RunFolder(run).finished:
-        cfg = replace(PRESETS['cpu'], size=size, minutes=0. if epochs else minutes, degrade=degrade, **(dict(epochs=epochs) if epochs else {}))
+    if (done := RunFolder(run).finished):   # say so: the settings given now do not retrain it
+        if progress: print(f"{run}: a finished run ({done['epochs']} epoch{'s' * (done['epochs'] != 1)}{', stopped by its ' + done['stopped_by'] if done.get('stopped_by') else ''}) is evaluated again; give another output folder to train anew")
+    else:
+        cfg = replace(PRESETS['cpu'], size=size, minutes=minutes, degrade=degrade, **(dict(epochs=epochs) if epochs else {}))
         train_dsr(data, run, cfg, edgeface, resume=RunFolder(run).record is not None, device=device, progress=progress)
     pairs = read_pairs(lfw/'pairsDevTest.txt')
     faces = load_face_set(data, names=set(pairs.a) | set(pairs.b), split='test', sizes=[size], progress=progress)
