@@ -10,7 +10,7 @@ A page can be rebuilt from its JSON without measuring again:
 This module imports neither torch nor vlrface at import time: memory.py keeps both out of its
 parent process (its children are what it measures).
 """
-import importlib.util, json, os, platform, shlex, statistics, sys, tempfile, time
+import csv, importlib.util, json, os, platform, shlex, statistics, sys, tempfile, time
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -81,6 +81,20 @@ def results_path(name)->Path:
     p = Path(name)
     if len(p.parts) == 1: p = RESULTS/p
     return p.with_suffix('') if p.suffix in ('.json', '.md') else p
+
+
+def trained(run)->dict:
+    """What a run folder's model cost to train: the epochs its history.csv logged and their minutes (fastai's per-epoch
+    `time`), over every sitting (an epoch redone after a kill counts twice: it was trained twice), and what stopped a
+    finished run; {} without a logged epoch"""
+    run = Path(run); h = run/'history.csv'
+    if not h.exists(): return {}
+    secs = lambda t: sum(float(x) * 60**i for i, x in enumerate(reversed(t.split(':'))))   # 'mm:ss' or 'h:mm:ss'
+    with open(h, newline='') as f: rows = [r for r in csv.DictReader(f) if r.get('time')]
+    if not rows: return {}
+    fin = json.loads((run/'finished.json').read_text()) if (run/'finished.json').exists() else {}
+    return dict(epochs=len(rows), trained=round(sum(secs(r['time']) for r in rows) / 60, 1),
+                **({'stopped_by': fin['stopped_by']} if fin.get('stopped_by') else {}))
 
 
 def _atomic_write(path:Path, text:str):

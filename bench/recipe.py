@@ -26,10 +26,10 @@ resumed (`--resume`); an output made by another command, or made from a step tha
 recipe before anything runs, with what to delete. A failed step stops it with its log's name: run the same command
 again to go on. Each step's output goes to the terminal and to RUNS/logs/STEP.log.
 """
-import argparse, csv, json, os, shlex, shutil, signal, subprocess, sys, time
+import argparse, json, os, shlex, shutil, signal, subprocess, sys, time
 from pathlib import Path
 
-from common import _atomic_write, describe, machine, results_path, write_results
+from common import _atomic_write, describe, machine, results_path, trained, write_results
 
 PY = sys.executable   # a step written `python ...` runs with this interpreter, and the vlrface commands beside it come first
 BENCH = Path(__file__).resolve().parent
@@ -141,20 +141,6 @@ def run_step(name:str, argv:list, log:Path, env:dict)->tuple:
             raise
     if rc: raise RuntimeError(f"step {name} failed (exit status {rc}); its output is in {log}. Run the same command again to resume")
     return (time.time() - t0) / 60, b''.join(out).decode(errors='replace')
-
-
-def trained(run:Path)->dict:
-    """What a run folder's model cost to train: the epochs its history.csv logged and their minutes (fastai's per-epoch
-    `time`), over every sitting (an epoch redone after a kill counts twice: it was trained twice), and what stopped a
-    finished run; {} without a logged epoch"""
-    h = run/'history.csv'
-    if not h.exists(): return {}
-    secs = lambda t: sum(float(x) * 60**i for i, x in enumerate(reversed(t.split(':'))))   # 'mm:ss' or 'h:mm:ss'
-    with open(h, newline='') as f: rows = [r for r in csv.DictReader(f) if r.get('time')]
-    if not rows: return {}
-    fin = json.loads((run/'finished.json').read_text()) if (run/'finished.json').exists() else {}
-    return dict(epochs=len(rows), trained=round(sum(secs(r['time']) for r in rows) / 60, 1),
-                **({'stopped_by': fin['stopped_by']} if fin.get('stopped_by') else {}))
 
 
 def save_choice(text:str, path:Path, log:Path)->dict:
