@@ -14,7 +14,7 @@ Nothing is measured here: the runs and the goal choice did that; this page puts 
 import argparse, json, math
 from pathlib import Path
 
-from common import machine, results_path, trained, write_results
+from common import describe, machine, results_path, trained, write_results
 
 
 def run_record(run:Path)->dict:
@@ -46,7 +46,6 @@ def goal_cells(goals:dict, fronts:dict)->list:
 
 def render(rec:dict)->str:
     "The page: the runs, then the goal cells"
-    from common import describe
     runs, names = rec['runs'], list(rec['runs'])
     f = lambda v, nd=2: '' if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{nd}f}"
     lines = ["# What a longer budget buys a DSR (`bench/dsr_budget.py`)\n",
@@ -74,18 +73,16 @@ def main():
     runs = {r.name: run_record(r) for r in a.runs}
     if len(runs) != len(a.runs): raise SystemExit("bench/dsr_budget.py: the runs are named by their folders, and two have the same name: " + ' '.join(map(str, a.runs)))
     same = lambda s: {k: v for k, v in s.items() if k != 'minutes'}
-    if any(same(r['settings']) != same(next(iter(runs.values()))['settings']) for r in runs.values()):
+    if len({json.dumps(same(r['settings']), sort_keys=True) for r in runs.values()}) > 1:
         raise SystemExit("bench/dsr_budget.py: the runs differ in more than --minutes: " + '; '.join(f"{n}: {r['settings']}" for n, r in runs.items()))
     gp = results_path(a.goals).with_suffix('.json')
     if not gp.exists(): raise SystemExit(f"bench/dsr_budget.py: {gp} is missing: run bench/goal_choice.py --out {a.goals} with these runs' DSRs first")
     goals = json.loads(gp.read_text())
     by_path = {str(Path(p)): n for n, p in goals['fronts'].items()}
-    fronts = {}
-    for n, r in runs.items():
-        if str(Path(r['run'])/'best.safetensors') not in by_path:
-            raise SystemExit(f"bench/dsr_budget.py: {gp} has no front end {Path(r['run'])/'best.safetensors'}; its fronts: {goals['fronts']}")
-        fronts[n] = by_path[str(Path(r['run'])/'best.safetensors')]
-    from common import describe
+    best = {n: str(Path(r['run'])/'best.safetensors') for n, r in runs.items()}
+    if missing := [b for b in best.values() if b not in by_path]:
+        raise SystemExit(f"bench/dsr_budget.py: {gp} has no front end {', '.join(missing)}; its fronts: {goals['fronts']}")
+    fronts = {n: by_path[b] for n, b in best.items()}
     write_results(a.out, dict(runs=runs, fronts=fronts, cells=goal_cells(goals, fronts), goals_page=str(gp.with_suffix('.md').relative_to(gp.parents[2])),
                               goals_machine=describe(goals['machine'])), render, machine())
 

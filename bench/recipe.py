@@ -180,8 +180,9 @@ def keep_record(path:Path, done:list, runs:Path):
     rec = json.loads(path.read_text())
     if rec['runs'] != str(runs): return   # another folder's runs, written to this name: not its costs
     cost = {r['name']: {k: r[k] for k in ('epochs', 'trained', 'stopped_by') if k in r} for r in done}
-    if all({k: s.get(k) for k in cost.get(s['name'], {})} == cost.get(s['name'], {}) for s in rec['steps']): return
-    for s in rec['steps']: s.update(cost.get(s['name'], {}))
+    steps = [{**s, **cost.get(s['name'], {})} for s in rec['steps']]
+    if steps == rec['steps']: return
+    rec['steps'] = steps
     _atomic_write(path, json.dumps(rec, indent=1, ensure_ascii=False) + '\n')
     _atomic_write(path.with_suffix('.md'), render(rec) + '\n')
     print(f"{path}: each trained model's epochs and minutes read from its run folder", flush=True)

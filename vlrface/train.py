@@ -424,11 +424,11 @@ def quickstart(lfw=None, # LFW root (default `$VLRFACE_LFW` or ../shared/data/lf
     if not (data/'manifest.csv').exists(): prepare_lfw(lfw, data, PrepConfig(sizes=VLR_SIZES), progress=progress)
     if f'vlr{size}' not in read_manifest(data).columns: raise ValueError(f"{data} has no {size}x{size} faces: prepare into another folder with --sizes {size}")
     run = out/(f'dsr{size}' + ('' if degrade == 'none' else f'-{degrade}'))
-    if (done := RunFolder(run).finished):   # say so: the settings given now do not retrain it
+    if (done := (rf := RunFolder(run)).finished):   # say so: the settings given now do not retrain it
         if progress: print(f"{run}: a finished run ({done['epochs']} epoch{'s' * (done['epochs'] != 1)}{', stopped by its ' + done['stopped_by'] if done.get('stopped_by') else ''}) is evaluated again; give another output folder to train anew")
     else:
         cfg = replace(PRESETS['cpu'], size=size, minutes=minutes, degrade=degrade, **(dict(epochs=epochs) if epochs else {}))
-        train_dsr(data, run, cfg, edgeface, resume=RunFolder(run).record is not None, device=device, progress=progress)
+        train_dsr(data, run, cfg, edgeface, resume=rf.record is not None, device=device, progress=progress)
     pairs = read_pairs(lfw/'pairsDevTest.txt')
     faces = load_face_set(data, names=set(pairs.a) | set(pairs.b), split='test', sizes=[size], progress=progress)
     rec = load_edgeface(edgeface)
