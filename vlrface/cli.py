@@ -270,11 +270,20 @@ def _robustness_text(ev, pairs:bool)->str:
     head = '; '.join(f"{r['mode']} {r[metric] * 100:.2f}" for _, r in hr.iterrows())
     return '\n\n'.join(f"{metric} % {proto}:\n{ev.robustness(metric, proto).to_string()}" for proto in ('LR-LR', 'HR-LR')) + f"\n\nHR-HR {metric} %: {head}"
 
+def _dsr_tags(files)->list:
+    "Short distinct names of DSR files for the table's rows: 'pretrained:NAME' -> NAME, RUN/best.safetensors -> RUN, else the file's stem"
+    def tag(f):
+        s, p = str(f), Path(f)
+        if s == 'pretrained' or s.startswith('pretrained:'): return s.partition(':')[2] or '16'
+        return p.parent.name if p.stem in ('best', 'last') and p.parent.name else p.stem
+    tags = [tag(f) for f in files]
+    return tags if len(set(tags)) == len(tags) else [f'{t}-{i + 1}' for i, t in enumerate(tags)]
+
 def run_eval(argv:list|None=None)->int:
     "Run `vlrface-eval` with `argv` (default: the command line); return the exit status"
     a = eval_parser().parse_args(argv)
     import json
-    from vlrface.faces import load_face_set
+    from vlrface.faces import load_face_set, qualify_names
     from vlrface.evaluate import Mode, read_pairs, standard_modes, robustness_modes, evaluate, REPORT_SIZES
     from dataclasses import asdict
     from vlrface.degrade import DEGRADATIONS, TEST_DEGRADATIONS, DegradationModel
@@ -284,25 +293,29 @@ def run_eval(argv:list|None=None)->int:
     try:
         ident = None if a.identify.lower() == 'none' else a.identify
         pairs = read_pairs(a.pairs) if a.pairs else None
+        if pairs is not None: pairs = pairs.assign(a=qualify_names(a.data, pairs.a), b=qualify_names(a.data, pairs.b))   # an LFW pairs file on a data set of several sources
         names = None if pairs is None else sorted(set(pairs.a) | set(pairs.b))
         dev = get_device(a.device)
         if any(str(f) == 'pretrained:bands' for f in a.dsr): raise ValueError("--dsr pretrained:bands is a set of DSRs for bands of sizes: give it to --bands")
+        if a.finetuned and not Path(a.finetuned).exists(): raise ValueError(f"--finetuned {a.finetuned}: no such file (a recogniser from vlrface-finetune, e.g. RUN/best.safetensors)")
         dsrs = [load_dsr(f, device=dev) for f in a.dsr]
+        tags = _dsr_tags(a.dsr)
         bands = _load_bands(a.bands, dev) if a.bands else None
         degs = _degradations(a, DEGRADATIONS, TEST_DEGRADATIONS, DegradationModel)
         sizes = None if degs or (bands and not a.sizes) else sorted(set(a.sizes or []) | {m.cfg.in_size for m in dsrs}) or None   # bands: every size
-        faces = load_face_set(a.data, names=names, split=ident, sizes=[] if degs else sizes, progress=not a.json)
-        rec = load_edgeface(a.edgeface, device=dev)
+        rec = load_edgeface(a.edgeface, device=dev)   # the models before the faces: a wrong path fails at once
         ft = load_edgeface(a.finetuned, device=dev) if a.finetuned else None
+        faces = load_face_set(a.data, names=names, split=ident, sizes=[] if degs else sizes, progress=not a.json)
         if degs:
             systems = {'bicubic': (None, rec), **({'bicubic+FT': (None, ft)} if ft else {})}
-            for i, m in enumerate(dsrs):
-                tag = '' if len(dsrs) == 1 else f' {i + 1}'   # (two DSRs may share a size)
-                systems.update({f'DSR{tag}': (m, rec), **({f'DSR{tag}+FT': (m, ft)} if ft else {})})
             if bands: systems.update({'bands': (bands, rec), **({'bands+FT': (bands, ft)} if ft else {})})
             modes = robustness_modes(systems, a.sizes or REPORT_SIZES, degs)
+            for t, m in zip(tags, dsrs):   # a DSR at the sides asked, or else at those up to its own: a larger face shrunk to it loses detail
+                n = 'DSR' if len(dsrs) == 1 else f'DSR-{t}'
+                at = a.sizes or [s for s in REPORT_SIZES if s <= m.cfg.in_size] or [m.cfg.in_size]
+                modes += [x for x in robustness_modes({n: (m, rec), **({f'{n}+FT': (m, ft)} if ft else {})}, at, degs) if x.size]
         else:
-            modes = standard_modes(rec, a.sizes or sorted(faces.vlr), dsrs, ft)
+            modes = standard_modes(rec, a.sizes or sorted(faces.vlr), dsrs if len(dsrs) < 2 else dict(zip(tags, dsrs)), ft, dsr_sizes=a.sizes)
             if bands: modes += [Mode(n, r, s, band_for(bands, s)) for n, r in (('bands', rec), ('bands+FT', ft)) if r is not None for s in a.sizes or sorted(faces.vlr)]
         ev = evaluate(faces, modes, pairs, ident,
                       threshold=a.threshold, seed=a.seed, bs=a.bs, progress=not a.json, flip=a.flip, precision=a.precision)
@@ -314,7 +327,7 @@ def run_eval(argv:list|None=None)->int:
     except KeyboardInterrupt:
         print("\ninterrupted: nothing was written", file=sys.stderr); return 130
     except (OSError, ValueError, KeyError) as e:
-        print(f"vlrface-eval: error: {e}", file=sys.stderr); return 2
+        print(f"vlrface-eval: error: {e.args[0] if isinstance(e, KeyError) and e.args else e}", file=sys.stderr); return 2
     if a.json: print(json.dumps(ev.to_json(), indent=1))
     elif degs: print(f"\n{_robustness_text(ev, pairs is not None)}\n\n{ev.settings['faces']:,} faces in {ev.settings['seconds']}s; every number, robustness.md and plots in {out}")
     else: print(f"\n{ev.summary().to_string(index=False)}\n\n{ev.settings['faces']:,} faces in {ev.settings['seconds']}s; results and plots in {out}")

@@ -48,7 +48,9 @@ class DegradationModel:
     def __post_init__(self):
         for k in ('sigma', 'motion_len', 'noise_std', 'quality', 'kernels'):  # JSON gives lists back
             v = getattr(self, k)
-            if isinstance(v, (list, str)): object.__setattr__(self, k, tuple(v) if isinstance(v, list) else (v,))
+            if isinstance(v, (list, str)): v = tuple(v) if isinstance(v, list) else (v,)
+            if k != 'kernels' and (np.isscalar(v) or len(v) == 1): v = (v, v) if np.isscalar(v) else (v[0], v[0])   # one value: a range of one
+            object.__setattr__(self, k, v)
         for k in ('blur', 'aniso', 'motion', 'noise', 'poisson', 'gray', 'jpeg', 'second'):
             if not 0 <= getattr(self, k) <= 1: raise ValueError(f"{k} is a probability and must be within 0-1, got {getattr(self, k)}")
         _check_range('sigma', self.sigma, 0, 10); _check_range('motion_len', self.motion_len, 0, 20)
@@ -249,10 +251,11 @@ def show_degradations(hr, # one HR face (3, 112, 112) uint8, or anything `to_fac
     "A grid of one face degraded by each model (rows) at each side (columns), titled with the draws"
     import matplotlib.pyplot as plt
     x = _faces255(hr)[0].to(torch.uint8)
+    sizes = [check_vlr_size(s) for s in sizes]
     fig, axs = plt.subplots(len(models), len(sizes), figsize=(figsize_per * len(sizes), figsize_per * 1.15 * len(models)), squeeze=False)
     for i, m in enumerate(models):
         for j, s in enumerate(sizes):
-            rounds = draw(get_degradation(m), np.random.default_rng((seed, i)), s, x.shape[-1])
+            rounds = draw(get_degradation(m), np.random.default_rng((seed, zlib.crc32(m.encode()) if isinstance(m, str) else i)), s, x.shape[-1])   # a preset draws the same wherever its row is
             y = apply_rounds(x.cpu(), rounds)
             ax = axs[i, j]; ax.imshow(y.permute(1, 2, 0).numpy(), interpolation='nearest'); ax.set_xticks([]); ax.set_yticks([])
             ax.set_title(textwrap.fill(describe(rounds), 22), fontsize=5)

@@ -217,13 +217,19 @@ class Mode:
 
 def standard_modes(recognizer:nn.Module, # the recogniser, e.g. `load_edgeface()`
                    sizes=VLR_SIZES, # bicubic at each of these VLR sizes
-                   dsrs=(), # DSR models (each brings its input size)
-                   finetuned:nn.Module|None=None # a fine-tuned recogniser: adds 'HR FT' and 'DSR+FT' modes
+                   dsrs=(), # DSR models (each brings its input size), or {name: DSR} for modes 'DSR-name'
+                   finetuned:nn.Module|None=None, # a fine-tuned recogniser: adds 'HR FT' and 'DSR+FT' modes
+                   dsr_sizes=None # each DSR also at those of these sides below its own (faces resized to it): a larger face is not shrunk to it
                   )->list[Mode]:
     "The modes of the vlrface tables: HR, bicubic per size, DSR per model, and their fine-tuned counterparts"
+    if isinstance(dsrs, dict): named = [(f'DSR-{k}', d) for k, d in dsrs.items()]
+    else:   # DSRs that share an input side are numbered: one label each
+        sides = [d.cfg.in_size for d in dsrs]
+        named = [('DSR' if sides.count(d.cfg.in_size) == 1 else f'DSR {i + 1}', d) for i, d in enumerate(dsrs)]
+    at = lambda d: sorted({d.cfg.in_size} | {check_vlr_size(s) for s in dsr_sizes or () if s <= d.cfg.in_size})
     modes = [Mode('HR', recognizer)] + [Mode('bicubic', recognizer, check_vlr_size(s)) for s in sizes]
-    modes += [Mode('DSR', recognizer, d.cfg.in_size, d) for d in dsrs]
-    if finetuned is not None: modes += [Mode('HR FT', finetuned)] + [Mode('DSR+FT', finetuned, d.cfg.in_size, d) for d in dsrs]
+    modes += [Mode(n, recognizer, s, d) for n, d in named for s in at(d)]
+    if finetuned is not None: modes += [Mode('HR FT', finetuned)] + [Mode(f'{n}+FT', finetuned, s, d) for n, d in named for s in at(d)]
     return modes
 
 # %% ../nbs/04_evaluate.ipynb #7514ec62
@@ -324,6 +330,8 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
              progress:bool=True)->'Evaluation':
     "Verification, identification and image quality of each mode on `faces`: an `Evaluation`"
     if pairs is None and identify is None: raise ValueError("nothing to evaluate: give `pairs`, `identify` or both")
+    labels = [m.label for m in modes]   # results are kept by label: two modes with one would mix
+    if dup := sorted({l for l in labels if labels.count(l) > 1}): raise ValueError(f"two modes are labelled {dup[0]!r}: give each mode its own name")
     if precision not in ('fp32', 'auto'): raise ValueError(f"precision must be 'fp32' or 'auto', got {precision!r}")
     t0 = time.time()
     if pairs is not None: ia, ib = faces.idx(pairs.a), faces.idx(pairs.b)

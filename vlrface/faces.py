@@ -19,7 +19,7 @@ from .core import *
 
 # %% auto #0
 __all__ = ['resize_faces', 'to_face_batch', 'load_faces', 'face_groups', 'normalize', 'denormalize', 'read_manifest',
-           'image_name', 'FaceSet', 'load_face_set']
+           'image_name', 'FaceSet', 'load_face_set', 'qualify_names']
 
 # %% ../nbs/00a_faces.ipynb #35e0a844
 def resize_faces(x:torch.Tensor, # (n, 3, h, w) float faces in [0, 1]
@@ -34,7 +34,7 @@ def resize_faces(x:torch.Tensor, # (n, 3, h, w) float faces in [0, 1]
 # %% ../nbs/00a_faces.ipynb #288e7d31
 def _pil_batch(images, size=None)->torch.Tensor:
     "PIL images as one float batch in [0, 1]; those not `size` x `size` resized by `resize_faces`"
-    xs = [torch.from_numpy(np.asarray(to_rgb(i))).permute(2, 0, 1)[None].float() / 255 for i in images]
+    xs = [torch.from_numpy(np.array(to_rgb(i))).permute(2, 0, 1)[None].float() / 255 for i in images]
     if size is None and len({x.shape for x in xs}) > 1: raise ValueError(f"faces of different sizes {sorted({tuple(x.shape[-2:]) for x in xs})}: pass size= to resize them")
     return torch.cat([x if size is None else resize_faces(x, size) for x in xs]) if xs else torch.zeros(0, 3, size or 0, size or 0)
 
@@ -59,7 +59,7 @@ def load_faces(images, # paths, PIL images, an array or a tensor (see `to_face_b
                min_size:int=0 # refuse faces whose shorter side is smaller (a file: an `ImageReadError` naming it)
               )->torch.Tensor:
     "Faces as a float (n, 3, h, w) tensor in [0, 1]; paths are read with `read_rgb`"
-    if isinstance(images, (str, Path)): images = [images]
+    if isinstance(images, (str, Path, Image.Image)): images = [images]   # one face: checked as a list of one
     if isinstance(images, (list, tuple)) and images and isinstance(images[0], (str, Path)): images = [read_rgb(p, min_size) for p in images]
     for i, im in enumerate(images if isinstance(images, (list, tuple)) else []):   # before PIL images are resized to `size`
         if isinstance(im, Image.Image) and min(im.size) < min_size: raise _too_small(*im.size, i, min_size)
@@ -157,7 +157,8 @@ def load_face_set(data, # a folder made by `vlrface.data.prepare` (or `vlrface-p
     want = set(names or []) | (set(m.name[m.split == split]) if split else set())
     if names is None and split is None: want = set(m.name)
     miss = want - set(m.name)
-    if miss: raise KeyError(f"{len(miss)} image(s) are not in {data}/manifest.csv, e.g. {sorted(miss)[:3]}: were they prepared (see errors.csv)?")
+    if miss: raise KeyError(f"{len(miss)} image(s) are not in {data}/manifest.csv, e.g. {sorted(miss)[:3]}: were they prepared (see errors.csv)?"
+                            + (" In a data set of several sources, names are SOURCE/NAME (see `qualify_names`)." if m.name.str.contains('/').any() and 'source' in m and m.source.nunique() > 1 else ''))
     m = m[m.name.isin(want)].sort_values('name').reset_index(drop=True)
     cols = ['hr'] + [f'vlr{s}' for s in sizes]
     paths = [data/p for c in cols for p in m[c]]
@@ -165,3 +166,19 @@ def load_face_set(data, # a folder made by `vlrface.data.prepare` (or `vlrface-p
     n = len(m); sides = [HR_SIZE] + list(sizes)
     ts = [_stack(arrs[i * n:(i + 1) * n], paths[i * n:(i + 1) * n], side) for i, side in enumerate(sides)]
     return FaceSet(list(m.name), list(m.subject), list(m.split), ts[0], dict(zip(sizes, ts[1:])), data)
+
+def qualify_names(data, # a folder made by `vlrface.data.prepare` (or `vlrface-prep`)
+                  names # image names, e.g. a pairs file's, with or without their `SOURCE/`
+                 )->list:
+    "`names` as `load_face_set` knows them: in a data set of several sources, a name without its `SOURCE/` gets the one source that has it"
+    m = read_manifest(data)
+    if 'source' not in m or m.source.nunique() < 2: return list(names)
+    own = m.src.map(image_name); full = set(m.source + '/' + own)
+    by = {}
+    for s, n in zip(m.source, own): by.setdefault(n, set()).add(s)
+    def one(n):
+        if n in full or n not in by: return n   # already qualified, or not there: `load_face_set` names it
+        if len(by[n]) > 1: raise ValueError(f"{n!r} is in the sources {sorted(by[n])} of {data}: write it as SOURCE/{n}")
+        return f"{next(iter(by[n]))}/{n}"
+    return [one(n) for n in names]
+

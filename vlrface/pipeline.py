@@ -415,7 +415,7 @@ def add_files(self:Gallery, names, # the subject of each file
         ok, imgs = [], []
         for n, f in todo[i:i + bs]:
             try: imgs.append(read_rgb(f, min_size=VLR_MIN)); ok.append((n, f))
-            except ImageReadError as e: bad.append((str(f), str(e)))
+            except ImageReadError as e: bad.append((str(f), str(e).removeprefix(f'{f}: ')))   # the reason alone: the file is its own column
         if not ok: continue
         with warnings.catch_warnings():   # photos of another size are expected here; they are resized
             warnings.simplefilter('ignore'); emb, q = pipeline.embed_quality(imgs, match=match)
@@ -425,7 +425,7 @@ def add_files(self:Gallery, names, # the subject of each file
     if got:
         oks = [o for _, ok in got for o in ok]
         self.add_embeddings([n for n, _ in oks], torch.cat([e for e, _ in got]), [str(f) for _, f in oks])
-    if bad: warnings.warn(f"{len(bad)} file(s) not enrolled, e.g. {bad[0][1]}")
+    if bad: warnings.warn(f"{len(bad)} file(s) not enrolled, e.g. {bad[0][0]}: {bad[0][1]}")
     return bad
 
 @patch
