@@ -14,7 +14,7 @@ import torch, torch.nn.functional as F
 from torchvision.io import encode_jpeg, decode_jpeg
 
 from .core import *
-from .faces import to_face_batch
+from .faces import load_faces
 
 # %% auto #0
 __all__ = ['KERNELS', 'DEGRADATIONS', 'TEST_DEGRADATIONS', 'DegradationModel', 'gaussian_kernel', 'motion_kernel', 'resample',
@@ -182,10 +182,10 @@ def apply_rounds(hr:torch.Tensor, # (3, H, W) face: uint8, or floats in 0-255
 
 # %% ../nbs/01a_degrade.ipynb #7bccac9d
 def _faces255(hr)->torch.Tensor:
-    "(n, 3, H, W) faces in 0-255: uint8 batches (or one CHW face) as they are, anything else through `to_face_batch`"
+    "(n, 3, H, W) faces in 0-255: uint8 batches (or one CHW face) as they are, anything else (files too) through `load_faces`"
     if isinstance(hr, torch.Tensor) and hr.dtype == torch.uint8 and hr.ndim == 3 and hr.shape[0] == 3: hr = hr[None]
     if isinstance(hr, torch.Tensor) and hr.dtype == torch.uint8 and hr.ndim == 4 and hr.shape[1] == 3: return hr
-    return (to_face_batch(hr) * 255).round()
+    return (load_faces(hr) * 255).round()
 
 def face_seed(name:str, # the image's name in its data set
               seed:int=0 # the evaluation's seed
@@ -200,7 +200,7 @@ def get_degradation(m)->DegradationModel:
     if isinstance(m, str) and m in DEGRADATIONS: return DEGRADATIONS[m]
     raise ValueError(f"unknown degradation {m!r}: give one of {', '.join(DEGRADATIONS)}, a DegradationModel or a dict of its fields")
 
-def degrade(hr, # (n, 3, H, W) HR faces: uint8 or floats in [0, 1] (anything `to_face_batch` takes)
+def degrade(hr, # (n, 3, H, W) HR faces: uint8 or floats in [0, 1], or anything `load_faces` takes (files, PIL images)
             size:int|tuple, # the small side, or a range (low, high) drawn per face
             model='clean', # a `DegradationModel`, a preset name or a dict
             seeds=None, # one seed per face (default: the face's index)
@@ -242,7 +242,7 @@ DEGRADATIONS = {
 TEST_DEGRADATIONS = ('clean', 'blur', 'noise', 'jpeg', 'mixed', 'jpeg-low')  # the robustness table's columns, by default
 
 # %% ../nbs/01a_degrade.ipynb #1783076a
-def show_degradations(hr, # one HR face (3, 112, 112) uint8, or anything `to_face_batch` takes
+def show_degradations(hr, # one HR face (3, 112, 112) uint8, or anything `load_faces` takes
                       models=TEST_DEGRADATIONS, # preset names (or models) for the rows
                       sizes=(8, 12, 16, 24, 32), # sides for the columns
                       seed:int=0, # draw seed
