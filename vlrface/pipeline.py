@@ -71,6 +71,7 @@ class Pipeline:
     def upscale(self, images)->torch.Tensor:
         "The 112x112 faces the recogniser sees, float in [0, 1]; each face through the DSR for its size (`route`)"
         dtype = torch.float32 if self.precision == 'fp32' else None
+        if isinstance(images, (list, tuple)) and not images: return torch.zeros(0, 3, HR_SIZE, HR_SIZE)   # no faces: none, whatever the bands
         if len(self.bands) < 2:
             x = resize_faces(load_faces(images, self.in_size, min_size=VLR_MIN), self.in_size, f"this pipeline ({self.mode})")
             return x if self.mode == 'hr' else upscale_faces(x, self.dsr, dtype=dtype)
