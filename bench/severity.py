@@ -8,7 +8,7 @@ degradation is swept on its own at 16 px (every other step as prepared faces are
 - JPEG quality 10-90, one quality for every face (training drew 30-95);
 - Gaussian blur, isotropic, sigma 0.5-2.0 pixels of the small face (training drew 0.2-1.2);
 - Gaussian noise, std 2-16 grey levels (training drew 1-10);
-and clean faces at every other side from 8 to 32 px. The systems: bicubic and the shipped DSRs into the original
+and clean faces at 8, 10, 12, 14, 16, 20, 24, 28 and 32 px. The systems: bicubic and the shipped DSRs into the original
 EdgeFace-XXS (the clean 16 px DSR, from before degradations were modelled, and the shipped bands that `Pipeline`
 routes by size), and bicubic and the bands into a recogniser fine-tuned for real captures (--finetuned). Every face
 is made from its HR face, seeded by the image's name (as bench/robustness.py); DSRs run in fp32. Nothing is chosen
@@ -69,7 +69,7 @@ def render(rec)->str:
     lines = [f"# When the DSR helps: one degradation at a time (`bench/severity.py`)", '',
              f"Run {describe(rec['machine'])}; {rec['seconds']:.0f} s. LFW View 1 DevTest: {rec['devtest']['pairs']:,} pairs of "
              f"{rec['devtest']['faces']:,} faces (one pair is {100 / rec['devtest']['pairs']:.1f} points). Each degradation alone at {rec['size']} px "
-             f"(blur or noise 0: the clean faces); clean faces at every side. Training drew JPEG quality "
+             f"(blur or noise 0: the clean faces); clean faces at {', '.join(map(str, rec['sizes']))} px. Training drew JPEG quality "
              f"{rec['sweeps']['jpeg']['trained'][0]}-{rec['sweeps']['jpeg']['trained'][1]}, blur sigma {rec['sweeps']['blur']['trained'][0]:g}-"
              f"{rec['sweeps']['blur']['trained'][1]:g}, noise std {rec['sweeps']['noise']['trained'][0]:g}-{rec['sweeps']['noise']['trained'][1]:g}.", '',
              "Systems: " + '; '.join(f"`{k}`: {v}" for k, v in rec['system_notes'].items()) + '.', '',

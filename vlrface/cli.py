@@ -24,6 +24,10 @@ def _num_or_range(s:str):
     v = [int(x) if x.is_integer() else x for x in v]
     return v[0] if len(v) == 1 else tuple(v)
 
+def _err(e:Exception)->str:
+    "An error's message for the terminal: a KeyError's without the quotes of its repr"
+    return str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+
 def _vlr_side(s:str)->int:
     "An argparse type: a VLR side from 8 to 32 pixels"
     try: return check_vlr_size(int(s))
@@ -219,7 +223,7 @@ def run_prep(argv:list|None=None)->int:
     except KeyboardInterrupt:
         print("\ninterrupted: finished work is kept; run the same command again to resume", file=sys.stderr); return 130
     except (OSError, ValueError) as e:  # a missing or unwritable path, a bad setting: one line, no traceback
-        print(f"vlrface-prep: error: {e}", file=sys.stderr); return 2
+        print(f"vlrface-prep: error: {_err(e)}", file=sys.stderr); return 2
 
 # %% ../nbs/09_cli.ipynb #6c03eb6b
 def prep():
@@ -310,12 +314,13 @@ def run_eval(argv:list|None=None)->int:
             systems = {'bicubic': (None, rec), **({'bicubic+FT': (None, ft)} if ft else {})}
             if bands: systems.update({'bands': (bands, rec), **({'bands+FT': (bands, ft)} if ft else {})})
             modes = robustness_modes(systems, a.sizes or REPORT_SIZES, degs)
-            for t, m in zip(tags, dsrs):   # a DSR at the sides asked, or else at those up to its own: a larger face shrunk to it loses detail
-                n = 'DSR' if len(dsrs) == 1 else f'DSR-{t}'
-                at = a.sizes or [s for s in REPORT_SIZES if s <= m.cfg.in_size] or [m.cfg.in_size]
+            for t, m in zip(tags, dsrs):   # each DSR a system, at the sides up to its own: a larger face shrunk to it would lose what it has
+                n, own = 'DSR' if len(dsrs) == 1 else f'DSR-{t}', m.cfg.in_size
+                at = ([s for s in a.sizes if s <= own] or [own]) if a.sizes else sorted({s for s in REPORT_SIZES if s <= own} | {own})
                 modes += [x for x in robustness_modes({n: (m, rec), **({f'{n}+FT': (m, ft)} if ft else {})}, at, degs) if x.size]
         else:
-            modes = standard_modes(rec, a.sizes or sorted(faces.vlr), dsrs if len(dsrs) < 2 else dict(zip(tags, dsrs)), ft, dsr_sizes=a.sizes)
+            shared = len({m.cfg.in_size for m in dsrs}) < len(dsrs)   # DSRs of one side: rows named after their files
+            modes = standard_modes(rec, a.sizes or sorted(faces.vlr), dict(zip(tags, dsrs)) if shared else dsrs, ft, dsr_sizes=a.sizes)
             if bands: modes += [Mode(n, r, s, band_for(bands, s)) for n, r in (('bands', rec), ('bands+FT', ft)) if r is not None for s in a.sizes or sorted(faces.vlr)]
         ev = evaluate(faces, modes, pairs, ident,
                       threshold=a.threshold, seed=a.seed, bs=a.bs, progress=not a.json, flip=a.flip, precision=a.precision)
@@ -327,7 +332,7 @@ def run_eval(argv:list|None=None)->int:
     except KeyboardInterrupt:
         print("\ninterrupted: nothing was written", file=sys.stderr); return 130
     except (OSError, ValueError, KeyError) as e:
-        print(f"vlrface-eval: error: {e.args[0] if isinstance(e, KeyError) and e.args else e}", file=sys.stderr); return 2
+        print(f"vlrface-eval: error: {_err(e)}", file=sys.stderr); return 2
     if a.json: print(json.dumps(ev.to_json(), indent=1))
     elif degs: print(f"\n{_robustness_text(ev, pairs is not None)}\n\n{ev.settings['faces']:,} faces in {ev.settings['seconds']}s; every number, robustness.md and plots in {out}")
     else: print(f"\n{ev.summary().to_string(index=False)}\n\n{ev.settings['faces']:,} faces in {ev.settings['seconds']}s; results and plots in {out}")
@@ -566,7 +571,7 @@ def run_main(argv:list|None=None)->int:
     except KeyboardInterrupt:
         print("\ninterrupted", file=sys.stderr); return 130
     except (OSError, ValueError, KeyError, ImageReadError) as e:
-        print(f"vlrface {a.command}: error: {e}", file=sys.stderr); return 2
+        print(f"vlrface {a.command}: error: {_err(e)}", file=sys.stderr); return 2
     print(json.dumps(res, indent=1) if a.json else text)
     return rc
 
@@ -602,7 +607,7 @@ def run_train(argv:list|None=None)->int:
     except KeyboardInterrupt:
         print(f"\ninterrupted: every finished epoch is saved in {a.out}; continue with the same command and --resume", file=sys.stderr); return 130
     except (OSError, ValueError, KeyError) as e:
-        print(f"vlrface-train-dsr: error: {e}", file=sys.stderr); return 2
+        print(f"vlrface-train-dsr: error: {_err(e)}", file=sys.stderr); return 2
     if getattr(learn, 'nan_message', None): return 3
     _print_run(a.out)
     return 0
@@ -646,7 +651,7 @@ def run_quickstart(argv:list|None=None)->int:
     except KeyboardInterrupt:
         print("\ninterrupted: prepared data and finished epochs are kept; run the same command again to resume", file=sys.stderr); return 130
     except (OSError, ValueError, KeyError) as e:
-        print(f"vlrface-quickstart: error: {e}", file=sys.stderr); return 2
+        print(f"vlrface-quickstart: error: {_err(e)}", file=sys.stderr); return 2
     cols = ['mode', 'size', 'protocol', 'acc %', '± %', 'TAR@1e-2 %', 'rank-1 %', 'PSNR', 'SSIM', 'cos HR']
     print(f"\nLFW View 1 DevTest\n{ev.summary()[cols].to_string(index=False)}\n\nall numbers and plots: {a.out/'eval'}")
     _print_run(a.out/(f'dsr{a.size}' + ('' if a.degrade == 'none' else f'-{a.degrade}')))
@@ -724,7 +729,7 @@ def run_finetune(argv:list|None=None)->int:
     except KeyboardInterrupt:
         print(f"\ninterrupted: every finished epoch is saved in {a.out}; continue with the same command and --resume", file=sys.stderr); return 130
     except (OSError, ValueError, KeyError) as e:
-        print(f"vlrface-finetune: error: {e}", file=sys.stderr); return 2
+        print(f"vlrface-finetune: error: {_err(e)}", file=sys.stderr); return 2
     if getattr(learn, 'nan_message', None): return 3
     _print_finetune(a.out)
     return 0

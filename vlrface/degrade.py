@@ -185,7 +185,10 @@ def _faces255(hr)->torch.Tensor:
     "(n, 3, H, W) faces in 0-255: uint8 batches (or one CHW face) as they are, anything else (files too) through `load_faces`"
     if isinstance(hr, torch.Tensor) and hr.dtype == torch.uint8 and hr.ndim == 3 and hr.shape[0] == 3: hr = hr[None]
     if isinstance(hr, torch.Tensor) and hr.dtype == torch.uint8 and hr.ndim == 4 and hr.shape[1] == 3: return hr
-    return (load_faces(hr) * 255).round()
+    try: return (load_faces(hr) * 255).round()
+    except ValueError as e:
+        if 'different sizes' not in str(e): raise
+        raise ValueError(f"{str(e).partition(':')[0]}: give the HR faces at one side (112, as prepared), then degrade them") from None
 
 def face_seed(name:str, # the image's name in its data set
               seed:int=0 # the evaluation's seed
@@ -255,7 +258,8 @@ def show_degradations(hr, # one HR face (3, 112, 112) uint8, or anything `load_f
     fig, axs = plt.subplots(len(models), len(sizes), figsize=(figsize_per * len(sizes), figsize_per * 1.15 * len(models)), squeeze=False)
     for i, m in enumerate(models):
         for j, s in enumerate(sizes):
-            rounds = draw(get_degradation(m), np.random.default_rng((seed, zlib.crc32(m.encode()) if isinstance(m, str) else i)), s, x.shape[-1])   # a preset draws the same wherever its row is
+            model = get_degradation(m)   # seeded by the model itself: the same draws in any row, by name or as an object
+            rounds = draw(model, np.random.default_rng((seed, zlib.crc32(json.dumps(model.to_dict(), sort_keys=True).encode()))), s, x.shape[-1])
             y = apply_rounds(x.cpu(), rounds)
             ax = axs[i, j]; ax.imshow(y.permute(1, 2, 0).numpy(), interpolation='nearest'); ax.set_xticks([]); ax.set_yticks([])
             ax.set_title(textwrap.fill(describe(rounds), 22), fontsize=5)

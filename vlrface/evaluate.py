@@ -219,15 +219,17 @@ def standard_modes(recognizer:nn.Module, # the recogniser, e.g. `load_edgeface()
                    sizes=VLR_SIZES, # bicubic at each of these VLR sizes
                    dsrs=(), # DSR models (each brings its input size), or {name: DSR} for modes 'DSR-name'
                    finetuned:nn.Module|None=None, # a fine-tuned recogniser: adds 'HR FT' and 'DSR+FT' modes
-                   dsr_sizes=None # each DSR also at those of these sides below its own (faces resized to it): a larger face is not shrunk to it
+                   dsr_sizes=None # these sides through the DSR whose side is the smallest that reaches them, as `Pipeline` routes (a face is enlarged to it, never shrunk)
                   )->list[Mode]:
     "The modes of the vlrface tables: HR, bicubic per size, DSR per model, and their fine-tuned counterparts"
     if isinstance(dsrs, dict): named = [(f'DSR-{k}', d) for k, d in dsrs.items()]
     else:   # DSRs that share an input side are numbered: one label each
-        sides = [d.cfg.in_size for d in dsrs]
-        named = [('DSR' if sides.count(d.cfg.in_size) == 1 else f'DSR {i + 1}', d) for i, d in enumerate(dsrs)]
-    at = lambda d: sorted({d.cfg.in_size} | {check_vlr_size(s) for s in dsr_sizes or () if s <= d.cfg.in_size})
-    modes = [Mode('HR', recognizer)] + [Mode('bicubic', recognizer, check_vlr_size(s)) for s in sizes]
+        own = [d.cfg.in_size for d in dsrs]
+        named = [('DSR' if own.count(d.cfg.in_size) == 1 else f'DSR {i + 1}', d) for i, d in enumerate(dsrs)]
+    sides = sorted({d.cfg.in_size for d in dsrs.values()} if isinstance(dsrs, dict) else {d.cfg.in_size for d in dsrs})
+    route = lambda s: next((x for x in sides if x >= s), None)   # the band a side falls in
+    at = lambda d: sorted({d.cfg.in_size} | {check_vlr_size(s) for s in dsr_sizes or () if route(s) == d.cfg.in_size})
+    modes = [Mode('HR', recognizer)] + [Mode('bicubic', recognizer, check_vlr_size(s)) for s in dict.fromkeys(sizes)]   # a side given twice: once
     modes += [Mode(n, recognizer, s, d) for n, d in named for s in at(d)]
     if finetuned is not None: modes += [Mode('HR FT', finetuned)] + [Mode(f'{n}+FT', finetuned, s, d) for n, d in named for s in at(d)]
     return modes
@@ -241,7 +243,7 @@ def robustness_modes(systems:dict, # name -> (DSR, bands of DSRs (`dsr_bands`) o
     for d in degradations:   # names only: they label the rows and seed nothing else; an unknown one fails here, before any face is embedded
         if not isinstance(d, str): raise TypeError(f"degradations are preset names of DEGRADATIONS, got {type(d).__name__}: register a model as DEGRADATIONS['mine'] = ...")
         get_degradation(d)
-    sizes, hr, modes = [check_vlr_size(s) for s in sizes], {}, []
+    sizes, degradations, hr, modes = [check_vlr_size(s) for s in dict.fromkeys(sizes)], list(dict.fromkeys(degradations)), {}, []   # one mode each, whatever is given twice
     for name, (dsr, rec) in systems.items(): hr.setdefault(id(rec), Mode('HR' if not hr else f'HR ({name})', rec))
     for name, (dsr, rec) in systems.items():
         bands = dsr_bands(dsr) if isinstance(dsr, (dict, list, tuple)) else None   # at each size, the DSR of its band (as `Pipeline.route`)
