@@ -33,6 +33,10 @@ def _vlr_side(s:str)->int:
     try: return check_vlr_size(int(s))
     except ValueError as e: raise argparse.ArgumentTypeError(str(e)) from None
 
+def _vlr_side_or_data(s:str)->int:
+    "An argparse type: 0 (the data's one size) or a VLR side from 8 to 32 pixels"
+    return 0 if s.strip() == '0' else _vlr_side(s)
+
 def _alpha(s:str):
     "An argparse type: a number, or 'auto' (`interpolate_recognisers` refuses one outside 0-1, with the command's other errors)"
     if s == 'auto': return s
@@ -593,7 +597,7 @@ def train_parser()->argparse.ArgumentParser:
     from vlrface.runs import PRECISIONS
     from vlrface.degrade import DEGRADATIONS
     from vlrface.train import TrainConfig
-    config_flags(p, TrainConfig, 'settings (default: the preset)', dict(precision=PRECISIONS, degrade=('none', *DEGRADATIONS)))
+    config_flags(p, TrainConfig, 'settings (default: the preset)', dict(precision=PRECISIONS, degrade=('none', *DEGRADATIONS)), types=dict(size=_vlr_side_or_data))
     return p
 
 def run_train(argv:list|None=None)->int:
