@@ -56,11 +56,9 @@ def curves(rec, protocol:str='LR-LR', metric:str='accuracy')->dict:
     "{sweep: DataFrame (setting values x systems)} of one protocol's `metric`, from a record; sweep 'size': clean faces by side"
     t = pd.DataFrame(rec['rows']); t = t[t.protocol == protocol]
     out = {'size': t[t.degradation == 'clean'].pivot(index='size', columns='mode', values=metric)[rec['systems']]}
-    at = t[t['size'] == rec['size']]
+    at = t[t['size'] == rec['size']].pivot(index='degradation', columns='mode', values=metric)[rec['systems']]
     for sweep, s in rec['sweeps'].items():
-        rows = at.set_index('degradation')
-        out[sweep] = pd.DataFrame({sy: [rows[rows['mode'] == sy].loc[condition(sweep, v), metric] for v in s['values']] for sy in rec['systems']},
-                                  index=pd.Index(s['values'], name=s['label']))
+        out[sweep] = at.loc[[condition(sweep, v) for v in s['values']]].set_axis(pd.Index(s['values'], name=s['label']))
         if sweep != 'jpeg': out[sweep] = pd.concat([out['size'].loc[[rec['size']]].set_axis([0]), out[sweep]]).rename_axis(s['label'])   # no blur, no noise: the clean face
     return out
 

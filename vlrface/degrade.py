@@ -257,9 +257,10 @@ def show_degradations(hr, # one HR face (3, 112, 112) uint8, or anything `load_f
     sizes = [check_vlr_size(s) for s in sizes]
     fig, axs = plt.subplots(len(models), len(sizes), figsize=(figsize_per * len(sizes), figsize_per * 1.15 * len(models)), squeeze=False)
     for i, m in enumerate(models):
+        model = get_degradation(m)   # seeded by the model itself: the same draws in any row, by name or as an object
+        key = zlib.crc32(json.dumps(model.to_dict(), sort_keys=True).encode())
         for j, s in enumerate(sizes):
-            model = get_degradation(m)   # seeded by the model itself: the same draws in any row, by name or as an object
-            rounds = draw(model, np.random.default_rng((seed, zlib.crc32(json.dumps(model.to_dict(), sort_keys=True).encode()))), s, x.shape[-1])
+            rounds = draw(model, np.random.default_rng((seed, key)), s, x.shape[-1])
             y = apply_rounds(x.cpu(), rounds)
             ax = axs[i, j]; ax.imshow(y.permute(1, 2, 0).numpy(), interpolation='nearest'); ax.set_xticks([]); ax.set_yticks([])
             ax.set_title(textwrap.fill(describe(rounds), 22), fontsize=5)

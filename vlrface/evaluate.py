@@ -226,7 +226,7 @@ def standard_modes(recognizer:nn.Module, # the recogniser, e.g. `load_edgeface()
     else:   # DSRs that share an input side are numbered: one label each
         own = [d.cfg.in_size for d in dsrs]
         named = [('DSR' if own.count(d.cfg.in_size) == 1 else f'DSR {i + 1}', d) for i, d in enumerate(dsrs)]
-    sides = sorted({d.cfg.in_size for d in dsrs.values()} if isinstance(dsrs, dict) else {d.cfg.in_size for d in dsrs})
+    sides = sorted({d.cfg.in_size for _, d in named})
     route = lambda s: next((x for x in sides if x >= s), None)   # the band a side falls in
     at = lambda d: sorted({d.cfg.in_size} | {check_vlr_size(s) for s in dsr_sizes or () if route(s) == d.cfg.in_size})
     modes = [Mode('HR', recognizer)] + [Mode('bicubic', recognizer, check_vlr_size(s)) for s in dict.fromkeys(sizes)]   # a side given twice: once

@@ -140,6 +140,8 @@ def _stack(arrs, paths, side)->torch.Tensor:
     if bad: raise ValueError(f"{len(bad)} image(s) are not {side}x{side}, e.g. {bad[0]}: re-run vlrface-prep into a new folder")
     return torch.from_numpy(np.stack(arrs)).permute(0, 3, 1, 2).contiguous()
 
+def _several_sources(m:pd.DataFrame)->bool: return 'source' in m and m.source.nunique() > 1   # a manifest whose names are SOURCE/NAME
+
 def load_face_set(data, # a folder made by `vlrface.data.prepare` (or `vlrface-prep`)
                   names=None, # image names to load (see `image_name`; prefixed `SOURCE/` in a data set of several sources)
                   split:str|None=None, # load every image of this split (together with `names`)
@@ -149,7 +151,7 @@ def load_face_set(data, # a folder made by `vlrface.data.prepare` (or `vlrface-p
     "Decode the HR and VLR faces of `names` and/or `split` from a prepared folder, once, into a `FaceSet`"
     data = Path(data); m = read_manifest(data)
     m['name'] = m.src.map(image_name)
-    if 'source' in m and m.source.nunique() > 1: m['name'] = m.source + '/' + m.name   # several sources: their paths may coincide
+    if _several_sources(m): m['name'] = m.source + '/' + m.name   # their paths may coincide
     have = sorted(int(c[3:]) for c in m.columns if c.startswith('vlr'))
     sizes = have if sizes is None else [check_vlr_size(s) for s in sizes]
     if set(sizes) - set(have): raise ValueError(f"{data} has VLR sizes {have}, not {sorted(set(sizes) - set(have))}: prepare them with vlrface-prep --sizes")
@@ -158,7 +160,7 @@ def load_face_set(data, # a folder made by `vlrface.data.prepare` (or `vlrface-p
     if names is None and split is None: want = set(m.name)
     miss = want - set(m.name)
     if miss: raise KeyError(f"{len(miss)} image(s) are not in {data}/manifest.csv, e.g. {sorted(miss)[:3]}: were they prepared (see errors.csv)?"
-                            + (" In a data set of several sources, names are SOURCE/NAME (see `qualify_names`)." if m.name.str.contains('/').any() and 'source' in m and m.source.nunique() > 1 else ''))
+                            + (" In a data set of several sources, names are SOURCE/NAME (see `qualify_names`)." if _several_sources(m) else ''))
     m = m[m.name.isin(want)].sort_values('name').reset_index(drop=True)
     cols = ['hr'] + [f'vlr{s}' for s in sizes]
     paths = [data/p for c in cols for p in m[c]]
@@ -172,7 +174,7 @@ def qualify_names(data, # a folder made by `vlrface.data.prepare` (or `vlrface-p
                  )->list:
     "`names` as `load_face_set` knows them: in a data set of several sources, a name without its `SOURCE/` gets the one source that has it"
     m = read_manifest(data)
-    if 'source' not in m or m.source.nunique() < 2: return list(names)
+    if not _several_sources(m): return list(names)
     own = m.src.map(image_name); full = set(m.source + '/' + own)
     by = {}
     for s, n in zip(m.source, own): by.setdefault(n, set()).add(s)
