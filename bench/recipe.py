@@ -11,7 +11,8 @@ The steps are the package's own commands, run in order from the repository root,
     of the prepared faces that the shipped clean DSR was trained on. `cpu`: the CPU preset, 20 minutes each; `gpu`:
     the original system's size (`DSRConfig`'s defaults), with the perceptual term only where torchvision's VGG-16
     file is found (`vlrface.losses.find_vgg16`; nothing is downloaded). `--shipped-dsrs` takes the shipped DSRs
-    (`pretrained:16`, `pretrained:16-realistic`, `pretrained:8-realistic`, made by these commands with the CPU preset);
+    (`pretrained:16`, `pretrained:16-realistic`, `pretrained:8-realistic`, made by these commands with the CPU preset).
+    On a GPU, `bench/gpu_dsrs.py train` runs these three steps side by side (one batch-16 step leaves it mostly idle);
  3. four fine-tuned recognisers (`vlrface-finetune`): `realistic` (the realistic DSR in front, bicubic faces at 8, 16
     and 32 px, degraded on the fly, distilled to the original's HR embeddings), `band8` and `band16` (from `realistic`,
     on bicubic faces of 8-12 px and of 16 px), `clean16` (the clean DSR in front, held to the original on HR faces);
@@ -143,6 +144,14 @@ def run_step(name:str, argv:list, log:Path, env:dict)->tuple:
     return (time.time() - t0) / 60, b''.join(out).decode(errors='replace')
 
 
+def elsewhere(run:Path)->dict:
+    "{'torch': version} when a run folder was trained with another torch than this one's (on another machine, its folder copied here)"
+    from importlib import metadata
+    cfg = run/'config.json'
+    v = json.loads(cfg.read_text()).get('versions', {}).get('torch') if cfg.exists() else None
+    return {'torch': v} if v and v != metadata.version('torch') else {}
+
+
 def save_choice(text:str, path:Path, log:Path)->dict:
     "The `--json` answer of `vlrface interpolate` (after any warnings in its output), written to `path`"
     i = 0 if text.startswith('{') else text.find('\n{') + 1   # (no such line: 0, and the text does not start with '{')
@@ -160,11 +169,14 @@ def render(rec:dict)->str:
              f"Run {describe(rec['machine'])}. DSRs: {'the shipped ones (`--shipped-dsrs`)' if rec['shipped_dsrs'] else 'trained by the recipe'}; "
              f"runs in `{rec['runs']}`. Command: `{rec['command']}`\n",
              "| step | state | minutes | epochs (minutes) | command |", "| --- | --- | --- | --- | --- |"]
-    state_of = lambda s: s['state'] + (f" (alpha {s['alpha']:g})" if 'alpha' in s else '')
+    state_of = lambda s: s['state'] + (f" (alpha {s['alpha']:g})" if 'alpha' in s else '') + (f" (torch {s['torch']})" if 'torch' in s else '')
     ep = lambda s: f"{s['epochs']} ({s['trained']:.1f})" if 'epochs' in s else ''
     lines += [f"| {s['name']} | {state_of(s)} | {pct(s['minutes'], 1)} | {ep(s)} | `{s['command']}` |" for s in rec['steps']]
     lines.append(f"\n{rec['minutes']:.0f} minutes in this sitting. `minutes`: the step's wall clock in this sitting (a step done in an earlier one shows none); "
-                 "`epochs (minutes)`: a trained model's epochs and what they took as its history.csv timed them, over every sitting.\n")
+                 "`epochs (minutes)`: a trained model's epochs and what they took as its history.csv timed them, over every sitting."
+                 + (" A step with a torch version was trained with that torch, on another machine, and its run folder copied here "
+                    "(`bench/gpu_dsrs.py train` trains the DSRs of `--preset gpu` on a GPU and records the machine: `recipe-gpu-dsrs.md`)."
+                    if any('torch' in s for s in rec['steps']) else '') + "\n")
     ps = any('published_system' in r for r in rec['goals'])   # (the first run's record did not keep it)
     lines += ["| goal | asked % | chosen on validation | val % | DevTest % |" + (" published system |" if ps else "") + " published DevTest % | reached |",
               "| --- " * (7 + ps) + "|"]
@@ -179,7 +191,7 @@ def keep_record(path:Path, done:list, runs:Path):
     "Give the kept record's steps their training cost from its own run folders (a record written before it was kept lacks it); nothing else changes"
     rec = json.loads(path.read_text())
     if rec['runs'] != str(runs): return   # another folder's runs, written to this name: not its costs
-    cost = {r['name']: {k: r[k] for k in ('epochs', 'trained', 'stopped_by') if k in r} for r in done}
+    cost = {r['name']: {k: r[k] for k in ('epochs', 'trained', 'stopped_by', 'torch') if k in r} for r in done}
     steps = [{**s, **cost.get(s['name'], {})} for s in rec['steps']]
     if steps == rec['steps']: return
     rec['steps'] = steps
@@ -238,7 +250,7 @@ def main():
             except KeyboardInterrupt: sys.exit(f"\nbench/recipe.py: interrupted in step {name}; finished epochs are kept: run the same command again to resume")
             rec.update(minutes=round(minutes, 1), state='resumed' if st == 'resume' else 'ran')
         if s['kind'] == 'file': rec['alpha'] = json.loads(s['output'].with_suffix('.json').read_text())['alpha']
-        if s['kind'] == 'run': rec.update(trained(s['output']))
+        if s['kind'] == 'run': rec.update(trained(s['output']), **elsewhere(s['output']))
         done.append(rec)
     page = results_path(out).with_suffix('.md')
     if all(r['state'] == 'done' for r in done) and page.exists():   # nothing ran: keep the record of the sitting that did the work
