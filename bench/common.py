@@ -83,13 +83,17 @@ def results_path(name)->Path:
     return p.with_suffix('') if p.suffix in ('.json', '.md') else p
 
 
+def secs(t:str)->float:
+    "Seconds of a fastai epoch time: 'mm:ss' or 'h:mm:ss'"
+    return sum(float(x) * 60**i for i, x in enumerate(reversed(t.split(':'))))
+
+
 def trained(run)->dict:
     """What a run folder's model cost to train: the epochs its history.csv logged and their minutes (fastai's per-epoch
     `time`), over every sitting (an epoch redone after a kill counts twice: it was trained twice), and what stopped a
     finished run; {} without a logged epoch"""
     run = Path(run); h = run/'history.csv'
     if not h.exists(): return {}
-    secs = lambda t: sum(float(x) * 60**i for i, x in enumerate(reversed(t.split(':'))))   # 'mm:ss' or 'h:mm:ss'
     with open(h, newline='') as f: rows = [r for r in csv.DictReader(f) if r.get('time')]
     if not rows: return {}
     fin = json.loads((run/'finished.json').read_text()) if (run/'finished.json').exists() else {}

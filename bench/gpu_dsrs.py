@@ -23,7 +23,7 @@ takes at most 64 MiB of files, less than LFW's prepared PNGs; the kept run used 
 import argparse, csv, io, json, os, shlex, statistics, subprocess, sys, threading, time, zipfile
 from pathlib import Path
 
-from common import _atomic_write, machine, results_path
+from common import _atomic_write, machine, results_path, secs
 
 BENCH = Path(__file__).resolve().parent
 KEPT = results_path('recipe-gpu-dsrs')   # the records the page is rendered from
@@ -125,9 +125,6 @@ def gpu_use(path:Path)->dict:
     busy = [(float(u), float(m), float(p)) for u, m, p in rows if float(m) > 0]
     return dict(samples=len(rows), busy=len(busy), util_mean=round(statistics.mean(b[0] for b in busy), 1),
                 memory_max_mib=max(b[1] for b in busy), power_mean_w=round(statistics.mean(b[2] for b in busy), 1)) if busy else {}
-
-
-def secs(t:str)->float: return sum(float(x) * 60**i for i, x in enumerate(reversed(t.split(':'))))
 
 
 def render_page()->dict:
