@@ -1,6 +1,8 @@
 """The cost of degradations made on the fly, written to bench/results/degrade.md and degrade.json.
 
-1. Degradation alone: faces per second of `vlrface.degrade.degrade` for each preset and side.
+1. Degradation alone: faces per second of `vlrface.degrade.degrade` for each preset and side,
+   face by face (`chunk=1`) and batched (the training batch, and 128 faces as a GPU step might
+   take), the modes taking turns on the same faces and draws; the faces come out identical.
 2. DSR training: samples per second of whole training steps (batch made, DSR forward, DSRLoss
    with EdgeFace-XXS identity and feature-matching terms, backward, Adam step) for the CPU preset
    at 16 px, with the prepared VLR faces, and with 'clean' and 'realistic' faces made on the fly
@@ -16,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from common import machine, describe, timed, rerender, write_results
+from common import machine, describe, rerender, write_results
 from vlrface.core import md_table
 from vlrface.degrade import DEGRADATIONS, degrade
 from vlrface.dsr import DSR
@@ -27,13 +29,18 @@ from vlrface.train import PRESETS, PairDL, pair_data
 warnings.filterwarnings('ignore')
 
 
-def degrade_rate(hr, preset, size, reps):
-    "Faces per second of `degrade` on the batch `hr` (median of `reps` after one warm-up; each call its own seeds)"
-    calls = iter(range(reps + 1))
-    def one():
-        r = next(calls)   # each call its own seeds, so no call repeats another's draws
-        degrade(hr, size, preset, [(0, r, i) for i in range(len(hr))])
-    return len(hr) / timed(one, reps, warmup=1)
+def degrade_rates(hr, preset, size, reps, chunks)->dict:
+    """Faces per second of `degrade` on the faces `hr` done in chunks of each of `chunks` (1: face by face), median of `reps`
+    after one warm-up. The chunk sizes take turns call by call, on the same seeds, so they do the same work on a machine
+    that is as busy for each; that their faces are identical is checked."""
+    ts = {c: [] for c in chunks}
+    for r in range(reps + 1):
+        seeds, outs = [(0, r, i) for i in range(len(hr))], []   # each rep its own draws, no rep repeats another's
+        for c in chunks:
+            t = time.perf_counter(); outs.append(degrade(hr, size, preset, seeds, chunk=c)); t = time.perf_counter() - t
+            if r: ts[c].append(t)
+        assert all(torch.equal(o, outs[0]) for o in outs), (preset, size)
+    return {c: len(hr) / statistics.median(t) for c, t in ts.items()}
 
 
 def main():
@@ -49,11 +56,13 @@ def main():
     with_vlr = pair_data(a.data, 16, 'train', limit=cfg.bs * (a.steps + 2), progress=False)
     hr_only = pair_data(a.data, 16, 'train', limit=cfg.bs * (a.steps + 2), progress=False, vlr=False)
 
-    rows1 = []
+    rows1, big = [], pair_data(a.data, 16, 'train', limit=128, progress=False, vlr=False).hr
     for p in ('clean', 'realistic', 'mixed', 'jpeg'):
         for s in (8, 16, 32):
-            rows1.append(dict(preset=p, size=s, faces_per_s=round(degrade_rate(hr_only.hr[:cfg.bs], p, s, 5), 1)))
-            print(rows1[-1], flush=True)
+            for n in (cfg.bs, len(big)):
+                r = degrade_rates(big[:n], p, s, 5, (1, n))
+                rows1.append(dict(preset=p, size=s, faces=n, face_by_face=round(r[1], 1), batched=round(r[n], 1), ratio=round(r[n] / r[1], 2)))
+                print(rows1[-1], flush=True)
 
     rec = load_edgeface()
     runs = {'prepared VLR faces': PairDL(with_vlr, bs=cfg.bs, shuffle=True, flip=True),
@@ -86,12 +95,21 @@ def render(r):
     meta, m = r['meta'], r.get('machine')
     # a degrade.json from before bench/common.py kept its machine in `meta`
     who = describe(m) if m else f"{meta['date']} on {meta['cpu']}, {meta['cores']} cores, torch {meta['torch']} ({meta['threads']} threads)"
-    t1 = pd.DataFrame(r['degrade']).pivot(index='preset', columns='size', values='faces_per_s').rename(columns=lambda s: f'{s} px').round(0).astype(int)
+    d = pd.DataFrame(r['degrade'])
+    t1 = pd.concat({f'{s} px': d[d['size'] == s].set_index(['preset', 'faces'])[['face_by_face', 'batched', 'ratio']] for s in sorted(d['size'].unique())}, axis=1)
+    t1.columns = [f'{a} {b}'.replace('_', ' ') for a, b in t1.columns]
+    t1 = t1.rename_axis(['preset', 'batch'])
+    for c in t1.columns:
+        if c.endswith('face') or c.endswith('batched'): t1[c] = t1[c].round(0).astype(int)
+    sizes = ', '.join(f'{s} px' for s in sorted(d['size'].unique()))
     t2 = pd.DataFrame(r['training']).set_index('faces').rename(columns=dict(samples_per_s='samples/s', batch_ms='batch made (ms)', vs_prepared='vs prepared'))
     lines = ["# The cost of degradations made on the fly", "",
              f"Measured {who}, by `{r.get('command', 'python bench/degrade.py')}`. "
              "Numbers: bench/results/degrade.json; `python bench/degrade.py --render` rewrites this page from them.", "",
-             f"## Degradation alone (faces/s, batches of {meta['batch']} LFW HR faces, median of 5)", "", md_table(t1), "",
+             f"## Degradation alone (faces/s, LFW HR faces, median of 5)", "",
+             f"For each preset and side ({sizes}): the faces of a batch degraded face by face (`degrade(..., chunk=1)`) and as one batch "
+             "(the default), the two taking turns on the same faces and draws; their faces are identical (asserted). `ratio`: batched over face by face.", "",
+             md_table(t1), "",
              f"## DSR training steps (CPU preset {meta['dsr']}, batch {meta['batch']}, 16 px; median of {meta['steps']} steps, the three taking turns)", "",
              "A step: the batch made (read, or degraded from HR), DSR forward, DSRLoss (pixel, identity and feature matching through "
              "EdgeFace-XXS, TV), backward, Adam step.", "", md_table(t2), ""]

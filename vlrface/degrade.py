@@ -80,14 +80,19 @@ def motion_kernel(length:float, # pixels travelled during the exposure
                  )->torch.Tensor:
     "A normalised line kernel: linear motion during the exposure"
     r = max(1, math.ceil(length / 2) + 1)
-    k = torch.zeros(2 * r + 1, 2 * r + 1)
-    for t in np.linspace(-length / 2, length / 2, max(2, math.ceil(length * 4))):
-        x, y = r + t * math.cos(theta), r + t * math.sin(theta)
-        x0, y0 = math.floor(x), math.floor(y)
-        fx, fy = x - x0, y - y0
-        for dx, dy, w in ((0, 0, (1 - fx) * (1 - fy)), (1, 0, fx * (1 - fy)), (0, 1, (1 - fx) * fy), (1, 1, fx * fy)):
-            k[y0 + dy, x0 + dx] += w
+    t = np.linspace(-length / 2, length / 2, max(2, math.ceil(length * 4)))
+    x, y = r + t * math.cos(theta), r + t * math.sin(theta)
+    x0, y0 = np.floor(x), np.floor(y)
+    fx, fy = x - x0, y - y0
+    # each point of the line shared bilinearly among its 4 pixels, summed in float32 point by point
+    xs = np.stack([x0, x0 + 1, x0, x0 + 1], 1).astype(int).ravel()
+    ys = np.stack([y0, y0, y0 + 1, y0 + 1], 1).astype(int).ravel()
+    ws = np.stack([(1 - fx) * (1 - fy), fx * (1 - fy), (1 - fx) * fy, fx * fy], 1).ravel().astype(np.float32)
+    k = np.zeros((2 * r + 1, 2 * r + 1), np.float32)
+    np.add.at(k, (ys, xs), ws)
+    k = torch.from_numpy(k)
     return k / k.sum()
+
 
 # %% ../nbs/01a_degrade.ipynb #47eb3303
 def resample(x:torch.Tensor, # (n, 3, h, w) float faces
@@ -139,11 +144,14 @@ def describe(rounds:list)->str:
     return ' | '.join(one(r) for r in rounds)
 
 # %% ../nbs/01a_degrade.ipynb #cabbbc4b
-def _conv(x:torch.Tensor, k:torch.Tensor)->torch.Tensor:
-    "Blur (1, 3, h, w) `x` by kernel `k`, mirrored at the borders (repeated where the kernel is wider than the face)"
-    r = k.shape[-1] // 2
+def _conv(x:torch.Tensor, ks:list)->torch.Tensor:
+    "Blur each face of (n, 3, h, w) `x` by its own kernel in `ks` (all of one side), mirrored at the borders (repeated where the kernel is wider than the face)"
+    n, r = len(x), ks[0].shape[-1] // 2
     x = F.pad(x, (r, r, r, r), mode='reflect' if r < x.shape[-1] else 'replicate')
-    return F.conv2d(x, k.to(x)[None, None].expand(3, 1, -1, -1), groups=3)
+    # one grouped convolution, a group per face and channel: the same sums as face by face, in one call
+    w = torch.stack(ks).to(x)[:, None, None].expand(-1, 3, 1, -1, -1).reshape(3 * n, 1, 2 * r + 1, 2 * r + 1)
+    y = F.conv2d(x.reshape(1, 3 * n, *x.shape[-2:]), w, groups=3 * n)
+    return y.reshape(n, 3, *y.shape[-2:])
 
 def _noise(x:torch.Tensor, kind:str, std:float, gray:bool, seed:int)->torch.Tensor:
     "Gaussian or Poisson noise for (1, 3, s, s) 0-255 `x`, from its own generator"
@@ -156,29 +164,47 @@ def _noise(x:torch.Tensor, kind:str, std:float, gray:bool, seed:int)->torch.Tens
         n = torch.poisson(base * c, generator=g) / c - base
     return n.to(x)
 
-def apply_round(x:torch.Tensor, # (1, 3, h, w) face, 0-255 floats
-                r:dict # one round from `draw`
-               )->torch.Tensor:
-    "One drawn round: blur, resample, noise, quantise, JPEG"
-    s = r['size']
-    if 'blur' in r or 'motion' in r:
-        w = min(x.shape[-1], 4 * s)
-        x, f = resample(x, w, 'area'), w / s   # kernels in pixels of the small face, applied at w
-        if 'blur' in r: x = _conv(x, gaussian_kernel(r['blur'][0] * f, r['blur'][1] * f, r['blur'][2]))
-        if 'motion' in r: x = _conv(x, motion_kernel(r['motion'][0] * f, r['motion'][1]))
-    x = resample(x, s, r['kernel'])
-    if 'noise' in r: x = x + _noise(x, *r['noise'])
-    x = x.clamp(0, 255).round()
-    if 'jpeg' in r: x = decode_jpeg(encode_jpeg(x[0].to('cpu', torch.uint8), quality=r['jpeg']))[None].to(x)
-    return x
+def _by(xs:list, idx:list, key, f):
+    "Replace the faces `xs[i]`, `i` in `idx`, by `f(float batch, key, indices)` run once per group of faces with equal `key(i)`"
+    groups = {}
+    for i in idx: groups.setdefault(key(i), []).append(i)
+    for k, ii in groups.items():
+        y = f(torch.cat([xs[i] for i in ii]).float(), k, ii)
+        for j, i in enumerate(ii): xs[i] = y[j:j + 1]
 
-def apply_rounds(hr:torch.Tensor, # (3, H, W) face: uint8, or floats in 0-255
-                 rounds:list # from `draw`
-                )->torch.Tensor:
-    "The degraded face, uint8 (3, s, s), on `hr`'s device"
-    x = hr[None].float()
-    for r in rounds: x = apply_round(x, r)
-    return x[0].to(torch.uint8)
+def apply_round(xs:list, # faces, each (1, 3, h, w) 0-255 floats (sides may differ); replaced in place
+                rounds:list # the round of each face, from `draw` (None: the face sits this round out)
+               ):
+    "One drawn round for each face: blur, resample, noise, quantise, JPEG; faces that share a step's shape go through it together"
+    idx = [i for i, r in enumerate(rounds) if r is not None]
+    side, size = (lambda i: xs[i].shape[-1]), (lambda i: rounds[i]['size'])
+    blurred = [i for i in idx if 'blur' in rounds[i] or 'motion' in rounds[i]]
+    _by(xs, blurred, lambda i: (side(i), min(side(i), 4 * size(i))), lambda x, k, _: resample(x, k[1], 'area'))
+    f = {i: side(i) / size(i) for i in blurred}   # kernels in pixels of the small face, applied at 4x its side
+    for op, mk in (('blur', lambda i, b: gaussian_kernel(b[0] * f[i], b[1] * f[i], b[2])), ('motion', lambda i, m: motion_kernel(m[0] * f[i], m[1]))):
+        ks = {i: mk(i, rounds[i][op]) for i in blurred if op in rounds[i]}
+        _by(xs, list(ks), lambda i: (side(i), ks[i].shape[-1]), lambda x, _, ii: _conv(x, [ks[i] for i in ii]))
+    _by(xs, idx, lambda i: (side(i), size(i), rounds[i]['kernel']), lambda x, k, _: resample(x, k[1], k[2]))
+    for i in idx:
+        if 'noise' in rounds[i]: xs[i] = xs[i] + _noise(xs[i], *rounds[i]['noise'])
+    _by(xs, idx, side, lambda x, *_: x.clamp(0, 255).round())
+    for i in idx:
+        if 'jpeg' in rounds[i]: xs[i] = decode_jpeg(encode_jpeg(xs[i][0].to(torch.uint8), quality=rounds[i]['jpeg']))[None].float()
+
+def apply_rounds(hr:torch.Tensor, # one face (3, H, W), or faces (n, 3, H, W): uint8, or floats in 0-255
+                 rounds:list # from `draw`: the face's rounds, or a list of them per face
+                ):
+    "The degraded face, uint8 (3, s, s), or a list of them (their sides may differ), on `hr`'s device"
+    one = hr.ndim == 3
+    if one: hr, rounds = hr[None], [rounds]
+    if len(rounds) != len(hr): raise ValueError(f"{len(rounds)} faces' rounds for {len(hr)} faces")
+    xs = list(hr.detach().cpu()[:, None])   # on the CPU (JPEG needs it); made float a group at a time, by `_by`
+    n = max(map(len, rounds), default=0)
+    for j in range(n):   # rounds aligned at the end: every face's last round is the last one
+        apply_round(xs, [r[j - n + len(r)] if j - n + len(r) >= 0 else None for r in rounds])
+    ys = [x[0].to(hr.device, torch.uint8) for x in xs]
+    return ys[0] if one else ys
+
 
 # %% ../nbs/01a_degrade.ipynb #7bccac9d
 def _faces255(hr)->torch.Tensor:
@@ -208,29 +234,32 @@ def degrade(hr, # (n, 3, H, W) HR faces: uint8 or floats in [0, 1], or anything 
             model='clean', # a `DegradationModel`, a preset name or a dict
             seeds=None, # one seed per face (default: the face's index)
             out_size:int|None=None, # resize every face to this side afterwards (default: `size`, or the range's high end)
-            return_draws:bool=False # also return each face's drawn rounds (see `describe`)
+            return_draws:bool=False, # also return each face's drawn rounds (see `describe`)
+            chunk:int=256 # faces degraded together: larger batches run faster, this bounds their memory
            ):
     "Degraded faces, uint8 (n, 3, s, s), on `hr`'s device (and their draws, if asked)"
     m = get_degradation(model)
     x = _faces255(hr)
-    dev, x = x.device, x.cpu()   # per-face work: on the CPU (JPEG needs it), one copy back
     seeds = range(len(x)) if seeds is None else list(seeds)
     if len(seeds) != len(x): raise ValueError(f"{len(seeds)} seeds for {len(x)} faces")
     lo, hi = (size, size) if np.isscalar(size) else size
     lo, hi = check_vlr_size(lo), check_vlr_size(hi)
     if lo > hi: raise ValueError(f"size range must be (low, high) with low <= high, got {size}")
     out_size = check_vlr_size(out_size or hi)
-    outs, draws = [], []
-    for face, sd in zip(x, seeds):
+    draws = []
+    for sd in seeds:
         rng = np.random.default_rng(sd)
         s = lo if lo == hi else int(rng.integers(lo, hi + 1))
-        draws.append(draw(m, rng, s, face.shape[-1]))
-        y = apply_rounds(face, draws[-1])
-        if s != out_size:
-            y = F.interpolate(y[None].float(), size=(out_size, out_size), mode='bicubic', align_corners=False, antialias=True)[0].clamp(0, 255).round().to(torch.uint8)
-        outs.append(y)
-    y = (torch.stack(outs) if outs else torch.zeros(0, 3, out_size, out_size, dtype=torch.uint8)).to(dev)
+        draws.append(draw(m, rng, s, x.shape[-1]))
+    outs = []
+    for a in range(0, len(x), chunk):   # each face's result is the same in any batch, so chunks change nothing but memory
+        ys = [y[None].float() for y in apply_rounds(x[a:a + chunk].cpu(), draws[a:a + chunk])]
+        _by(ys, [i for i, y in enumerate(ys) if y.shape[-1] != out_size], lambda i: ys[i].shape[-1],
+            lambda y, *_: F.interpolate(y, size=(out_size, out_size), mode='bicubic', align_corners=False, antialias=True).clamp(0, 255).round())
+        outs += [y.to(torch.uint8) for y in ys]
+    y = (torch.cat(outs) if outs else torch.zeros(0, 3, out_size, out_size, dtype=torch.uint8)).to(x.device)
     return (y, draws) if return_draws else y
+
 
 # %% ../nbs/01a_degrade.ipynb #e385cfb9
 DEGRADATIONS = {
