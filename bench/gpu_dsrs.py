@@ -12,9 +12,9 @@ so `python bench/recipe.py --preset gpu --dsr-minutes M` afterwards, here or on 
 takes the DSRs as done and goes on with the fine-tuning. nvidia-smi is sampled every 5 s meanwhile; the machine, the
 samples and each run's small records (config, history, best epoch) are kept for the page.
 
-`profile` times, on the validation faces, the two halves of a DSR training step at the GPU preset's size: the model
-step alone (DSR forward and backward, identity and feature-matching losses through EdgeFace, bf16) and the making of a
-batch (degradations drawn per face), for a few batch sizes.
+`profile` times the two halves of a DSR training step at the GPU preset's size: the model step alone (DSR forward and
+backward, identity and feature-matching losses through EdgeFace, bf16) and the making of a batch by the training loader
+(degradations drawn per face, by `pair_dls`'s worker processes on a GPU, so that the two overlap), for a few batch sizes.
 
 `pack` writes the prepared training and validation HR faces as JPEG (4:4:4) into one zip with a manifest pointing at
 them, and what that costs (mean absolute difference from the prepared PNGs). The GPU machine lent to this project
@@ -93,8 +93,8 @@ def keep_runs(runs:Path):
             if (runs/n/f).exists(): _atomic_write(KEPT/n/f, (runs/n/f).read_text().replace(root, ''))
 
 
-def profile(bs_list:list, data:Path):
-    "The model step and the batch making timed apart at each batch size (validation faces as training data)"
+def profile(bs_list:list, data:Path, split:str='train'):
+    "The model step and the batch making timed apart at each batch size, on the faces of `split`"
     import torch
     from vlrface.train import pair_dls, dsr_learner, _step_seconds
     from vlrface.dsr import DSR
@@ -106,17 +106,20 @@ def profile(bs_list:list, data:Path):
     sync = torch.cuda.synchronize if torch.cuda.is_available() else (lambda: None)
     for bs in bs_list:
         for deg in ('realistic', 'clean'):
-            dls = pair_dls(data, 16, bs, train='val', valid='val', degrade=deg, progress=False)
-            k = min(12, len(dls.train) - 1)
-            if k < 2: sys.exit(f"bench/gpu_dsrs.py profile: batch size {bs} leaves fewer than 3 batches of validation faces")
+            dls = pair_dls(data, 16, bs, train=split, valid='val', degrade=deg, progress=False)
+            # enough batches that the workers' head start (a few batches each, made while the first one is awaited) does not count
+            k = min(40, len(dls.train) - 1)
+            if k < 2: sys.exit(f"bench/gpu_dsrs.py profile: batch size {bs} leaves fewer than 3 batches of {split} faces")
             it = iter(dls.train); next(it); sync(); t = time.perf_counter()
             for _ in range(k): next(it)
-            sync(); row = dict(bs=bs, degrade=deg, batch_s=(time.perf_counter() - t) / k)
+            sync(); row = dict(bs=bs, degrade=deg, batch_s=(time.perf_counter() - t) / k, workers=dls.train.fake_l.num_workers)
+            del it
             if deg == 'realistic':   # the model step does not depend on how the faces were made
                 row['step_s'] = _step_seconds(dsr_learner(dls, DSR(in_size=16), DSRLoss(rec, vgg=None, perceptual=0.), quiet=True), n=8)
             out.append(row); print(json.dumps(row), flush=True)
+    if not torch.cuda.is_available(): return print("note: not kept (the kept profile is a GPU's)")
     KEPT.mkdir(parents=True, exist_ok=True)
-    _atomic_write(KEPT/'profile.json', json.dumps(dict(machine=machine('cuda' if torch.cuda.is_available() else None), rows=out), indent=1) + '\n')
+    _atomic_write(KEPT/'profile.json', json.dumps(dict(machine=machine('cuda'), rows=out), indent=1) + '\n')
 
 
 def gpu_use(path:Path)->dict:
@@ -182,9 +185,11 @@ def page(rec:dict)->str:
             s, r, cl = rows[(bs, 'realistic')]['step_s'], rows[(bs, 'realistic')]['batch_s'], rows[(bs, 'clean')]['batch_s']
             L.append(f"| {bs} | {1e3 * s:.1f} | {bs / s:,.0f} | {1e3 * r:.1f} | {bs / r:,.0f} | {1e3 * cl:.1f} | {bs / cl:,.0f} | "
                      f"{'model step' if s > r else 'batches'} |")
+        w = max(r.get('workers', 0) for r in p['rows'])   # records from before the loader's workers have none
         L.append("\n`model step`: DSR forward and backward with its losses (EdgeFace forward and backward for the identity and feature-matching terms), "
-                 "timed by `vlrface.train._step_seconds`; `batch`: the next batch of the training loader, its VLR faces degraded per face from the HR faces. "
-                 "The two halves run one after the other in a step, so a step takes their sum.")
+                 "timed by `vlrface.train._step_seconds`; `batch`: the next batch of the training loader, its VLR faces degraded from the HR faces. " +
+                 (f"The loader's {w} worker processes make batches while the GPU steps, so a step takes the slower of the two halves."
+                  if w else "The two halves ran one after the other in a step (the loader had no workers then), so a step took their sum."))
     return '\n'.join(L)
 
 
@@ -196,6 +201,7 @@ def main():
     p = sub.add_parser('train'); p.add_argument('--minutes', type=float, default=7.); p.add_argument('--data', type=Path, default=Path('data/lfw-vlr'))
     p.add_argument('--runs', type=Path, default=Path('runs/recipe-gpu')); p.add_argument('--threads', type=int, default=5, help='CPU threads of each step')
     p = sub.add_parser('profile'); p.add_argument('--bs', type=int, nargs='+', default=[16, 64, 128]); p.add_argument('--data', type=Path, default=Path('data/lfw-vlr'))
+    p.add_argument('--split', default='train', help="the faces batches are made of (the kept profile of 2026-12-04 used 'val')")
     sub.add_parser('render')
     a = ap.parse_args()
     if Path.cwd().resolve() != BENCH.parent: sys.exit(f"bench/gpu_dsrs.py: run it from the repository root ({BENCH.parent})")
@@ -204,7 +210,7 @@ def main():
         rec['train_faces'] = sum(1 for r in csv.DictReader(open(a.data/'manifest.csv', newline='')) if r['split'] == 'train')
         KEPT.mkdir(parents=True, exist_ok=True); _atomic_write(KEPT/'carry.json', json.dumps(rec, indent=1) + '\n'); print(json.dumps(rec))
     elif a.cmd == 'train': train(a.minutes, a.data, a.runs, a.threads); print(page(render_page()))
-    elif a.cmd == 'profile': profile(a.bs, a.data)
+    elif a.cmd == 'profile': profile(a.bs, a.data, a.split)
     else: print(page(render_page()))
 
 

@@ -120,9 +120,14 @@ class PairDL(DataLoader):
         if self.degrade is not None:   # seeded by (seed, epoch, index): the same draws however the faces are batched, and on resume
             band = (max(VLR_MIN, self.size - self.jitter), min(VLR_MAX, self.size + self.jitter))
             v, self.draws = degrade_faces(h, band, self.degrade, [(self.seed, self.epoch, int(i)) for i in idx], out_size=self.size, return_draws=True)
+        return v, h, torch.as_tensor(f)   # uint8 faces and their flips, made float by `after_batch` where the model runs
+
+    def after_batch(self, b):
+        "Normalised float faces, flipped where drawn: on the loader's device, after the (uint8, 4x smaller) batch got there"
+        v, h, f = b
         v, h = normalize(v), normalize(h)
         if f.any():
-            m = torch.as_tensor(f, device=v.device)[:, None, None, None]
+            m = f.to(v.device)[:, None, None, None]
             v, h = torch.where(m, v.flip(-1), v), torch.where(m, h.flip(-1), h)
         return v, h
 
@@ -136,6 +141,7 @@ def pair_dls(data, # a folder prepared by vlrface-prep
              degrade=None, # a degradation model or preset: VLR faces made from the HR faces per face and epoch (None: the prepared faces)
              jitter:int=0, # with `degrade`: training faces made at sides up to this far from `size`
              limit:int|None=None, # at most this many pairs per split (quick trials)
+             workers:int|None=None, # processes making the training batches (None: with `degrade` on a GPU, up to 8 of the CPU's cores; else 0, or 4 for faces on disk)
              progress:bool=True)->DataLoaders:
     "Training and validation `DataLoaders` of (VLR, HR) pairs from a prepared folder"
     device = get_device(device)
@@ -143,11 +149,12 @@ def pair_dls(data, # a folder prepared by vlrface-prep
     vdeg = degrade
     if in_memory and degrade is not None:   # validation: the same draws every epoch (epoch 0, at `size` itself), so made once
         va, vdeg = PairData(degrade_faces(va.hr, size, degrade, [(seed, 0, i) for i in range(len(va))]), va.hr), None
-    if in_memory: tr, va = tr.to(device), va.to(device)
-    nw = 0 if in_memory else min(4, num_cpus())
-    return DataLoaders(PairDL(tr, bs=bs, shuffle=True, drop_last=len(tr) > bs, flip=flip, seed=seed, device=device, num_workers=nw,
-                              degrade=degrade, size=size, jitter=jitter),
-                       PairDL(va, bs=bs * 2, device=device, num_workers=nw, degrade=vdeg, size=size), device=device)
+    if workers is None: workers = (min(8, num_cpus() - 1) if degrade is not None and device.type == 'cuda' else 0) if in_memory else min(4, num_cpus())
+    # the workers degrade on the CPU while the GPU steps: their faces stay there, and only the batches travel
+    if in_memory: tr, va = tr.to('cpu' if workers else device), va.to(device)
+    return DataLoaders(PairDL(tr, bs=bs, shuffle=True, drop_last=len(tr) > bs, flip=flip, seed=seed, device=device, num_workers=workers,
+                              pin_memory=bool(workers) and device.type == 'cuda', degrade=degrade, size=size, jitter=jitter),
+                       PairDL(va, bs=bs * 2, device=device, num_workers=0 if in_memory else workers, degrade=vdeg, size=size), device=device)
 
 # %% ../nbs/07_train.ipynb #41d5d1ed
 def _show_rows(rows, max_n, figsize_per=1.4, titles=None):
