@@ -74,12 +74,14 @@ def _flag_kind(hint, default)->dict:
 def config_flags(p:argparse.ArgumentParser, cls, # the settings' dataclass
                  title:str, # the group's heading in --help
                  choices:dict|None=None, # {field: allowed values}
-                 types:dict|None=None): # {field: argparse type}, where the field's own type is too loose
+                 types:dict|None=None, # {field: argparse type}, where the field's own type is too loose
+                 skip=()): # fields given a flag of their own by the caller
     "Add a flag per field of the dataclass `cls` (`--field-name`, help from its docments, default unset), nested settings too: a setting is written once"
     from fastcore.docments import docments
     g, docs, hints = p.add_argument_group(title), docments(cls), typing.get_type_hints(cls)
     for f in dataclasses.fields(cls):
-        if dataclasses.is_dataclass(hints[f.name]): config_flags(p, hints[f.name], f"{title}, {f.name}", choices, types); continue
+        if f.name in skip: continue
+        if dataclasses.is_dataclass(hints[f.name]): config_flags(p, hints[f.name], f"{title}, {f.name}", choices, types, skip); continue
         default = f.default if f.default is not dataclasses.MISSING else f.default_factory()
         kw = _flag_kind(hints[f.name], default)
         if 'action' not in kw: kw['choices'] = (choices or {}).get(f.name)
@@ -105,8 +107,12 @@ def _prep_options()->argparse.ArgumentParser:
     g.add_argument('--out', required=True, type=Path, help='output folder (a rerun resumes into it)')
     g.add_argument('--workers', type=_workers, default=None, help='processes (default: all cores; 0: no subprocesses)')
     g.add_argument('--strict', action='store_true', help='exit with status 1 if any image could not be prepared')
-    config_flags(p, PrepConfig, 'preparation settings',
-                 dict(mode=('align', 'center'), no_face=('center', 'skip'), down=('area', 'bicubic')), types=dict(sizes=_vlr_side))
+    from vlrface.degrade import DEGRADATIONS, KERNELS, DegradationModel
+    g = config_flags(p, PrepConfig, 'preparation settings', dict(mode=('align', 'center'), no_face=('center', 'skip')), types=dict(sizes=_vlr_side), skip=('degrade',))
+    g.add_argument('--degrade', default=None, metavar='NAME', help="VLR faces degraded as vlrface-eval --degrade NAME degrades them (one model, seeded by each "
+                   f"image's name and --seed: the same faces): a preset of vlrface.degrade ({' '.join(DEGRADATIONS)}) or 'custom' for the settings below "
+                   "(default: area downsampling)")
+    config_flags(p, DegradationModel, "the 'custom' degradation (with --degrade custom)", dict(kernels=KERNELS))
     return p
 
 # %% ../nbs/09_cli.ipynb #2e36010b
@@ -198,8 +204,15 @@ def _multi_source(a)->tuple:
 
 # %% ../nbs/09_cli.ipynb #244702cf
 def _prep_config(a):
+    "The `PrepConfig` of the command line: --degrade a preset, or 'custom' made from the degradation flags"
     from vlrface.data import PrepConfig
-    return config_from_args(a, PrepConfig)
+    from vlrface.degrade import DEGRADATIONS, DegradationModel
+    name = a.degrade
+    given = [f for f in dataclasses.fields(DegradationModel) if getattr(a, f.name, None) is not None]
+    if given and name != 'custom': raise ValueError(f"--{given[0].name.replace('_', '-')} sets the 'custom' degradation: add --degrade custom")
+    if name not in (None, 'custom', *DEGRADATIONS): raise ValueError(f"unknown degradation {name!r}: choose from {', '.join(DEGRADATIONS)} or 'custom'")
+    cfg = config_from_args(argparse.Namespace(**{**vars(a), 'degrade': None}), PrepConfig)
+    return dataclasses.replace(cfg, degrade=config_from_args(a, DegradationModel).to_dict() if name == 'custom' else name)
 
 def run_prep(argv:list|None=None)->int:
     "Run `vlrface-prep` with `argv` (default: the command line); return the exit status"

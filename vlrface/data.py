@@ -22,12 +22,12 @@ with warnings.catch_warnings():  # fastai.layers calls the deprecated torch.jit.
     from fastai.data.transforms import get_image_files
 
 from .core import *
-from .faces import read_manifest
+from .faces import image_name, read_manifest
 
 # %% auto #0
 __all__ = ['ARCFACE_TEMPLATE', 'SPLITS', 'NO_FACE_SKIPPED', 'STATE_DIR', 'LFW_IMAGE_DIRS', 'scan_identity_folders', 'scan_flat',
            'describe_source', 'source_names', 'combine_sources', 'similarity_transform', 'warp_face', 'center_crop',
-           'five_points', 'DlibLandmarker', 'Degradation', 'split_by_ratio', 'read_people_list', 'split_by_lists',
+           'five_points', 'DlibLandmarker', 'vlr_face', 'split_by_ratio', 'read_people_list', 'split_by_lists',
            'source_splits', 'PrepConfig', 'output_paths', 'prep_image', 'png_problem', 'prep_stats', 'PrepResult',
            'prepare', 'lfw_images_dir', 'lfw_splits', 'prepare_lfw', 'show_samples', 'verify_prepared', 'resize_folder']
 
@@ -246,43 +246,23 @@ class DlibLandmarker:
         return five_points([(p.x, p.y) for p in shape.parts()]) * k + (k - 1) / 2  # back to the full image's pixels
 
 # %% ../nbs/01_data.ipynb #95b97bfe
-def _draw(v, rng, integer=False):
-    "`v` itself, or a uniform draw from the range `v = (low, high)`"
-    if not isinstance(v, (tuple, list)): return v
-    lo, hi = v
-    return int(rng.integers(lo, hi + 1)) if integer else float(rng.uniform(lo, hi))
+def vlr_face(hr:Image.Image, # the aligned HR face
+             size:int, # the VLR side, 8-32
+             name:str='', # the sample's name, `SUBJECT/stem`: with `degrade`, it seeds the face's draws
+             degrade=None, # None: area downsampling; a preset of `vlrface.degrade.DEGRADATIONS` or a dict of `DegradationModel` fields
+             seed:int=0 # with `degrade`: the draws' seed (`face_seed(name, seed)`, as evaluation seeds them)
+            )->Image.Image:
+    "The `size` x `size` VLR version of `hr`: area-downsampled, or degraded as `vlrface-eval --degrade` degrades it"
+    size = check_vlr_size(size)
+    if degrade is None: return hr.resize((size, size), Image.Resampling.BOX)
+    import torch
+    from vlrface.degrade import degrade as degrade_faces, face_seed
+    x = torch.from_numpy(np.array(hr.convert('RGB'))).permute(2, 0, 1)
+    n = torch.get_num_threads(); torch.set_num_threads(1)   # one small face in each of prep's processes: more threads only contend
+    try: y = degrade_faces(x, size, degrade, [face_seed(name, seed)])[0]
+    finally: torch.set_num_threads(n)
+    return Image.fromarray(y.permute(1, 2, 0).numpy())
 
-# %% ../nbs/01_data.ipynb #2d6f3e69
-@dataclass(frozen=True)
-class Degradation:
-    "How a VLR face is made from its HR face: blur, downsampling, noise, JPEG; see the text above"
-    down:str='area'   # 'area' or 'bicubic'
-    blur:float|tuple=0.  # Gaussian sigma in HR pixels, or a (low, high) range
-    noise:float|tuple=0.  # Gaussian noise std in 0-255 units, or a range
-    jpeg:int|tuple|None=None  # JPEG quality 1-95, or a range; None: no compression
-
-    def __post_init__(self):
-        if self.down not in ('area', 'bicubic'): raise ValueError(f"down must be 'area' or 'bicubic', got {self.down!r}")
-        for k in ('blur', 'noise', 'jpeg'):
-            v = getattr(self, k)
-            if isinstance(v, list): object.__setattr__(self, k, v := tuple(v))
-            if v is not None and min(listify(v)) < 0: raise ValueError(f"{k} must not be negative, got {v}")
-            if isinstance(v, tuple) and (len(v) != 2 or v[0] > v[1]): raise ValueError(f"{k} range must be (low, high) with low <= high, got {v}")
-        if self.jpeg is not None and not all(1 <= q <= 95 for q in listify(self.jpeg)):
-            raise ValueError(f"jpeg quality must be within 1-95, got {self.jpeg}")
-
-    def __call__(self, hr:Image.Image, size:int, seed:int)->Image.Image:
-        "The `size` x `size` VLR version of `hr`, with random draws from `seed`"
-        rng = np.random.default_rng(seed) if self.noise or any(isinstance(v, tuple) for v in (self.blur, self.jpeg)) else None
-        blur, noise, q = _draw(self.blur, rng), _draw(self.noise, rng), _draw(self.jpeg, rng, integer=True)
-        if blur: hr = hr.filter(ImageFilter.GaussianBlur(blur))
-        lr = hr.resize((size, size), Image.Resampling.BOX if self.down == 'area' else Image.Resampling.BICUBIC)
-        if noise:
-            a = np.asarray(lr, np.float32) + rng.normal(0, noise, (size, size, 3)).astype(np.float32)
-            lr = Image.fromarray(np.clip(a + 0.5, 0, 255).astype(np.uint8))
-        if q is not None:
-            buf = io.BytesIO(); lr.save(buf, format='JPEG', quality=q); lr = Image.open(buf).convert('RGB')
-        return lr
 
 # %% ../nbs/01_data.ipynb #cab88778
 SPLITS = ('train', 'val', 'test')
@@ -349,21 +329,25 @@ class PrepConfig:
     "Every setting that changes the bytes of a prepared data set"
     mode:str='align'  # 'align' (five-point template) or 'center' (centre crop)
     sizes:tuple=(VLR_SIZE,)  # VLR sides to write, any from 8 to 32
-    degradation:Degradation=field(default_factory=Degradation)
+    degrade:str|dict|None=None  # VLR faces degraded by a model of vlrface.degrade: a preset name or a dict of its fields (None: area downsampling)
     no_face:str='center'  # align mode, no face found: 'center' (fallback crop) or 'skip'
     crop:float=0.52  # centre-crop side as a fraction of the shorter image side
     min_size:int=32  # images whose shorter side is below this are listed as errors
     seed:int=0  # seed of the per-image degradation draws
 
     def __post_init__(self):
+        from vlrface.degrade import DEGRADATIONS, get_degradation
         if self.mode not in ('align', 'center'): raise ValueError(f"mode must be 'align' or 'center', got {self.mode!r}")
         if self.no_face not in ('center', 'skip'): raise ValueError(f"no_face must be 'center' or 'skip', got {self.no_face!r}")
         if not 0 < self.crop <= 1: raise ValueError(f"crop must be a fraction in (0, 1], got {self.crop}")
         if self.min_size < 1: raise ValueError(f"min_size must be at least 1, got {self.min_size}")
         self.sizes = tuple(sorted({check_vlr_size(s) for s in listify(self.sizes)}))
-        if isinstance(self.degradation, dict): self.degradation = Degradation(**self.degradation)
+        if self.degrade is not None:   # checked now, before any work; a preset is kept by name, a model as its full settings
+            m = get_degradation(self.degrade)
+            if not (isinstance(self.degrade, str) and self.degrade in DEGRADATIONS): self.degrade = m.to_dict()
 
     def to_dict(self)->dict: return json.loads(json.dumps(asdict(self)))
+
 
 # %% ../nbs/01_data.ipynb #ab104fd4
 def output_paths(name:str, # the sample's name, `SUBJECT/stem`
@@ -379,11 +363,12 @@ def prep_image(src:Path, # the source image
                name:str, # the sample's name, `SUBJECT/stem`
                out:Path, # output root
                cfg:PrepConfig, # settings
-               landmarker:Callable|None=None # RGB image -> (5, 2) points or None; default `DlibLandmarker()`
+               landmarker:Callable|None=None, # RGB image -> (5, 2) points or None; default `DlibLandmarker()`
+               key:str|None=None # the image's name as evaluation knows it (`image_name`, `SOURCE/` first when several): it seeds `degrade` (default `name`)
               )->dict:
     "Write the HR face and its VLR versions for `src`; return a record with `face_found`, `error` and timings"
     rec = dict(name=name, face_found=None, error=None, t_read=0., t_detect=0., t_write=0.)
-    try: _prep_image(src, name, out, cfg, landmarker, rec)
+    try: _prep_image(src, name, out, cfg, landmarker, rec, key or name)
     except ImageReadError as e: rec['error'] = e.reason
     except Exception as e:
         # a broken install or a full disk is one clear error, not one per image
@@ -392,7 +377,7 @@ def prep_image(src:Path, # the source image
     return rec
 
 # %% ../nbs/01_data.ipynb #aaae8fa2
-def _prep_image(src, name, out, cfg, landmarker, rec):
+def _prep_image(src, name, out, cfg, landmarker, rec, key):
     "The work of `prep_image`, filling `rec`; raises on a bad image"
     t0 = time.perf_counter()
     img = read_rgb(src, min_size=cfg.min_size)
@@ -407,7 +392,7 @@ def _prep_image(src, name, out, cfg, landmarker, rec):
     hr = warp_face(img, pts) if pts is not None else center_crop(img, cfg.crop)
     paths = output_paths(name, cfg.sizes)
     save_png(hr, out/paths['hr'])
-    for s in cfg.sizes: save_png(cfg.degradation(hr, s, stable_seed(cfg.seed, name, s)), out/paths[f'vlr{s}'])
+    for s in cfg.sizes: save_png(vlr_face(hr, s, key, cfg.degrade, cfg.seed), out/paths[f'vlr{s}'])
     rec['t_write'] = time.perf_counter() - t2
 
 # %% ../nbs/01_data.ipynb #d9862e7b
@@ -422,14 +407,15 @@ def _src_stamp(path)->list:
     "[size, mtime_ns] of a source image: a file replaced in place changes one or both"
     st = Path(path).stat(); return [st.st_size, st.st_mtime_ns]
 
-def _prep_chunk(chunk, out, cfg_dict, run:int, landmarker=None):
-    "Prepare a chunk of (name, src, root) items and record them; runs in a worker process"
+def _prep_chunk(chunk, out, cfg_dict, run:int, landmarker=None, several:bool=False):
+    "Prepare a chunk of (name, src, root) items (names `SOURCE/...` when `several`) and record them; runs in a worker process"
     cfg = PrepConfig(**cfg_dict)
     recs = []
     for name, src, root in chunk:
         try: stamp = _src_stamp(Path(root)/src)   # taken before reading: a change during the run shows at the next one
         except OSError: stamp = None
-        recs.append(dict(prep_image(Path(root)/src, name, Path(out), cfg, landmarker), src=src, stamp=stamp))
+        key = (name.split('/', 1)[0] + '/' if several else '') + image_name(src)   # evaluation's name: the same draws there
+        recs.append(dict(prep_image(Path(root)/src, name, Path(out), cfg, landmarker, key), src=src, stamp=stamp))
     keep = [{k: r[k] for k in ('name', 'src', 'stamp', 'face_found', 'error')} for r in recs]  # timings vary: not saved
     # the run number leads the file name, so that records of a later run win over older ones
     atomic_write(Path(out)/STATE_DIR/'chunks'/f'{run:05d}-{_chunk_key(chunk)}.json', json.dumps(keep))
@@ -474,16 +460,26 @@ def _redo_reason(rec, src, root, out, sizes)->str|None:
     return 'output damaged' if any(probs) else None
 
 # %% ../nbs/01_data.ipynb #95bada47
+_LEGACY_CLEAN = {'down': 'area', 'blur': 0.0, 'noise': 0.0, 'jpeg': None}   # what a folder prepared before `degrade` records for area downsampling
+
+def _upgraded(old:dict)->dict:
+    "A recorded `PrepConfig` in today's terms: the old default degradation is `degrade=None` (the same bytes); any other stays, and differs"
+    old = dict(old)
+    if 'degradation' in old and old['degradation'] == _LEGACY_CLEAN: del old['degradation']
+    old.setdefault('degrade', None)
+    return old
+
 def _check_state(out:Path, cfg:PrepConfig):
     "Record `cfg` in `out`, or refuse if `out` was prepared with other settings"
     f = out/STATE_DIR/'config.json'
     if f.exists():
-        old = json.loads(f.read_text())
-        if old != cfg.to_dict():
-            diff = {k: (old.get(k), v) for k, v in cfg.to_dict().items() if old.get(k) != v}
+        old, new = _upgraded(json.loads(f.read_text())), cfg.to_dict()
+        if old != new:
+            diff = {k: (old.get(k), new.get(k)) for k in {**old, **new} if old.get(k) != new.get(k)}
             raise ValueError(f"{out} was prepared with other settings {diff} (old, new); "
                              "use another output folder, or delete it to start again")
     else: atomic_write(f, json.dumps(cfg.to_dict(), indent=1))
+
 
 # %% ../nbs/01_data.ipynb #1d55bdf8
 def _sources_text(s:dict)->str:
@@ -576,13 +572,13 @@ def _write_reports(res:PrepResult, roots:dict, cfg:PrepConfig):
     atomic_write(out/'stats.md', md_table(res.stats) + per)
 
 # %% ../nbs/01_data.ipynb #c5afab9b
-def _run_chunks(items, out, cfg, chunk_size, landmarker, n_workers, progress):
+def _run_chunks(items, out, cfg, chunk_size, landmarker, n_workers, progress, several=False):
     "Prepare the (name, src, root) `items` that are not done in `out`; return all records, this run's new ones and why they were (re)done"
     recs, run = _load_records(out)
     why = {it[0]: _redo_reason(recs.get(it[0]), it[1], it[2], out, cfg.sizes) for it in items}
     todo = [it for it in items if why[it[0]]]
     chunks = [todo[i:i + chunk_size] for i in range(0, len(todo), chunk_size)]
-    new = parallel_progress(_prep_chunk, chunks, out=out, cfg_dict=cfg.to_dict(), run=run, landmarker=landmarker, n_workers=n_workers,
+    new = parallel_progress(_prep_chunk, chunks, out=out, cfg_dict=cfg.to_dict(), run=run, landmarker=landmarker, several=several, n_workers=n_workers,
                             what=f'preparing images (chunks of {chunk_size})', progress=progress) if chunks else []
     new = [r for c in new for r in c]
     return {**recs, **{r['name']: r for r in new}}, new, dict(Counter(w for w in why.values() if w))
@@ -633,7 +629,7 @@ def prepare(source:pd.DataFrame|list|dict, # a scan (`scan_identity_folders`, `s
     remove_stale_tmp(out)
     _check_state(out, cfg); _check_sources(out, roots, several)
     items, t0 = list(zip(source.name, source.src, source.source.map(roots))), time.perf_counter()
-    recs, new, redo = _run_chunks(items, out, cfg, chunk_size, landmarker, n_workers, progress)
+    recs, new, redo = _run_chunks(items, out, cfg, chunk_size, landmarker, n_workers, progress, several)
     wall = time.perf_counter() - t0
     manifest, errors = _collect(source, recs, _subject_splits(source, splits, several), cfg.sizes)
     tim = pd.DataFrame(new, columns=['t_read', 't_detect', 't_write']).sum().to_dict()
