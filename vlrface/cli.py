@@ -12,9 +12,9 @@ from pathlib import Path
 from .core import HR_SIZE, VLR_SIZE, VLR_SIZES, VLR_MIN, VLR_MAX, THRESHOLD, check_vlr_size
 
 # %% auto #0
-__all__ = ['config_flags', 'config_from_args', 'prep_parser', 'run_prep', 'prep', 'eval_parser', 'run_eval', 'evaluate_main',
-           'main_parser', 'run_main', 'main', 'train_parser', 'run_train', 'train_main', 'quickstart_parser',
-           'run_quickstart', 'quickstart_main', 'finetune_parser', 'run_finetune', 'finetune_main']
+__all__ = ['config_flags', 'config_from_args', 'degrade_flags', 'degrade_arg', 'prep_parser', 'run_prep', 'prep', 'eval_parser',
+           'run_eval', 'evaluate_main', 'main_parser', 'run_main', 'main', 'train_parser', 'run_train', 'train_main',
+           'quickstart_parser', 'run_quickstart', 'quickstart_main', 'finetune_parser', 'run_finetune', 'finetune_main']
 
 # %% ../nbs/09_cli.ipynb #76d5846f
 def _num_or_range(s:str):
@@ -98,6 +98,28 @@ def config_from_args(a:argparse.Namespace, cls, base=None):
         elif getattr(a, f.name, None) is not None: kw[f.name] = getattr(a, f.name)
     return dataclasses.replace(base, **kw)
 
+# %% ../nbs/09_cli.ipynb #47b23bb3
+def degrade_flags(g, # the argument group `--degrade` joins
+                  p:argparse.ArgumentParser, # the parser the 'custom' settings join, as a group of their own
+                  what:str, # what the degradation makes, for the help
+                  none:str='none' # the name of "no degradation" (`None`: the flag is left out)
+                 ):
+    "`--degrade NAME|custom` and the settings of the 'custom' `DegradationModel`: one set of flags for every command, one meaning"
+    from vlrface.degrade import DEGRADATIONS, KERNELS, DegradationModel
+    names = ' '.join(([none] if none else []) + list(DEGRADATIONS))
+    g.add_argument('--degrade', default=None, metavar='NAME', help=f"{what}: {names}, or 'custom' for the settings below (the same as vlrface-eval's)".replace('%', '%%'))
+    config_flags(p, DegradationModel, "the 'custom' degradation (with --degrade custom)", dict(kernels=KERNELS))
+
+def degrade_arg(a:argparse.Namespace, none='none'):
+    "--degrade as a settings value (`None` if not given): `none`, a preset name, or the 'custom' model made from its flags, which need it"
+    from vlrface.degrade import DEGRADATIONS, DegradationModel
+    given = [f for f in dataclasses.fields(DegradationModel) if getattr(a, f.name, None) is not None]
+    if given and a.degrade != 'custom': raise ValueError(f"--{given[0].name.replace('_', '-')} sets the 'custom' degradation: add --degrade custom")
+    if a.degrade not in (None, none, 'custom', *DEGRADATIONS):
+        raise ValueError(f"unknown degradation {a.degrade!r}: choose from {', '.join(([none] if none else []) + list(DEGRADATIONS))} or 'custom'")
+    return config_from_args(a, DegradationModel).to_dict() if a.degrade == 'custom' else a.degrade
+
+
 # %% ../nbs/09_cli.ipynb #3ebc5549
 def _prep_options()->argparse.ArgumentParser:
     "The options shared by `lfw`, `folders`, `flat` and `multi`"
@@ -107,12 +129,9 @@ def _prep_options()->argparse.ArgumentParser:
     g.add_argument('--out', required=True, type=Path, help='output folder (a rerun resumes into it)')
     g.add_argument('--workers', type=_workers, default=None, help='processes (default: all cores; 0: no subprocesses)')
     g.add_argument('--strict', action='store_true', help='exit with status 1 if any image could not be prepared')
-    from vlrface.degrade import DEGRADATIONS, KERNELS, DegradationModel
     g = config_flags(p, PrepConfig, 'preparation settings', dict(mode=('align', 'center'), no_face=('center', 'skip')), types=dict(sizes=_vlr_side), skip=('degrade',))
-    g.add_argument('--degrade', default=None, metavar='NAME', help="VLR faces degraded as vlrface-eval --degrade NAME degrades them (one model, seeded by each "
-                   f"image's name and --seed: the same faces): a preset of vlrface.degrade ({' '.join(DEGRADATIONS)}) or 'custom' for the settings below "
-                   "(default: area downsampling)")
-    config_flags(p, DegradationModel, "the 'custom' degradation (with --degrade custom)", dict(kernels=KERNELS))
+    degrade_flags(g, p, "VLR faces degraded as vlrface-eval --degrade NAME degrades them, seeded by each image's name and --seed: the same faces "
+                  "(default: area downsampling)", none=None)
     return p
 
 # %% ../nbs/09_cli.ipynb #2e36010b
@@ -206,13 +225,7 @@ def _multi_source(a)->tuple:
 def _prep_config(a):
     "The `PrepConfig` of the command line: --degrade a preset, or 'custom' made from the degradation flags"
     from vlrface.data import PrepConfig
-    from vlrface.degrade import DEGRADATIONS, DegradationModel
-    name = a.degrade
-    given = [f for f in dataclasses.fields(DegradationModel) if getattr(a, f.name, None) is not None]
-    if given and name != 'custom': raise ValueError(f"--{given[0].name.replace('_', '-')} sets the 'custom' degradation: add --degrade custom")
-    if name not in (None, 'custom', *DEGRADATIONS): raise ValueError(f"unknown degradation {name!r}: choose from {', '.join(DEGRADATIONS)} or 'custom'")
-    cfg = config_from_args(argparse.Namespace(**{**vars(a), 'degrade': None}), PrepConfig)
-    return dataclasses.replace(cfg, degrade=config_from_args(a, DegradationModel).to_dict() if name == 'custom' else name)
+    return config_from_args(argparse.Namespace(**{**vars(a), 'degrade': degrade_arg(a, none=None)}), PrepConfig)
 
 def run_prep(argv:list|None=None)->int:
     "Run `vlrface-prep` with `argv` (default: the command line); return the exit status"
@@ -608,9 +621,9 @@ def train_parser()->argparse.ArgumentParser:
     p.add_argument('--device', default=None, help="'cuda', 'cuda:1', 'cpu', ... (default: the best there is)")
     p.add_argument('--quiet', action='store_true', help='no progress bars or per-epoch table')
     from vlrface.runs import PRECISIONS
-    from vlrface.degrade import DEGRADATIONS
     from vlrface.train import TrainConfig
-    config_flags(p, TrainConfig, 'settings (default: the preset)', dict(precision=PRECISIONS, degrade=('none', *DEGRADATIONS)), types=dict(size=_vlr_side_or_data))
+    g = config_flags(p, TrainConfig, 'settings (default: the preset)', dict(precision=PRECISIONS), types=dict(size=_vlr_side_or_data), skip=('degrade',))
+    degrade_flags(g, p, "VLR faces: 'none' (the prepared ones) or made from each HR face anew every epoch by a degradation model (default: the preset's, none)")
     return p
 
 def run_train(argv:list|None=None)->int:
@@ -619,6 +632,7 @@ def run_train(argv:list|None=None)->int:
     from vlrface.train import PRESETS, TrainConfig, train_dsr
     from vlrface.runs import RunFolder
     try:
+        a.degrade = degrade_arg(a)
         cfg = config_from_args(a, TrainConfig, PRESETS[a.preset or 'gpu'] if not a.resume or a.preset else RunFolder(a.out).config(TrainConfig))
         learn = train_dsr(a.data, a.out, cfg, a.edgeface, a.resume, a.device, progress=not a.quiet, quiet=a.quiet)
     except KeyboardInterrupt:
@@ -691,9 +705,9 @@ def finetune_parser()->argparse.ArgumentParser:
     p.add_argument('--device', default=None, help="'cuda', 'cuda:1', 'cpu', ... (default: the best there is)")
     p.add_argument('--quiet', action='store_true', help='no progress bars or per-epoch table')
     from vlrface.runs import PRECISIONS
-    from vlrface.degrade import DEGRADATIONS
     from vlrface.finetune import FinetuneConfig
-    config_flags(p, FinetuneConfig, "settings (default: the original system's schedule)", dict(precision=PRECISIONS, degrade=('none', *DEGRADATIONS)), types=dict(sizes=_vlr_side))
+    g = config_flags(p, FinetuneConfig, "settings (default: the original system's schedule)", dict(precision=PRECISIONS), types=dict(sizes=_vlr_side), skip=('degrade',))
+    degrade_flags(g, p, "VLR faces: 'none' (the prepared ones) or made from each HR face anew every batch by a degradation model (default: none)")
     return p
 
 def _print_finetune(run):
@@ -741,6 +755,7 @@ def run_finetune(argv:list|None=None)->int:
     from vlrface.runs import RunFolder
     try:
         if a.hr_reference is not None and str(a.hr_reference) == 'original': a.hr_reference = get_path('edgeface')
+        a.degrade = degrade_arg(a)
         cfg = config_from_args(a, FinetuneConfig, RunFolder(a.out).config(FinetuneConfig) if a.resume else None)
         learn = train_finetune(a.data, a.out, a.dsr, cfg, a.edgeface, a.resume, hr_reference=a.hr_reference, device=a.device, progress=not a.quiet, quiet=a.quiet)
     except KeyboardInterrupt:

@@ -336,15 +336,13 @@ class PrepConfig:
     seed:int=0  # seed of the per-image degradation draws
 
     def __post_init__(self):
-        from vlrface.degrade import DEGRADATIONS, get_degradation
+        from vlrface.degrade import degrade_setting
         if self.mode not in ('align', 'center'): raise ValueError(f"mode must be 'align' or 'center', got {self.mode!r}")
         if self.no_face not in ('center', 'skip'): raise ValueError(f"no_face must be 'center' or 'skip', got {self.no_face!r}")
         if not 0 < self.crop <= 1: raise ValueError(f"crop must be a fraction in (0, 1], got {self.crop}")
         if self.min_size < 1: raise ValueError(f"min_size must be at least 1, got {self.min_size}")
         self.sizes = tuple(sorted({check_vlr_size(s) for s in listify(self.sizes)}))
-        if self.degrade is not None:   # checked now, before any work; a preset is kept by name, a model as its full settings
-            m = get_degradation(self.degrade)
-            if not (isinstance(self.degrade, str) and self.degrade in DEGRADATIONS): self.degrade = m.to_dict()
+        self.degrade = degrade_setting(self.degrade, none=None)   # checked now, before any work; a preset by name, a model with all its settings
 
     def to_dict(self)->dict: return json.loads(json.dumps(asdict(self)))
 

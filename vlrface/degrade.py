@@ -18,8 +18,8 @@ from .faces import load_faces
 
 # %% auto #0
 __all__ = ['KERNELS', 'DEGRADATIONS', 'TEST_DEGRADATIONS', 'DegradationModel', 'gaussian_kernel', 'motion_kernel', 'resample',
-           'draw', 'describe', 'apply_round', 'apply_rounds', 'face_seed', 'get_degradation', 'degrade',
-           'show_degradations']
+           'draw', 'describe', 'apply_round', 'apply_rounds', 'face_seed', 'get_degradation', 'degrade_setting',
+           'degrade', 'show_degradations']
 
 # %% ../nbs/01a_degrade.ipynb #81b76cd5
 KERNELS = ('area', 'bilinear', 'bicubic', 'nearest')  # the downsampling kernels a face may be resampled with
@@ -228,6 +228,14 @@ def get_degradation(m)->DegradationModel:
     if isinstance(m, dict): return DegradationModel(**m)
     if isinstance(m, str) and m in DEGRADATIONS: return DEGRADATIONS[m]
     raise ValueError(f"unknown degradation {m!r}: give one of {', '.join(DEGRADATIONS)}, a DegradationModel or a dict of its fields")
+
+def degrade_setting(v, # a settings field's value: `none`, a preset name, a dict of `DegradationModel` fields, or a model
+                    none='none' # what the field holds for "no degradation" (prepared faces)
+                   ):
+    "A degradation as a run's settings keep it: `none`, a preset by name, any other model as the dict of all its fields; checked"
+    if v == none or (isinstance(v, str) and v in DEGRADATIONS): return v
+    if isinstance(v, (dict, DegradationModel)): return get_degradation(v).to_dict()
+    raise ValueError(f"degrade must be {none!r}, a preset ({', '.join(DEGRADATIONS)}) or a dict of DegradationModel fields, got {v!r}")
 
 def degrade(hr, # (n, 3, H, W) HR faces: uint8 or floats in [0, 1], or anything `load_faces` takes (files, PIL images)
             size:int|tuple, # the small side, or a range (low, high) drawn per face

@@ -27,7 +27,7 @@ from .core import *
 from .dsr import DSR, PRETRAINED, load_dsr, upscale_faces
 from .edgeface import EdgeFace, embed, load_edgeface, save_edgeface
 from .faces import FaceSet, load_face_set, normalize
-from .degrade import DEGRADATIONS, TEST_DEGRADATIONS, degrade as degrade_faces, face_seed, get_degradation
+from .degrade import DEGRADATIONS, TEST_DEGRADATIONS, degrade as degrade_faces, degrade_setting, face_seed, get_degradation
 from .evaluate import deal_folds, every_pair, tar_at_far, verification_report
 from .runs import *
 
@@ -409,7 +409,7 @@ class FinetuneConfig:
     scale:float=64.           # ArcFace logit scale
     hr_ratio:float=0.25       # share of HR faces in each epoch, 0-1 (0: DSR outputs only)
     sizes:tuple=()            # VLR sides whose bicubic upscaling joins the faces: the recogniser alone, no DSR in front
-    degrade:str='none'        # VLR faces: 'none' (the prepared ones) or a preset of vlrface.degrade.DEGRADATIONS, made from each HR face anew every epoch
+    degrade:str|dict='none'   # VLR faces: 'none' (the prepared ones), a preset of vlrface.degrade.DEGRADATIONS or a dict of DegradationModel fields, made from each HR face anew every epoch
     distill:float=0.          # weight of 1 - cos to the original recogniser's embedding of each image's HR face (0: off)
     min_images:int=2          # training images a person needs to get a class
     holdout:int=4             # people with this many images lend one to closed-set validation (0: none)
@@ -419,7 +419,8 @@ class FinetuneConfig:
     hr_bound:float=0.5        # best.safetensors: the best epoch whose HR TAR@1e-3 (every validation pair) is at most this many points below the start recogniser's, while any is (100: no bound)
     def __post_init__(self):
         check_settings(self, positive=('epochs2', 'lr1', 'lr_backbone', 'lr_head', 'bs', 'scale', 'min_images', 'per_subject'),
-                       non_negative=('epochs1', 'wd', 'clip', 'margin', 'distill', 'holdout', 'hr_bound'), choices=dict(precision=PRECISIONS, degrade=('none', *DEGRADATIONS)))
+                       non_negative=('epochs1', 'wd', 'clip', 'margin', 'distill', 'holdout', 'hr_bound'), choices=dict(precision=PRECISIONS))
+        self.degrade = degrade_setting(self.degrade)   # a preset by name, any other model with all its settings
         self.sizes = tuple(sorted({check_vlr_size(s) for s in self.sizes}))
         if not 0 <= self.hr_ratio <= 1: raise ValueError(f"hr_ratio must be in [0, 1], got {self.hr_ratio}")
 

@@ -26,7 +26,7 @@ from fastai.distributed import DistributedTrainer, DistributedDL
 from fastai.torch_core import find_bs, rank_distrib, num_distrib
 
 from .core import *
-from .degrade import DEGRADATIONS, degrade as degrade_faces, describe, get_degradation
+from .degrade import DEGRADATIONS, degrade as degrade_faces, degrade_setting, describe, get_degradation
 from .runs import *
 from .dsr import DSR, DSRConfig, DSR_SMALL, save_dsr, upscale_faces
 from .edgeface import EdgeFace, load_edgeface
@@ -250,7 +250,7 @@ def dsr_learner(dls:DataLoaders, dsr:DSR, loss:DSRLoss,
 class TrainConfig:
     "Every setting of a DSR training run; defaults are the original system's (the 'gpu' preset)"
     size:int=0              # VLR input side, 8-32 (0: the data's one size, else 32)
-    degrade:str='none'      # VLR faces: 'none' (the prepared ones) or a preset of vlrface.degrade.DEGRADATIONS ('clean', 'realistic'), made from each HR face per epoch
+    degrade:str|dict='none' # VLR faces: 'none' (the prepared ones), a preset of vlrface.degrade.DEGRADATIONS ('clean', 'realistic') or a dict of DegradationModel fields, made from each HR face per epoch
     jitter:int=0            # with degrade: each training face made at a side up to this far from size, then resized to it
     channels:int=DSRConfig.channels  # DSR channels (default: the original system's, from `DSRConfig`)
     blocks:int=DSRConfig.blocks      # DSR residual blocks
@@ -272,8 +272,9 @@ class TrainConfig:
     limit:int=0             # at most this many pairs per split (0: all)
     minutes:float=0.        # time budget: the schedule follows the clock and ends on time (0: `epochs`)
     def __post_init__(self):
-        check_settings(self, positive=('channels', 'blocks', 'bs', 'epochs', 'lr'), choices=dict(precision=PRECISIONS, degrade=('none', *DEGRADATIONS)),
+        check_settings(self, positive=('channels', 'blocks', 'bs', 'epochs', 'lr'), choices=dict(precision=PRECISIONS),
                        non_negative=('size', 'jitter', 'wd', 'clip', 'ema', 'pixel', 'identity', 'perceptual', 'fm', 'tv', 'limit', 'minutes'))
+        self.degrade = degrade_setting(self.degrade)   # a preset by name, any other model with all its settings
         if self.size: check_vlr_size(self.size)
         if self.jitter and self.degrade == 'none': raise ValueError("jitter needs faces made on the fly: give a degrade preset, e.g. degrade='realistic'")
         if self.ema >= 1: raise ValueError(f"ema must be below 1 (a decay such as 0.999), got {self.ema}")
