@@ -61,7 +61,6 @@ def _cosine(s:str)->float:
     if not -1 <= v <= 1: raise argparse.ArgumentTypeError(f"a cosine threshold is a number from -1 to 1, got {s}")   # NaN fails this too
     return v
 
-
 # %% ../nbs/09_cli.ipynb #b6e8d2f0
 def _flag_kind(hint, default)->dict:
     "argparse keywords for a settings field of type `hint`"
@@ -118,7 +117,6 @@ def degrade_arg(a:argparse.Namespace, none='none'):
     if a.degrade not in (None, none, 'custom', *DEGRADATIONS):
         raise ValueError(f"unknown degradation {a.degrade!r}: choose from {', '.join(([none] if none else []) + list(DEGRADATIONS))} or 'custom'")
     return config_from_args(a, DegradationModel).to_dict() if a.degrade == 'custom' else a.degrade
-
 
 # %% ../nbs/09_cli.ipynb #3ebc5549
 def _prep_options()->argparse.ArgumentParser:

@@ -282,7 +282,6 @@ def md_table(df:'pd.DataFrame')->str:
     rows = [list(map(str, df.columns)), ['---'] * len(df.columns)] + [[fmt(v) for v in r] for r in df.itertuples(index=False)]
     return '\n'.join('| ' + ' | '.join(r) + ' |' for r in rows) + '\n'
 
-
 # %% ../nbs/00_core.ipynb #287a6bee
 def cpu_model()->str:
     "The CPU's model name (from /proc/cpuinfo where there is one), for benchmark reports: machines differ"

@@ -263,7 +263,6 @@ def vlr_face(hr:Image.Image, # the aligned HR face
     finally: torch.set_num_threads(n)
     return Image.fromarray(y.permute(1, 2, 0).numpy())
 
-
 # %% ../nbs/01_data.ipynb #cab88778
 SPLITS = ('train', 'val', 'test')
 
@@ -345,7 +344,6 @@ class PrepConfig:
         self.degrade = degrade_setting(self.degrade, none=None)   # checked now, before any work; a preset by name, a model with all its settings
 
     def to_dict(self)->dict: return json.loads(json.dumps(asdict(self)))
-
 
 # %% ../nbs/01_data.ipynb #ab104fd4
 def output_paths(name:str, # the sample's name, `SUBJECT/stem`
@@ -477,7 +475,6 @@ def _check_state(out:Path, cfg:PrepConfig):
             raise ValueError(f"{out} was prepared with other settings {diff} (old, new); "
                              "use another output folder, or delete it to start again")
     else: atomic_write(f, json.dumps(cfg.to_dict(), indent=1))
-
 
 # %% ../nbs/01_data.ipynb #1d55bdf8
 def _sources_text(s:dict)->str:

@@ -93,7 +93,6 @@ def motion_kernel(length:float, # pixels travelled during the exposure
     k = torch.from_numpy(k)
     return k / k.sum()
 
-
 # %% ../nbs/01a_degrade.ipynb #47eb3303
 def resample(x:torch.Tensor, # (n, 3, h, w) float faces
              size:int, # target side
@@ -172,7 +171,7 @@ def _by(xs:list, idx:list, key, f):
         y = f(torch.cat([xs[i] for i in ii]).float(), k, ii)
         for j, i in enumerate(ii): xs[i] = y[j:j + 1]
 
-def apply_round(xs:list, # faces, each (1, 3, h, w) 0-255 floats (sides may differ); replaced in place
+def apply_round(xs:list, # faces, each (1, 3, h, w) in 0-255, uint8 or float (sides may differ); replaced in place
                 rounds:list # the round of each face, from `draw` (None: the face sits this round out)
                ):
     "One drawn round for each face: blur, resample, noise, quantise, JPEG; faces that share a step's shape go through it together"
@@ -204,7 +203,6 @@ def apply_rounds(hr:torch.Tensor, # one face (3, H, W), or faces (n, 3, H, W): u
         apply_round(xs, [r[j - n + len(r)] if j - n + len(r) >= 0 else None for r in rounds])
     ys = [x[0].to(hr.device, torch.uint8) for x in xs]
     return ys[0] if one else ys
-
 
 # %% ../nbs/01a_degrade.ipynb #7bccac9d
 def _faces255(hr)->torch.Tensor:
@@ -267,7 +265,6 @@ def degrade(hr, # (n, 3, H, W) HR faces: uint8 or floats in [0, 1], or anything 
         outs += [y.to(torch.uint8) for y in ys]
     y = (torch.cat(outs) if outs else torch.zeros(0, 3, out_size, out_size, dtype=torch.uint8)).to(x.device)
     return (y, draws) if return_draws else y
-
 
 # %% ../nbs/01a_degrade.ipynb #e385cfb9
 DEGRADATIONS = {

@@ -441,7 +441,6 @@ class Evaluation:
         "The robustness tables as Markdown (see `robustness_markdown`)"
         return robustness_markdown(self.table)
 
-
 # %% ../nbs/04_evaluate.ipynb #0528a0b4
 def _jsonable(o):
     if isinstance(o, dict): return {str(k): _jsonable(v) for k, v in o.items()}

@@ -183,4 +183,3 @@ def qualify_names(data, # a folder made by `vlrface.data.prepare` (or `vlrface-p
         if len(by[n]) > 1: raise ValueError(f"{n!r} is in the sources {sorted(by[n])} of {data}: write it as SOURCE/{n}")
         return f"{next(iter(by[n]))}/{n}"
     return [one(n) for n in names]
-

@@ -136,7 +136,6 @@ class Pipeline:
                     quality=None if self.quality is None else self.quality.threshold,
                     **({'bands': {b: m and asdict(m.cfg) for b, m in self.bands.items()}} if len(self.bands) > 1 else {}))
 
-
 # %% ../nbs/05_pipeline.ipynb #647d01af
 INDEX_KINDS = ('auto', 'exact', 'pq')   # how a gallery is searched; see "Galleries of a million"
 EXACT_MAX = 20_000   # 'auto' searches galleries of up to this many embeddings exactly, larger ones through a PQ index
