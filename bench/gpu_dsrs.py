@@ -2,15 +2,17 @@
 bench/results/recipe-gpu-dsrs.{json,md} is rendered from the records kept in bench/results/recipe-gpu-dsrs/.
 
     python bench/gpu_dsrs.py pack [--quality 93]            # only for a machine that takes little data (see below)
-    python bench/gpu_dsrs.py train [--minutes 7]            # on the GPU machine, from the repository root
+    python bench/gpu_dsrs.py train [--minutes 7] [--bs N]   # on the GPU machine, from the repository root
     python bench/gpu_dsrs.py profile [--bs 16 64 128]       # on the GPU machine
-    python bench/gpu_dsrs.py render                         # anywhere: the page from the kept records
+    python bench/gpu_dsrs.py render [--bs N]                # anywhere: the page from the kept records
 
 `train` runs the three DSR steps of `bench/recipe.py --preset gpu --dsr-minutes M` at once, each in its own process:
 one bs-16 step of the original system's settings leaves an H200 mostly idle. Each step is logged as the recipe logs it,
 so `python bench/recipe.py --preset gpu --dsr-minutes M` afterwards, here or on another machine given the run folders,
 takes the DSRs as done and goes on with the fine-tuning. nvidia-smi is sampled every 5 s meanwhile; the machine, the
-samples and each run's small records (config, history, best epoch) are kept for the page.
+samples and each run's small records (config, history, best epoch) are kept for the page. `--bs N` trains at batch N
+with the learning rate scaled to it (`bench/recipe.py --dsr-bs N`), into runs/recipe-gpu-bsN, kept apart in
+bench/results/recipe-gpu-dsrs-bsN/ and its page.
 
 `profile` times the two halves of a DSR training step at the GPU preset's size: the model step alone (DSR forward and
 backward, identity and feature-matching losses through EdgeFace, bf16) and the making of a batch by the training loader
@@ -26,7 +28,8 @@ from pathlib import Path
 from common import _atomic_write, machine, results_path, secs
 
 BENCH = Path(__file__).resolve().parent
-KEPT = results_path('recipe-gpu-dsrs')   # the records the page is rendered from
+KEPT = results_path('recipe-gpu-dsrs')   # the records the page is rendered from (the original batch; the pack and the profile)
+def kept(bs:int|None=None)->Path: return KEPT if not bs else results_path(f'recipe-gpu-dsrs-bs{bs}')   # a run at another batch: apart
 NAMES = ('dsr16', 'dsr16-realistic', 'dsr8-realistic')
 RECORDS = ('config.json', 'history.csv', 'finished.json', 'best.json', 'bicubic.json')
 
@@ -59,38 +62,39 @@ def smi(path:Path, stop:threading.Event):
         stop.wait(); p.terminate(); p.wait()
 
 
-def train(minutes:float, data:Path, runs:Path, threads:int):
-    "The recipe's three DSR steps side by side, then their records kept"
+def train(minutes:float, data:Path, runs:Path, threads:int, bs:int|None=None):
+    "The recipe's three DSR steps side by side (at batch `bs`, if given), then their records kept"
     import torch, recipe
     if not torch.cuda.is_available(): sys.exit("bench/gpu_dsrs.py train: no GPU here; the recipe trains its DSRs one after the other on a CPU (bench/recipe.py)")
-    plan = {s['name']: s for s in recipe.steps(data, runs, 'gpu', False, minutes, 'recipe-gpu')}
+    k = kept(bs)
+    plan = {s['name']: s for s in recipe.steps(data, runs, 'gpu', False, minutes, 'recipe-gpu' + (f'-bs{bs}' if bs else ''), bs)}
     sts = recipe.states(list(plan.values()), runs)
     if sts['prep'] != 'done': sys.exit(f"bench/gpu_dsrs.py train: {data} is not prepared: run vlrface-prep lfw --out {data}")
-    KEPT.mkdir(parents=True, exist_ok=True)
-    _atomic_write(KEPT/'machine.json', json.dumps(machine('cuda'), indent=1) + '\n')
+    k.mkdir(parents=True, exist_ok=True)
+    _atomic_write(k/'machine.json', json.dumps(machine('cuda'), indent=1) + '\n')
     env, res, stop = {**os.environ, 'OMP_NUM_THREADS': str(threads)}, {}, threading.Event()
     def go(s):
         t0 = time.time()
         try: res[s['name']] = dict(ok=True, minutes=round(recipe.run_step(s['name'], s['argv'], runs/'logs'/f"{s['name']}.log", env)[0], 2))
         except Exception as e: res[s['name']] = dict(ok=False, error=str(e), minutes=round((time.time() - t0) / 60, 2))
     todo = [plan[n] for n in NAMES if sts[n] != 'done']
-    ts = [threading.Thread(target=smi, args=(KEPT/'smi.csv', stop), daemon=True)] + [threading.Thread(target=go, args=(s,)) for s in todo]
+    ts = [threading.Thread(target=smi, args=(k/'smi.csv', stop), daemon=True)] + [threading.Thread(target=go, args=(s,)) for s in todo]
     for t in ts: t.start()
     for t in ts[1:]: t.join()
     stop.set(); ts[0].join(timeout=10)
-    _atomic_write(KEPT/'steps.json', json.dumps(dict(minutes=minutes, threads=threads, steps=res,
+    _atomic_write(k/'steps.json', json.dumps(dict(minutes=minutes, threads=threads, steps=res, bs=bs,
                   commands={n: shlex.join(plan[n]['argv']) for n in NAMES}), indent=1) + '\n')
-    keep_runs(runs)
+    keep_runs(runs, k)
     if not all(r['ok'] for r in res.values()): sys.exit(f"bench/gpu_dsrs.py train: a step failed: {res}")
 
 
-def keep_runs(runs:Path):
-    "Copy each DSR run's small records (not its weights) to the kept folder, paths relative to the repository root"
+def keep_runs(runs:Path, k:Path=KEPT):
+    "Copy each DSR run's small records (not its weights) to the kept folder `k`, paths relative to the repository root"
     root = str(BENCH.parent) + os.sep
     for n in NAMES:
-        (KEPT/n).mkdir(parents=True, exist_ok=True)
+        (k/n).mkdir(parents=True, exist_ok=True)
         for f in RECORDS:
-            if (runs/n/f).exists(): _atomic_write(KEPT/n/f, (runs/n/f).read_text().replace(root, ''))
+            if (runs/n/f).exists(): _atomic_write(k/n/f, (runs/n/f).read_text().replace(root, ''))
 
 
 def profile(bs_list:list, data:Path, split:str='train'):
@@ -130,16 +134,19 @@ def gpu_use(path:Path)->dict:
                 memory_max_mib=max(b[1] for b in busy), power_mean_w=round(statistics.mean(b[2] for b in busy), 1)) if busy else {}
 
 
-def render_page()->dict:
-    "The record and its page, from the kept folder"
-    m, st = json.loads((KEPT/'machine.json').read_text()), json.loads((KEPT/'steps.json').read_text())
-    n_train = json.loads((KEPT/'carry.json').read_text())['train_faces'] if (KEPT/'carry.json').exists() else None
+def render_page(bs:int|None=None)->dict:
+    "The record and its page, from the kept folder of the runs at batch `bs` (default: the original batch)"
+    k = kept(bs)
+    if not (k/'steps.json').exists(): sys.exit(f"bench/gpu_dsrs.py: no kept records in {k}: run bench/gpu_dsrs.py train{f' --bs {bs}' if bs else ''} on a GPU first")
+    m, st = json.loads((k/'machine.json').read_text()), json.loads((k/'steps.json').read_text())
+    carry = next((json.loads((d/'carry.json').read_text()) for d in (k, KEPT) if (d/'carry.json').exists()), None)   # the pack the faces went in
+    n_train = carry['train_faces'] if carry else None
     runs = []
     for n in NAMES:
-        cfg = json.loads((KEPT/n/'config.json').read_text())
-        hist = list(csv.DictReader(open(KEPT/n/'history.csv', newline='')))
-        best, fin = json.loads((KEPT/n/'best.json').read_text()), json.loads((KEPT/n/'finished.json').read_text())
-        bic = json.loads((KEPT/n/'bicubic.json').read_text())
+        cfg = json.loads((k/n/'config.json').read_text())
+        hist = list(csv.DictReader(open(k/n/'history.csv', newline='')))
+        best, fin = json.loads((k/n/'best.json').read_text()), json.loads((k/n/'finished.json').read_text())
+        bic = json.loads((k/n/'bicubic.json').read_text())
         s = cfg['settings']; ep = [secs(h['time']) for h in hist]
         runs.append(dict(name=n, size=s['size'], degrade=s['degrade'], channels=s['channels'], blocks=s['blocks'], bs=s['bs'], lr=s['lr'],
                          epochs=len(hist), planned=fin.get('planned'), schedule=s['epochs'], stopped_by=fin.get('stopped_by'), minutes=round(sum(ep) / 60, 2),
@@ -148,19 +155,19 @@ def render_page()->dict:
                          bicubic=bic, torch=cfg['versions']['torch'],
                          faces_per_s=round(n_train / statistics.median(ep), 1) if n_train else None))
     prof = json.loads((KEPT/'profile.json').read_text()) if (KEPT/'profile.json').exists() else None
-    rec = dict(machine=m, steps=st, runs=runs, gpu_use=gpu_use(KEPT/'smi.csv') if (KEPT/'smi.csv').exists() else {},
-               profile=prof, carry=json.loads((KEPT/'carry.json').read_text()) if (KEPT/'carry.json').exists() else None)
-    _atomic_write(results_path('recipe-gpu-dsrs').with_suffix('.json'), json.dumps(rec, indent=1) + '\n')
-    _atomic_write(results_path('recipe-gpu-dsrs').with_suffix('.md'), page(rec) + '\n')
+    rec = dict(machine=m, steps=st, runs=runs, gpu_use=gpu_use(k/'smi.csv') if (k/'smi.csv').exists() else {}, profile=prof, carry=carry)
+    _atomic_write(k.with_suffix('.json'), json.dumps(rec, indent=1) + '\n')
+    _atomic_write(k.with_suffix('.md'), page(rec) + '\n')
     return rec
 
 
 def page(rec:dict)->str:
-    m, g, c = rec['machine'], rec['gpu_use'], rec['carry']
-    L = ["# The GPU recipe's DSRs on one GPU (`bench/gpu_dsrs.py`)\n",
+    m, g, c, bs = rec['machine'], rec['gpu_use'], rec['carry'], rec['steps'].get('bs')
+    L = [f"# The GPU recipe's DSRs on one GPU{f', at batch {bs}' if bs else ''} (`bench/gpu_dsrs.py`)\n",
          f"Trained {m['date'][:16].replace('T', ' ')} UTC on {m['gpu']}, {m['cpu']}, {m['cores']} cores, "
-         f"torch {m['torch']}, Python {m['python']}: the three DSR steps of `bench/recipe.py --preset gpu --dsr-minutes {rec['steps']['minutes']:g}` "
-         f"side by side, one process each ({rec['steps']['threads']} CPU threads each). The original system's settings (`TrainConfig` defaults): "
+         f"torch {m['torch']}, Python {m['python']}: the three DSR steps of `bench/recipe.py --preset gpu --dsr-minutes {rec['steps']['minutes']:g}"
+         f"{f' --dsr-bs {bs}' if bs else ''}` side by side, one process each ({rec['steps']['threads']} CPU threads each). The original system's settings "
+         f"({'`TrainConfig` defaults' if not bs else f'`TrainConfig` defaults but the batch, the learning rate scaled from 16 to {bs} faces'}): "
          f"{rec['runs'][0]['channels']} channels, {rec['runs'][0]['blocks']} blocks, batch {rec['runs'][0]['bs']}, one-cycle lr {rec['runs'][0]['lr']:g}, "
          "pixel + identity + feature-matching + TV losses (no VGG-16 file there, so no perceptual term), bf16.\n"]
     if c: L.append(f"The machine takes at most 64 MiB of files, so the {c['faces']:,} training and validation HR faces went as JPEG quality {c['quality']} "
@@ -199,19 +206,21 @@ def main():
     p = sub.add_parser('pack'); p.add_argument('--quality', type=int, default=93); p.add_argument('--data', type=Path, default=Path('data/lfw-vlr'))
     p.add_argument('--out', type=Path, default=Path('.carry/lfw-vlr.zip'))
     p = sub.add_parser('train'); p.add_argument('--minutes', type=float, default=7.); p.add_argument('--data', type=Path, default=Path('data/lfw-vlr'))
-    p.add_argument('--runs', type=Path, default=Path('runs/recipe-gpu')); p.add_argument('--threads', type=int, default=5, help='CPU threads of each step')
+    p.add_argument('--runs', type=Path, default=None, help='default: runs/recipe-gpu, or runs/recipe-gpu-bsN'); p.add_argument('--threads', type=int, default=5, help='CPU threads of each step')
+    p.add_argument('--bs', type=int, default=None, help='batch size, the learning rate scaled to it (default: the original 16)')
     p = sub.add_parser('profile'); p.add_argument('--bs', type=int, nargs='+', default=[16, 64, 128]); p.add_argument('--data', type=Path, default=Path('data/lfw-vlr'))
     p.add_argument('--split', default='train', help="the faces batches are made of (the kept profile of 2026-12-04 used 'val')")
-    sub.add_parser('render')
+    p = sub.add_parser('render'); p.add_argument('--bs', type=int, default=None, help='the page of the runs at this batch size')
     a = ap.parse_args()
     if Path.cwd().resolve() != BENCH.parent: sys.exit(f"bench/gpu_dsrs.py: run it from the repository root ({BENCH.parent})")
     if a.cmd == 'pack':
         rec = pack(a.data, a.out, a.quality)
         rec['train_faces'] = sum(1 for r in csv.DictReader(open(a.data/'manifest.csv', newline='')) if r['split'] == 'train')
         KEPT.mkdir(parents=True, exist_ok=True); _atomic_write(KEPT/'carry.json', json.dumps(rec, indent=1) + '\n'); print(json.dumps(rec))
-    elif a.cmd == 'train': train(a.minutes, a.data, a.runs, a.threads); print(page(render_page()))
+    elif a.cmd == 'train':
+        train(a.minutes, a.data, a.runs or Path('runs/recipe-gpu' + (f'-bs{a.bs}' if a.bs else '')), a.threads, a.bs); print(page(render_page(a.bs)))
     elif a.cmd == 'profile': profile(a.bs, a.data, a.split)
-    else: print(page(render_page()))
+    else: print(page(render_page(a.bs)))
 
 
 if __name__ == '__main__': main()
