@@ -129,7 +129,7 @@ def _prep_options()->argparse.ArgumentParser:
     g.add_argument('--strict', action='store_true', help='exit with status 1 if any image could not be prepared')
     g = config_flags(p, PrepConfig, 'preparation settings', dict(mode=('align', 'center'), no_face=('center', 'skip')), types=dict(sizes=_vlr_side), skip=('degrade',))
     degrade_flags(g, p, "VLR faces degraded as vlrface-eval --degrade NAME degrades them, seeded by each image's name and --seed: the same faces "
-                  "(default: area downsampling)", none=None)
+                  "('none', the default: area downsampling)")
     return p
 
 # %% ../nbs/09_cli.ipynb #2e36010b
@@ -223,7 +223,8 @@ def _multi_source(a)->tuple:
 def _prep_config(a):
     "The `PrepConfig` of the command line: --degrade a preset, or 'custom' made from the degradation flags"
     from vlrface.data import PrepConfig
-    return config_from_args(argparse.Namespace(**{**vars(a), 'degrade': degrade_arg(a, none=None)}), PrepConfig)
+    d = degrade_arg(a)
+    return config_from_args(argparse.Namespace(**{**vars(a), 'degrade': None if d == 'none' else d}), PrepConfig)
 
 def run_prep(argv:list|None=None)->int:
     "Run `vlrface-prep` with `argv` (default: the command line); return the exit status"

@@ -248,7 +248,7 @@ class DlibLandmarker:
 # %% ../nbs/01_data.ipynb #95b97bfe
 def vlr_face(hr:Image.Image, # the aligned HR face
              size:int, # the VLR side, 8-32
-             name:str='', # the sample's name, `SUBJECT/stem`: with `degrade`, it seeds the face's draws
+             name:str='', # the image's name as evaluation knows it (`vlrface.faces.image_name`; `SOURCE/` first in a set of several sources): with `degrade`, it seeds the face's draws
              degrade=None, # None: area downsampling; a preset of `vlrface.degrade.DEGRADATIONS` or a dict of `DegradationModel` fields
              seed:int=0 # with `degrade`: the draws' seed (`face_seed(name, seed)`, as evaluation seeds them)
             )->Image.Image:
@@ -404,7 +404,7 @@ def _src_stamp(path)->list:
     st = Path(path).stat(); return [st.st_size, st.st_mtime_ns]
 
 def _prep_chunk(chunk, out, cfg_dict, run:int, landmarker=None, several:bool=False):
-    "Prepare a chunk of (name, src, root) items (names `SOURCE/...` when `several`) and record them; runs in a worker process"
+    "Prepare a chunk of (name, src, root) items (`several`: of a set of several sources, names `SOURCE/...`) and record them; runs in a worker process"
     cfg = PrepConfig(**cfg_dict)
     recs = []
     for name, src, root in chunk:
@@ -462,19 +462,24 @@ def _upgraded(old:dict)->dict:
     "A recorded `PrepConfig` in today's terms: the old default degradation is `degrade=None` (the same bytes); any other stays, and differs"
     old = dict(old)
     if 'degradation' in old and old['degradation'] == _LEGACY_CLEAN: del old['degradation']
-    old.setdefault('degrade', None)
+    old.setdefault('degrade', None); old.setdefault('degrade_model', None)
     return old
+
+def _recorded(cfg:PrepConfig)->dict:
+    "`cfg` as a folder records it, with the degradation model in full: a preset whose settings changed since is another preparation"
+    from vlrface.degrade import get_degradation
+    return {**cfg.to_dict(), 'degrade_model': get_degradation(cfg.degrade).to_dict() if cfg.degrade is not None else None}
 
 def _check_state(out:Path, cfg:PrepConfig):
     "Record `cfg` in `out`, or refuse if `out` was prepared with other settings"
     f = out/STATE_DIR/'config.json'
     if f.exists():
-        old, new = _upgraded(json.loads(f.read_text())), cfg.to_dict()
+        old, new = _upgraded(json.loads(f.read_text())), _recorded(cfg)
         if old != new:
             diff = {k: (old.get(k), new.get(k)) for k in {**old, **new} if old.get(k) != new.get(k)}
             raise ValueError(f"{out} was prepared with other settings {diff} (old, new); "
                              "use another output folder, or delete it to start again")
-    else: atomic_write(f, json.dumps(cfg.to_dict(), indent=1))
+    else: atomic_write(f, json.dumps(_recorded(cfg), indent=1))
 
 # %% ../nbs/01_data.ipynb #1d55bdf8
 def _sources_text(s:dict)->str:
@@ -559,7 +564,7 @@ def _write_reports(res:PrepResult, roots:dict, cfg:PrepConfig):
     "Write the manifest, the error report, the statistics (per source too, when several) and a summary atomically"
     out, roots = res.out, {n: str(Path(r).resolve()) for n, r in roots.items()}
     one = dict(source_root=next(iter(roots.values()))) if len(roots) == 1 else {}  # the key a single-source summary always had
-    atomic_write(out/'prep.json', json.dumps(dict(**one, sources=roots, settings=cfg.to_dict(),
+    atomic_write(out/'prep.json', json.dumps(dict(**one, sources=roots, settings=_recorded(cfg),
                                                   samples=len(res.manifest), not_prepared=len(res.errors)), indent=1))
     atomic_write(out/'manifest.csv', res.manifest.to_csv(index=False))
     atomic_write(out/'errors.csv', res.errors.to_csv(index=False))
@@ -624,9 +629,13 @@ def prepare(source:pd.DataFrame|list|dict, # a scan (`scan_identity_folders`, `s
     remove_stale_tmp(out)
     _check_state(out, cfg); _check_sources(out, roots, several)
     items, t0 = list(zip(source.name, source.src, source.source.map(roots))), time.perf_counter()
-    recs, new, redo = _run_chunks(items, out, cfg, chunk_size, landmarker, n_workers, progress, several)
+    named = source.source.nunique() > 1   # evaluation names a face SOURCE/... when its set holds several sources (`load_face_set`)
+    recs, new, redo = _run_chunks(items, out, cfg, chunk_size, landmarker, n_workers, progress, named)
     wall = time.perf_counter() - t0
     manifest, errors = _collect(source, recs, _subject_splits(source, splits, several), cfg.sizes)
+    if cfg.degrade is not None and named and manifest.source.nunique() < 2:
+        warnings.warn(f"every image of all sources but {manifest.source.unique().tolist()} failed: evaluation names this set's faces without SOURCE/, "
+                      "so its degraded faces, seeded by their SOURCE/ names, are not the ones vlrface-eval --degrade makes")
     tim = pd.DataFrame(new, columns=['t_read', 't_detect', 't_write']).sum().to_dict()
     res = PrepResult(out, manifest, errors, prep_stats(manifest, errors), dict(wall=wall, n_done=len(new), n_skipped=len(items) - len(new), redo=redo, **tim))
     _write_reports(res, roots, cfg)

@@ -174,7 +174,8 @@ def _by(xs:list, idx:list, key, f):
 def apply_round(xs:list, # faces, each (1, 3, h, w) in 0-255, uint8 or float (sides may differ); replaced in place
                 rounds:list # the round of each face, from `draw` (None: the face sits this round out)
                ):
-    "One drawn round for each face: blur, resample, noise, quantise, JPEG; faces that share a step's shape go through it together"
+    "One drawn round for each face: blur, resample, noise, quantise, JPEG; faces that share a step's shape go through it together (one face and its round: that face, returned)"
+    if isinstance(xs, torch.Tensor): ys = [xs]; apply_round(ys, [rounds]); return ys[0]
     idx = [i for i, r in enumerate(rounds) if r is not None]
     side, size = (lambda i: xs[i].shape[-1]), (lambda i: rounds[i]['size'])
     blurred = [i for i in idx if 'blur' in rounds[i] or 'motion' in rounds[i]]
@@ -245,6 +246,7 @@ def degrade(hr, # (n, 3, H, W) HR faces: uint8 or floats in [0, 1], or anything 
            ):
     "Degraded faces, uint8 (n, 3, s, s), on `hr`'s device (and their draws, if asked)"
     m = get_degradation(model)
+    if not (isinstance(chunk, int) and chunk >= 1): raise ValueError(f"chunk must be a whole number >= 1, got {chunk!r}")
     x = _faces255(hr)
     seeds = range(len(x)) if seeds is None else list(seeds)
     if len(seeds) != len(x): raise ValueError(f"{len(seeds)} seeds for {len(x)} faces")

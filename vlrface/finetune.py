@@ -592,7 +592,7 @@ def train_finetune(data, # a folder prepared by vlrface-prep
         ver.subjects = None   # a run logged before that number existed keeps its columns
     if not quiet: print(f"{cl.label.nunique():,} classes, {len(dls.train.dataset):,} training faces ({dls.train.n:,} per epoch), "
                         f"{len(dls.valid.dataset):,} held out; {len(ver.pairs):,} validation pairs of {len(set(ver.bank.names)):,} images; "
-                        f"upscaled faces of {dls.n_sr:,} images computed in {dls.sr_seconds:.1f} s" + (f"; training faces degraded ('{cfg.degrade}') and upscaled anew every batch" if cfg.degrade != 'none' else ''))
+                        f"upscaled faces of {dls.n_sr:,} images computed in {dls.sr_seconds:.1f} s" + (f"; training faces degraded ('{cfg.degrade if isinstance(cfg.degrade, str) else 'custom'}') and upscaled anew every batch" if cfg.degrade != 'none' else ''))
     model = FaceClassifier(load_edgeface(edgeface), ArcFace(cl.label.nunique(), margin=cfg.margin, scale=cfg.scale))
     learn = finetune_learner(dls, model, ver, out, cfg.lr1, cfg.wd, cfg.clip or None, cfg.precision, cfg.distill)
     if cfg.distill:   # (before any training or resume: the targets are the original's embeddings)

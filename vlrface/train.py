@@ -136,7 +136,7 @@ def pair_dls(data, # a folder prepared by vlrface-prep
              size:int=16, # VLR side
              bs:int=16, # batch size
              train:str='train', valid:str='val', # split names
-             device=None, # default `get_device()`; in-memory faces are kept there
+             device=None, # default `get_device()`; in-memory faces are kept there (with `workers`, the training ones stay on the CPU)
              in_memory:bool=True, seed:int=0, flip:bool=True,
              degrade=None, # a degradation model or preset: VLR faces made from the HR faces per face and epoch (None: the prepared faces)
              jitter:int=0, # with `degrade`: training faces made at sides up to this far from `size`
