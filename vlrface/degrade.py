@@ -144,11 +144,12 @@ def describe(rounds:list)->str:
 
 # %% ../nbs/01a_degrade.ipynb #cabbbc4b
 def _conv(x:torch.Tensor, ks:list)->torch.Tensor:
-    "Blur each face of (n, 3, h, w) `x` by its own kernel in `ks` (all of one side), mirrored at the borders (repeated where the kernel is wider than the face)"
-    n, r = len(x), ks[0].shape[-1] // 2
+    "Blur each face of (n, 3, h, w) `x` by its own kernel in `ks`, mirrored at the borders (repeated where the widest kernel is wider than the face)"
+    n, r = len(x), max(k.shape[-1] for k in ks) // 2
     x = F.pad(x, (r, r, r, r), mode='reflect' if r < x.shape[-1] else 'replicate')
-    # one grouped convolution, a group per face and channel: the same sums as face by face, in one call
-    w = torch.stack(ks).to(x)[:, None, None].expand(-1, 3, 1, -1, -1).reshape(3 * n, 1, 2 * r + 1, 2 * r + 1)
+    # one grouped convolution, a group per face and channel, every kernel zero-padded to the widest: the same sums as face by face
+    # (the zeros add nothing, and past a face's own kernel the mirrored border is the same), in one call instead of one per width
+    w = torch.stack([F.pad(k, [r - k.shape[-1] // 2] * 4) for k in ks]).to(x)[:, None, None].expand(-1, 3, 1, -1, -1).reshape(3 * n, 1, 2 * r + 1, 2 * r + 1)
     y = F.conv2d(x.reshape(1, 3 * n, *x.shape[-2:]), w, groups=3 * n)
     return y.reshape(n, 3, *y.shape[-2:])
 
@@ -183,7 +184,7 @@ def apply_round(xs:list, # faces, each (1, 3, h, w) in 0-255, uint8 or float (si
     f = {i: side(i) / size(i) for i in blurred}   # kernels in pixels of the small face, applied at 4x its side
     for op, mk in (('blur', lambda i, b: gaussian_kernel(b[0] * f[i], b[1] * f[i], b[2])), ('motion', lambda i, m: motion_kernel(m[0] * f[i], m[1]))):
         ks = {i: mk(i, rounds[i][op]) for i in blurred if op in rounds[i]}
-        _by(xs, list(ks), lambda i: (side(i), ks[i].shape[-1]), lambda x, _, ii: _conv(x, [ks[i] for i in ii]))
+        _by(xs, list(ks), lambda i: (side(i), ks[i].shape[-1] // 2 < side(i)), lambda x, _, ii: _conv(x, [ks[i] for i in ii]))   # one call per side and border
     _by(xs, idx, lambda i: (side(i), size(i), rounds[i]['kernel']), lambda x, k, _: resample(x, k[1], k[2]))
     for i in idx:
         if 'noise' in rounds[i]: xs[i] = xs[i] + _noise(xs[i], *rounds[i]['noise'])
