@@ -67,7 +67,7 @@ def train(minutes:float, data:Path, runs:Path, threads:int, bs:int|None=None):
     import torch, recipe
     if not torch.cuda.is_available(): sys.exit("bench/gpu_dsrs.py train: no GPU here; the recipe trains its DSRs one after the other on a CPU (bench/recipe.py)")
     k = kept(bs)
-    plan = {s['name']: s for s in recipe.steps(data, runs, 'gpu', False, minutes, 'recipe-gpu' + (f'-bs{bs}' if bs else ''), bs)}
+    plan = {s['name']: s for s in recipe.steps(data, runs, 'gpu', False, minutes, recipe.recipe_name('gpu', bs), bs)}
     sts = recipe.states(list(plan.values()), runs)
     if sts['prep'] != 'done': sys.exit(f"bench/gpu_dsrs.py train: {data} is not prepared: run vlrface-prep lfw --out {data}")
     k.mkdir(parents=True, exist_ok=True)
@@ -218,7 +218,8 @@ def main():
         rec['train_faces'] = sum(1 for r in csv.DictReader(open(a.data/'manifest.csv', newline='')) if r['split'] == 'train')
         KEPT.mkdir(parents=True, exist_ok=True); _atomic_write(KEPT/'carry.json', json.dumps(rec, indent=1) + '\n'); print(json.dumps(rec))
     elif a.cmd == 'train':
-        train(a.minutes, a.data, a.runs or Path('runs/recipe-gpu' + (f'-bs{a.bs}' if a.bs else '')), a.threads, a.bs); print(page(render_page(a.bs)))
+        from recipe import recipe_name
+        train(a.minutes, a.data, a.runs or Path('runs')/recipe_name('gpu', a.bs), a.threads, a.bs); print(page(render_page(a.bs)))
     elif a.cmd == 'profile': profile(a.bs, a.data, a.split)
     else: print(page(render_page(a.bs)))
 

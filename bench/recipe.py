@@ -54,6 +54,11 @@ def dsr_args(preset:str, minutes:float|None, bs:int|None=None)->list:
     return a if find_vgg16() else a + ['--perceptual', '0']   # the perceptual term needs torchvision's VGG-16 file
 
 
+def recipe_name(preset:str, dsr_bs:int|None=None)->str:
+    "A recipe's default name, of its runs folder and its results: 'recipe-cpu', 'recipe-gpu', 'recipe-gpu-bs128'"
+    return f"recipe-{preset}" + (f"-bs{dsr_bs}" if dsr_bs else '')
+
+
 def steps(data:Path, runs:Path, preset:str, shipped:bool, dsr_minutes:float|None, out:str, dsr_bs:int|None=None)->list:
     "The recipe as [dict(name, kind, output, argv, needs)], in order; kind: 'prep', 'run' (a run folder), 'file' or 'results'"
     dsr = {k: v if shipped else str(runs/k/'best.safetensors') for k, v in SHIPPED.items()}
@@ -233,7 +238,7 @@ def main():
         sys.exit("bench/recipe.py: --preset and --dsr-minutes set the DSRs the recipe trains; with --shipped-dsrs it trains none")
     if a.dsr_bs is not None and (a.preset != 'gpu' or a.shipped_dsrs or a.dsr_bs < 1):
         sys.exit("bench/recipe.py: --dsr-bs is a batch size (>= 1) for the DSRs that --preset gpu trains")
-    name = f"recipe-{a.preset}" + (f"-bs{a.dsr_bs}" if a.dsr_bs else '')
+    name = recipe_name(a.preset, a.dsr_bs)
     runs, out = a.runs or Path(f'runs/{name}'), a.out or name
     plan = steps(a.data, runs, a.preset, a.shipped_dsrs, a.dsr_minutes, out, a.dsr_bs)
     try: sts = states(plan, runs)

@@ -100,22 +100,20 @@ def config_from_args(a:argparse.Namespace, cls, base=None):
 # %% ../nbs/09_cli.ipynb #47b23bb3
 def degrade_flags(g, # the argument group `--degrade` joins
                   p:argparse.ArgumentParser, # the parser the 'custom' settings join, as a group of their own
-                  what:str, # what the degradation makes, for the help
-                  none:str='none' # the name of "no degradation" (`None`: the flag is left out)
+                  what:str # what the degradation makes, for the help
                  ):
     "`--degrade NAME|custom` and the settings of the 'custom' `DegradationModel`: one set of flags for every command, one meaning"
     from vlrface.degrade import DEGRADATIONS, KERNELS, DegradationModel
-    names = ' '.join(([none] if none else []) + list(DEGRADATIONS))
-    g.add_argument('--degrade', default=None, metavar='NAME', help=f"{what}: {names}, or 'custom' for the settings below (the same as vlrface-eval's)".replace('%', '%%'))
+    g.add_argument('--degrade', default=None, metavar='NAME', help=f"{what}: none {' '.join(DEGRADATIONS)}, or 'custom' for the settings below (the same as vlrface-eval's)".replace('%', '%%'))
     config_flags(p, DegradationModel, "the 'custom' degradation (with --degrade custom)", dict(kernels=KERNELS))
 
-def degrade_arg(a:argparse.Namespace, none='none'):
-    "--degrade as a settings value (`None` if not given): `none`, a preset name, or the 'custom' model made from its flags, which need it"
+def degrade_arg(a:argparse.Namespace):
+    "--degrade as a settings value (`None` if not given): 'none', a preset name, or the 'custom' model made from its flags, which need it"
     from vlrface.degrade import DEGRADATIONS, DegradationModel
     given = [f for f in dataclasses.fields(DegradationModel) if getattr(a, f.name, None) is not None]
     if given and a.degrade != 'custom': raise ValueError(f"--{given[0].name.replace('_', '-')} sets the 'custom' degradation: add --degrade custom")
-    if a.degrade not in (None, none, 'custom', *DEGRADATIONS):
-        raise ValueError(f"unknown degradation {a.degrade!r}: choose from {', '.join(([none] if none else []) + list(DEGRADATIONS))} or 'custom'")
+    if a.degrade not in (None, 'none', 'custom', *DEGRADATIONS):
+        raise ValueError(f"unknown degradation {a.degrade!r}: choose from none, {', '.join(DEGRADATIONS)} or 'custom'")
     return config_from_args(a, DegradationModel).to_dict() if a.degrade == 'custom' else a.degrade
 
 # %% ../nbs/09_cli.ipynb #3ebc5549

@@ -6,16 +6,16 @@ Docs: https://vlrface.github.io/vlrface/data.html.md"""
 
 # %% ../nbs/01_data.ipynb #51a7b066
 from __future__ import annotations
-import errno, io, json, re, time, warnings
+import errno, json, re, time, warnings
 from collections import Counter
-from dataclasses import dataclass, field, asdict
+from dataclasses import dataclass, asdict
 from functools import cache
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 import pandas as pd
-from PIL import Image, ImageFilter
+from PIL import Image
 from fastcore.basics import listify
 with warnings.catch_warnings():  # fastai.layers calls the deprecated torch.jit.script at import; not our users' concern
     warnings.filterwarnings('ignore', message='`torch.jit.script` is deprecated', category=FutureWarning)

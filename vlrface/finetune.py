@@ -27,7 +27,7 @@ from .core import *
 from .dsr import DSR, PRETRAINED, load_dsr, upscale_faces
 from .edgeface import EdgeFace, embed, load_edgeface, save_edgeface
 from .faces import FaceSet, load_face_set, normalize
-from .degrade import DEGRADATIONS, TEST_DEGRADATIONS, degrade as degrade_faces, degrade_setting, face_seed, get_degradation
+from .degrade import TEST_DEGRADATIONS, degrade as degrade_faces, degrade_setting, face_seed, get_degradation
 from .evaluate import deal_folds, every_pair, tar_at_far, verification_report
 from .runs import *
 

@@ -26,7 +26,7 @@ from fastai.distributed import DistributedTrainer, DistributedDL
 from fastai.torch_core import find_bs, rank_distrib, num_distrib
 
 from .core import *
-from .degrade import DEGRADATIONS, degrade as degrade_faces, degrade_setting, describe, get_degradation
+from .degrade import degrade as degrade_faces, degrade_setting, describe, get_degradation
 from .runs import *
 from .dsr import DSR, DSRConfig, DSR_SMALL, save_dsr, upscale_faces
 from .edgeface import EdgeFace, load_edgeface
