@@ -19,7 +19,7 @@ from .faces import load_faces
 # %% auto #0
 __all__ = ['KERNELS', 'DEGRADATIONS', 'TEST_DEGRADATIONS', 'DegradationModel', 'gaussian_kernel', 'motion_kernel', 'resample',
            'draw', 'describe', 'apply_round', 'apply_rounds', 'face_seed', 'get_degradation', 'degrade_setting',
-           'degrade', 'show_degradations']
+           'degrade', 'moved_like', 'show_degradations']
 
 # %% ../nbs/01a_degrade.ipynb #81b76cd5
 KERNELS = ('area', 'bilinear', 'bicubic', 'nearest')  # the downsampling kernels a face may be resampled with
@@ -44,6 +44,10 @@ class DegradationModel:
     jpeg:float=0.  # probability of JPEG compression at the small size
     quality:tuple=(30, 95)  # its quality range, 1-100
     second:float=0.  # probability of a second round (the first ends at 1-2x the side)
+    misalign:float=0.  # probability that the face is cut off-centre (a detector's box or landmarks off by a pixel or two of the small face): moved, turned and scaled before anything else
+    misalign_shift:float=0.05  # its largest shift along each axis, a share of the face's side
+    misalign_angle:float=8.  # its largest turn, degrees
+    misalign_scale:float=0.08  # its largest change of scale, a share (1 +- this)
 
     def __post_init__(self):
         for k in ('sigma', 'motion_len', 'noise_std', 'quality', 'kernels'):  # JSON gives lists back
@@ -51,10 +55,12 @@ class DegradationModel:
             if isinstance(v, (list, str)): v = tuple(v) if isinstance(v, list) else (v,)
             if k != 'kernels' and (np.isscalar(v) or len(v) == 1): v = (v, v) if np.isscalar(v) else (v[0], v[0])   # one value: a range of one
             object.__setattr__(self, k, v)
-        for k in ('blur', 'aniso', 'motion', 'noise', 'poisson', 'gray', 'jpeg', 'second'):
+        for k in ('blur', 'aniso', 'motion', 'noise', 'poisson', 'gray', 'jpeg', 'second', 'misalign'):
             if not 0 <= getattr(self, k) <= 1: raise ValueError(f"{k} is a probability and must be within 0-1, got {getattr(self, k)}")
         _check_range('sigma', self.sigma, 0, 10); _check_range('motion_len', self.motion_len, 0, 20)
         _check_range('noise_std', self.noise_std, 0, 100); _check_range('quality', self.quality, 1, 100)
+        for k, hi in (('misalign_shift', 0.25), ('misalign_angle', 45), ('misalign_scale', 0.5)):
+            if not 0 <= getattr(self, k) <= hi: raise ValueError(f"{k} must be within 0-{hi}, got {getattr(self, k)}")
         if not self.kernels or any(k not in KERNELS for k in self.kernels):
             raise ValueError(f"kernels must be some of {KERNELS}, got {self.kernels}")
 
@@ -128,12 +134,18 @@ def draw(m:DegradationModel, # the model to draw from
     "The random choices for one face, round by round (a list of dicts)"
     rounds = []
     if rng.random() < m.second: rounds.append(_draw_round(m, rng, min(hr_size, int(round(size * rng.uniform(1, 2))))))
-    return rounds + [_draw_round(m, rng, size)]
+    rounds.append(_draw_round(m, rng, size))
+    # drawn last, and only by a model that misaligns: every other draw is the one the model without it makes
+    if m.misalign and rng.random() < m.misalign:
+        sh, a, sc = m.misalign_shift, m.misalign_angle, m.misalign_scale
+        rounds[0]['warp'] = (_u(rng, (-sh, sh)), _u(rng, (-sh, sh)), _u(rng, (-a, a)), _u(rng, (1 - sc, 1 + sc)))
+    return rounds
 
 def describe(rounds:list)->str:
     "A short description of drawn rounds, for plot titles: 'blur 0.8 bicubic q52 | ...'"
     def one(r):
         s = []
+        if 'warp' in r: s.append(f"moved {100 * r['warp'][0]:+.0f}/{100 * r['warp'][1]:+.0f}% {r['warp'][2]:+.0f}° x{r['warp'][3]:.2f}")
         if 'blur' in r: s.append(f"blur {r['blur'][0]:.1f}" + (f"/{r['blur'][1]:.1f}" if r['blur'][1] != r['blur'][0] else ''))
         if 'motion' in r: s.append(f"motion {r['motion'][0]:.1f}")
         s.append(f"{r['kernel']} {r['size']}")
@@ -152,6 +164,16 @@ def _conv(x:torch.Tensor, ks:list)->torch.Tensor:
     w = torch.stack([F.pad(k, [r - k.shape[-1] // 2] * 4) for k in ks]).to(x)[:, None, None].expand(-1, 3, 1, -1, -1).reshape(3 * n, 1, 2 * r + 1, 2 * r + 1)
     y = F.conv2d(x.reshape(1, 3 * n, *x.shape[-2:]), w, groups=3 * n)
     return y.reshape(n, 3, *y.shape[-2:])
+
+def _warp(x:torch.Tensor, warps:list)->torch.Tensor:
+    "Each face of (n, 3, h, w) `x` moved by its `(dx, dy, degrees, scale)`: shifts a share of the side, bilinear, mirrored at the borders"
+    t = torch.tensor(warps, dtype=torch.float64)
+    a, s = torch.deg2rad(t[:, 2]), t[:, 3]
+    # output pixel p shows the input at R(-a) p / s - 2 (dx, dy) (grid coordinates span 2 across the face)
+    c, si = torch.cos(a) / s, torch.sin(a) / s
+    theta = torch.stack([torch.stack([c, si, -2 * t[:, 0]], 1), torch.stack([-si, c, -2 * t[:, 1]], 1)], 1).float()
+    grid = F.affine_grid(theta, list(x.shape), align_corners=False)
+    return F.grid_sample(x, grid, mode='bilinear', padding_mode='reflection', align_corners=False)
 
 def _noise(x:torch.Tensor, kind:str, std:float, gray:bool, seed:int)->torch.Tensor:
     "Gaussian or Poisson noise for (1, 3, s, s) 0-255 `x`, from its own generator"
@@ -175,10 +197,11 @@ def _by(xs:list, idx:list, key, f):
 def apply_round(xs:list, # faces, each (1, 3, h, w) in 0-255, uint8 or float (sides may differ); replaced in place
                 rounds:list # the round of each face, from `draw` (None: the face sits this round out)
                ):
-    "One drawn round for each face: blur, resample, noise, quantise, JPEG; faces that share a step's shape go through it together (one face and its round: that face, returned)"
+    "One drawn round for each face: misalign, blur, resample, noise, quantise, JPEG; faces that share a step's shape go through it together (one face and its round: that face, returned)"
     if isinstance(xs, torch.Tensor): ys = [xs]; apply_round(ys, [rounds]); return ys[0]
     idx = [i for i, r in enumerate(rounds) if r is not None]
     side, size = (lambda i: xs[i].shape[-1]), (lambda i: rounds[i]['size'])
+    _by(xs, [i for i in idx if 'warp' in rounds[i]], side, lambda x, _, ii: _warp(x, [rounds[i]['warp'] for i in ii]))   # a first round only: at the HR side
     blurred = [i for i in idx if 'blur' in rounds[i] or 'motion' in rounds[i]]
     _by(xs, blurred, lambda i: (side(i), min(side(i), 4 * size(i))), lambda x, k, _: resample(x, k[1], 'area'))
     f = {i: side(i) / size(i) for i in blurred}   # kernels in pixels of the small face, applied at 4x its side
@@ -269,6 +292,17 @@ def degrade(hr, # (n, 3, H, W) HR faces: uint8 or floats in [0, 1], or anything 
     y = (torch.cat(outs) if outs else torch.zeros(0, 3, out_size, out_size, dtype=torch.uint8)).to(x.device)
     return (y, draws) if return_draws else y
 
+def moved_like(hr:torch.Tensor, # (n, 3, H, W) uint8 HR faces
+               draws:list # each face's drawn rounds, from `degrade(..., return_draws=True)`
+              )->torch.Tensor:
+    "The HR faces moved as their draws moved them before degrading (misalignment), the others as they are: what a DSR should restore a misaligned face to"
+    at = [i for i, d in enumerate(draws) if d and 'warp' in d[0]]
+    if len(draws) != len(hr): raise ValueError(f"{len(draws)} faces' draws for {len(hr)} faces")
+    if not at: return hr
+    out = hr.clone()
+    out[at] = _warp(hr[at].float().cpu(), [draws[i][0]['warp'] for i in at]).round().clamp(0, 255).to(hr.device, torch.uint8)
+    return out
+
 # %% ../nbs/01a_degrade.ipynb #e385cfb9
 DEGRADATIONS = {
     'clean': DegradationModel(),
@@ -278,6 +312,8 @@ DEGRADATIONS = {
     'jpeg': DegradationModel(jpeg=1., quality=(40, 90)),
     'mixed': DegradationModel(blur=1., sigma=(0.3, 1.0), kernels=KERNELS, noise=0.5, noise_std=(1., 6.), jpeg=1., quality=(40, 90)),
     'jpeg-low': DegradationModel(jpeg=1., quality=(15, 29)),
+    'realistic-misaligned': DegradationModel(blur=0.7, motion=0.1, kernels=KERNELS, noise=0.5, jpeg=0.7, second=0.3, misalign=0.7),
+    'misaligned': DegradationModel(misalign=1., misalign_shift=0.06, misalign_angle=10., misalign_scale=0.1),
 }
 TEST_DEGRADATIONS = ('clean', 'blur', 'noise', 'jpeg', 'mixed', 'jpeg-low')  # the robustness table's columns, by default
 

@@ -26,7 +26,7 @@ from fastai.distributed import DistributedTrainer, DistributedDL
 from fastai.torch_core import find_bs, rank_distrib, num_distrib
 
 from .core import *
-from .degrade import degrade as degrade_faces, degrade_setting, describe, get_degradation
+from .degrade import degrade as degrade_faces, degrade_setting, describe, get_degradation, moved_like
 from .runs import *
 from .dsr import DSR, DSRConfig, DSR_SMALL, save_dsr, upscale_faces
 from .edgeface import EdgeFace, load_edgeface
@@ -120,6 +120,7 @@ class PairDL(DataLoader):
         if self.degrade is not None:   # seeded by (seed, epoch, index): the same draws however the faces are batched, and on resume
             band = (max(VLR_MIN, self.size - self.jitter), min(VLR_MAX, self.size + self.jitter))
             v, self.draws = degrade_faces(h, band, self.degrade, [(self.seed, self.epoch, int(i)) for i in idx], out_size=self.size, return_draws=True)
+            if self.degrade.misalign: h = moved_like(h, self.draws)   # a misaligned face is restored to its HR face as moved, not to the template
         return v, h, torch.as_tensor(f)   # uint8 faces and their flips, made float by `after_batch` where the model runs
 
     def after_batch(self, b):
@@ -148,7 +149,8 @@ def pair_dls(data, # a folder prepared by vlrface-prep
     tr, va = (pair_data(data, size, s, in_memory, limit, progress, vlr=degrade is None) for s in (train, valid))
     vdeg = degrade
     if in_memory and degrade is not None:   # validation: the same draws every epoch (epoch 0, at `size` itself), so made once
-        va, vdeg = PairData(degrade_faces(va.hr, size, degrade, [(seed, 0, i) for i in range(len(va))]), va.hr), None
+        v, dr = degrade_faces(va.hr, size, degrade, [(seed, 0, i) for i in range(len(va))], return_draws=True)
+        va, vdeg = PairData(v, moved_like(va.hr, dr)), None
     # 4 workers of one thread make ~3,700 realistic 16 px faces/s (929 each on a Xeon core), more than an H200 trains at batch 128 (2,300);
     # more would only take cores from the process that launches the GPU's kernels
     if workers is None: workers = (min(4, num_cpus() - 1) if degrade is not None and device.type == 'cuda' else 0) if in_memory else min(4, num_cpus())
