@@ -465,7 +465,9 @@ def _upgraded(old:dict)->dict:
     if 'degradation' in old and old['degradation'] == _LEGACY_CLEAN: del old['degradation']
     old.setdefault('degrade', None); old.setdefault('degrade_model', None)
     for k in ('degrade', 'degrade_model'):   # a model recorded before a setting existed has that setting's default, which changes no face
-        if isinstance(old[k], dict): old[k] = get_degradation(old[k]).to_dict()
+        if isinstance(old[k], dict):
+            try: old[k] = get_degradation(old[k]).to_dict()
+            except (TypeError, ValueError): pass   # settings this version does not know: left as recorded, and shown as a difference
     return old
 
 def _recorded(cfg:PrepConfig)->dict:

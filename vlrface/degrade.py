@@ -45,7 +45,7 @@ class DegradationModel:
     quality:tuple=(30, 95)  # its quality range, 1-100
     second:float=0.  # probability of a second round (the first ends at 1-2x the side)
     misalign:float=0.  # probability that the face is cut off-centre (a detector's box or landmarks off by a pixel or two of the small face): moved, turned and scaled before anything else
-    misalign_shift:float=0.05  # its largest shift along each axis, a share of the face's side
+    misalign_shift:float=0.05  # its largest shift along each of the face's own axes, a share of its side (turned and scaled with it: the centre moves up to about (1 + scale)(cos + sin angle) times this)
     misalign_angle:float=8.  # its largest turn, degrees
     misalign_scale:float=0.08  # its largest change of scale, a share (1 +- this)
 
@@ -145,7 +145,9 @@ def describe(rounds:list)->str:
     "A short description of drawn rounds, for plot titles: 'blur 0.8 bicubic q52 | ...'"
     def one(r):
         s = []
-        if 'warp' in r: s.append(f"moved {100 * r['warp'][0]:+.0f}/{100 * r['warp'][1]:+.0f}% {r['warp'][2]:+.0f}° x{r['warp'][3]:.2f}")
+        if 'warp' in r:   # where the centre went (a share of the side, right/down), the turn (clockwise) and the scale
+            dx, dy, a, sc = r['warp']; c, si = math.cos(math.radians(a)), math.sin(math.radians(a))
+            s.append(f"moved {100 * sc * (c * dx - si * dy):+.0f}/{100 * sc * (si * dx + c * dy):+.0f}% {a:+.0f}° x{sc:.2f}")
         if 'blur' in r: s.append(f"blur {r['blur'][0]:.1f}" + (f"/{r['blur'][1]:.1f}" if r['blur'][1] != r['blur'][0] else ''))
         if 'motion' in r: s.append(f"motion {r['motion'][0]:.1f}")
         s.append(f"{r['kernel']} {r['size']}")
@@ -166,12 +168,12 @@ def _conv(x:torch.Tensor, ks:list)->torch.Tensor:
     return y.reshape(n, 3, *y.shape[-2:])
 
 def _warp(x:torch.Tensor, warps:list)->torch.Tensor:
-    "Each face of (n, 3, h, w) `x` moved by its `(dx, dy, degrees, scale)`: shifts a share of the side, bilinear, mirrored at the borders"
+    "Each face of (n, 3, h, w) `x` moved by its `(dx, dy, degrees, scale)`: shifted a share of its side along its own axes, turned and scaled about the centre; bilinear, mirrored at the borders"
     t = torch.tensor(warps, dtype=torch.float64)
     a, s = torch.deg2rad(t[:, 2]), t[:, 3]
     # output pixel p shows the input at R(-a) p / s - 2 (dx, dy) (grid coordinates span 2 across the face)
     c, si = torch.cos(a) / s, torch.sin(a) / s
-    theta = torch.stack([torch.stack([c, si, -2 * t[:, 0]], 1), torch.stack([-si, c, -2 * t[:, 1]], 1)], 1).float()
+    theta = torch.stack([torch.stack([c, si, -2 * t[:, 0]], 1), torch.stack([-si, c, -2 * t[:, 1]], 1)], 1).to(x.device, x.dtype)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode='bilinear', padding_mode='reflection', align_corners=False)
 
@@ -296,8 +298,9 @@ def moved_like(hr:torch.Tensor, # (n, 3, H, W) uint8 HR faces
                draws:list # each face's drawn rounds, from `degrade(..., return_draws=True)`
               )->torch.Tensor:
     "The HR faces moved as their draws moved them before degrading (misalignment), the others as they are: what a DSR should restore a misaligned face to"
-    at = [i for i, d in enumerate(draws) if d and 'warp' in d[0]]
+    if not (isinstance(hr, torch.Tensor) and hr.dtype == torch.uint8 and hr.ndim == 4): raise TypeError(f"moved_like takes a (n, 3, H, W) uint8 batch of HR faces, got {getattr(hr, 'dtype', type(hr).__name__)} {tuple(getattr(hr, 'shape', ()))}")
     if len(draws) != len(hr): raise ValueError(f"{len(draws)} faces' draws for {len(hr)} faces")
+    at = [i for i, d in enumerate(draws) if d and 'warp' in d[0]]
     if not at: return hr
     out = hr.clone()
     out[at] = _warp(hr[at].float().cpu(), [draws[i][0]['warp'] for i in at]).round().clamp(0, 255).to(hr.device, torch.uint8)
@@ -331,7 +334,8 @@ def show_degradations(hr, # one HR face (3, 112, 112) uint8, or anything `load_f
     fig, axs = plt.subplots(len(models), len(sizes), figsize=(figsize_per * len(sizes), figsize_per * 1.15 * len(models)), squeeze=False)
     for i, m in enumerate(models):
         model = get_degradation(m)   # seeded by the model itself: the same draws in any row, by name or as an object
-        key = zlib.crc32(json.dumps(model.to_dict(), sort_keys=True).encode())
+        d = {k: v for k, v in model.to_dict().items() if model.misalign or not k.startswith('misalign')}   # a model that never misaligns: the key it had before misalignment existed
+        key = zlib.crc32(json.dumps(d, sort_keys=True).encode())
         for j, s in enumerate(sizes):
             rounds = draw(model, np.random.default_rng((seed, key)), s, x.shape[-1])
             y = apply_rounds(x.cpu(), rounds)

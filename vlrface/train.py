@@ -63,6 +63,15 @@ class PairData:
         dec = lambda p: torch.from_numpy(np.array(read_rgb(p))).permute(2, 0, 1) if p is not None else None
         return (i, *map(dec, self.paths[i]))
 
+def _check_aligned(data):
+    "Refuse the prepared VLR faces of a folder that misaligned them: its HR faces stay on the template, and a DSR would learn to move faces back"
+    f = Path(data)/'prep.json'
+    m = (json.loads(f.read_text()).get('settings') or {}).get('degrade_model') if f.exists() else None
+    if m and m.get('misalign'):
+        raise ValueError(f"{data}: its VLR faces were misaligned when it was prepared (misalign {m['misalign']}) and its HR faces were not, so a DSR "
+                         "trained on these pairs would learn to move faces back. Train with --degrade instead: faces made from the HR faces on the fly, "
+                         "their targets moved with them")
+
 def pair_data(data, # a folder prepared by vlrface-prep
               size:int, # VLR side
               split:str, # 'train', 'val', ...
@@ -72,6 +81,7 @@ def pair_data(data, # a folder prepared by vlrface-prep
               vlr:bool=True # the prepared VLR faces too (False: HR only, for degradations made on the fly)
              )->PairData:
     "The (VLR, HR) pairs of `split` in a prepared folder"
+    if vlr: _check_aligned(data)
     if in_memory:
         fs = load_face_set(data, split=split, sizes=[size] if vlr else [], progress=progress)
         n = len(fs) if limit is None else min(limit, len(fs))
