@@ -130,7 +130,7 @@ class PairDL(DataLoader):
         if self.degrade is not None:   # seeded by (seed, epoch, index): the same draws however the faces are batched, and on resume
             band = (max(VLR_MIN, self.size - self.jitter), min(VLR_MAX, self.size + self.jitter))
             v, self.draws = degrade_faces(h, band, self.degrade, [(self.seed, self.epoch, int(i)) for i in idx], out_size=self.size, return_draws=True)
-            if self.degrade.misalign: h = moved_like(h, self.draws)   # a misaligned face is restored to its HR face as moved, not to the template
+            h = moved_like(h, self.draws)   # a misaligned face is restored to its HR face as moved, not to the template (the others stay as they are)
         return v, h, torch.as_tensor(f)   # uint8 faces and their flips, made float by `after_batch` where the model runs
 
     def after_batch(self, b):
