@@ -19,7 +19,7 @@ from fastcore.parallel import parallel
 
 from .core import *
 from .faces import read_manifest, image_name, FaceSet, load_face_set
-from .degrade import DEGRADATIONS, degrade, face_seed, get_degradation, TEST_DEGRADATIONS
+from .degrade import DEGRADATIONS, degrade, face_seed, get_degradation, moved_like, TEST_DEGRADATIONS
 from .dsr import DSR, band_for, dsr_bands, upscale_faces
 from .edgeface import embed, matched_embeddings
 
@@ -256,11 +256,13 @@ def _chunks(n, bs): return [slice(i, min(i + bs, n)) for i in range(0, n, bs)]
 def _hr_step(faces, rec, sl, bs, flip, st):
     st.setdefault(('hr', id(rec)), []).append(embed(rec, faces.hr[sl], bs=bs, flip=flip))
 
-def _vlr(faces, m, sl, st, seed)->torch.Tensor:
-    "The chunk's VLR faces of mode `m`: prepared, or degraded from HR (once per degradation and size, shared by the systems)"
-    if m.degrade is None: return faces.vlr[m.size][sl]
+def _vlr(faces, m, sl, st, seed)->tuple:
+    "The chunk's VLR faces of mode `m`, prepared or degraded from HR (once per degradation and size, shared by the systems), and the HR faces they show"
+    if m.degrade is None: return faces.vlr[m.size][sl], faces.hr[sl]
     key = ('vlr', m.degrade, m.size, sl.start)
-    if key not in st: st[key] = degrade(faces.hr[sl], m.size, m.degrade, [face_seed(n, seed) for n in faces.names[sl]])
+    if key not in st:   # a misaligned face shows its HR face moved: PSNR and SSIM are measured against that (`moved_like` returns the others as they are)
+        v, draws = degrade(faces.hr[sl], m.size, m.degrade, [face_seed(n, seed) for n in faces.names[sl]], return_draws=True)
+        st[key] = v, moved_like(faces.hr[sl], draws)
     return st[key]
 
 def _upscale(x:torch.Tensor, dsr:DSR|None, dtype=torch.float32)->torch.Tensor:
@@ -273,17 +275,17 @@ def _upscale(x:torch.Tensor, dsr:DSR|None, dtype=torch.float32)->torch.Tensor:
 def _mode_step(faces, m, sl, bs, keep, seed, flip, match, dtype, st):
     "Upscale, embed and measure one chunk of faces in mode `m`"
     small = ('small', id(m.dsr), id(m.recognizer), m.size, sl.start)   # this system's clean faces of this size: shared by 'clean' and the matched galleries
-    v = _vlr(faces, m, sl, st, seed)
+    v, hr = _vlr(faces, m, sl, st, seed)
     up = _upscale(v.float() / 255, m.dsr, dtype)
     e = st[small] if m.degrade == 'clean' and small in st else embed(m.recognizer, up, bs=bs, flip=flip)
     if m.degrade == 'clean': st[small] = e
-    hr = faces.hr[sl].float() / 255
+    hr = hr.float() / 255
     h = st[('hr', id(m.recognizer))]
     here = [k - sl.start for k in keep if sl.start <= k < sl.stop]
     for k, x in dict(emb=e, psnr=psnr(up, hr), ssim=ssim(up, hr), cos_hr=(e * h[sl]).sum(1), shown=up[here], vlr_shown=v[here]).items():
         st.setdefault((m.label, k), []).append(x)
     if match:   # the HR faces made small cleanly, through this system: once per system and size, whatever the probes' degradation
-        if small not in st: st[small] = embed(m.recognizer, _upscale(_vlr(faces, replace(m, degrade='clean'), sl, st, seed).float() / 255, m.dsr, dtype), bs=bs, flip=flip)
+        if small not in st: st[small] = embed(m.recognizer, _upscale(_vlr(faces, replace(m, degrade='clean'), sl, st, seed)[0].float() / 255, m.dsr, dtype), bs=bs, flip=flip)
         st.setdefault((m.label, 'small'), []).append(st[small])
 
 def _embed_all(faces, modes, bs, keep, seed, progress, flip=False, match=False, dtype=torch.float32)->dict:
@@ -372,7 +374,7 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
                     systems=[dict(label=m.label, mode=m.name, size=m.size, degradation=m.degrade, dsr=m.dsr is not None) for m in modes],
                     threshold=threshold, flip=flip, match=match,
                     precision=dict(dsr=dsr_prec, recogniser='fp32'),
-                    quality='PSNR/SSIM on BT.601 luma (pytorch_msssim SSIM), cos_hr = cosine to the HR embedding',
+                    quality='PSNR/SSIM on BT.601 luma (pytorch_msssim SSIM) against the HR face (moved as a misaligned face was), cos_hr = cosine to the HR embedding',
                     seconds=round(time.time() - t0, 1),
                     # the machine: its time depends on it (and, with precision 'auto', the DSRs' numbers)
                     machine=dict(cpu=cpu_model(), cores=os.cpu_count(), torch=torch.__version__, threads=torch.get_num_threads()))
