@@ -314,11 +314,13 @@ class FaceClassifier(nn.Module):
     def forward(self, x): return self.backbone(x)
 
 class ArcFaceLoss:
-    "Cross-entropy of the ArcFace logits from `model.head`, plus `distill` x (1 - cos) to the targets if given (`terms` names each for `NaNStop`)"
+    "Cross-entropy of the ArcFace logits from `model.head`, plus `distill` x (1 - cos) to the targets if given (`terms` names each for `NaNStop`); faces of label -1 count in the distillation only"
     def __init__(self, model:FaceClassifier, distill:float=0.): self.model, self.distill, self.terms = model, distill, {}
     def __call__(self, emb, labels, target=None):
         if not torch.isfinite(emb).all(): self.terms = {'embedding (the recogniser output)': emb}; return emb.sum() * float('nan')
-        l = F.cross_entropy(self.model.head(emb, labels), labels)
+        k = labels >= 0   # faces without a class (`FinetuneConfig.unlabelled`) have no ArcFace term
+        if not k.all() and not self.distill: raise ValueError("faces without a class (label -1) need distillation: they have no other loss")
+        l = F.cross_entropy(self.model.head(emb[k], labels[k]), labels[k]) if k.any() else emb.sum() * 0   # (a mean over the faces with a class)
         self.terms = {'arcface': l}
         if not self.distill: return l
         if target is None: raise ValueError("distillation is on but the batch has no targets: give the banks targets with `distill_targets`")
@@ -412,6 +414,7 @@ class FinetuneConfig:
     degrade:str|dict='none'   # VLR faces: 'none' (the prepared ones), a preset of vlrface.degrade.DEGRADATIONS or a dict of DegradationModel fields, made from each HR face anew every epoch
     distill:float=0.          # weight of 1 - cos to the original recogniser's embedding of each image's HR face (0: off)
     min_images:int=2          # training images a person needs to get a class
+    unlabelled:bool=False     # the training images of people with fewer than min_images join too, without a class: the distillation term only (needs distill)
     holdout:int=4             # people with this many images lend one to closed-set validation (0: none)
     per_subject:int=20        # genuine validation pairs per validation person, at most
     seed:int=0                # seed of the head, draws, shuffles and flips
@@ -423,6 +426,7 @@ class FinetuneConfig:
         self.degrade = degrade_setting(self.degrade)   # a preset by name, any other model with all its settings
         self.sizes = tuple(sorted({check_vlr_size(s) for s in self.sizes}))
         if not 0 <= self.hr_ratio <= 1: raise ValueError(f"hr_ratio must be in [0, 1], got {self.hr_ratio}")
+        if self.unlabelled and not self.distill: raise ValueError("unlabelled faces learn from the distillation term alone: give distill > 0 with unlabelled")
 
 # %% ../nbs/08_finetune.ipynb #13ac5870
 def _set_stage(learn:Learner, stage:int, epochs1:int):
@@ -530,7 +534,11 @@ def finetune_data(data, # a folder prepared by vlrface-prep
     cl['idx'] = fs.idx(cl.name); cl['closed_valid'] = _holdout(cl, cfg.holdout, cfg.seed)
     t0 = time.time()
     kw = dict(sizes=cfg.sizes, degrade=deg, seed=cfg.seed, progress=progress)
-    tr = face_bank(fs, cl.idx[~cl.closed_valid], cl.label[~cl.closed_valid], dsrs, on_the_fly=deg is not None, **kw)
+    tr_idx, tr_lab = cl.idx[~cl.closed_valid].values, cl.label[~cl.closed_valid].values
+    if cfg.unlabelled:   # the other training images: no class, but an HR face to distil from
+        un = df[(df.split == train) & ~df.name.isin(cl.name)]
+        tr_idx, tr_lab = np.r_[tr_idx, fs.idx(un.name)], np.r_[tr_lab, np.full(len(un), -1)]
+    tr = face_bank(fs, tr_idx, tr_lab, dsrs, on_the_fly=deg is not None, **kw)
     cv = face_bank(fs, cl.idx[cl.closed_valid], cl.label[cl.closed_valid], dsrs, dtype=val_dtype, **kw)
     vb = face_bank(vs, np.arange(len(vs)), None, dsrs, dtype=val_dtype, **kw)
     secs = time.time() - t0
@@ -590,7 +598,8 @@ def train_finetune(data, # a folder prepared by vlrface-prep
     dls, ver, cl = finetune_data(data, dsrs, cfg, device=device, progress=progress and not quiet, val_dtype=torch.float32 if dsr32 else None)
     if resume and (out/'history.csv').exists() and 'ver_tar3_hr_all' not in pd.read_csv(out/'history.csv', nrows=0).columns:
         ver.subjects = None   # a run logged before that number existed keeps its columns
-    if not quiet: print(f"{cl.label.nunique():,} classes, {len(dls.train.dataset):,} training faces ({dls.train.n:,} per epoch), "
+    n_un = int((dls.train.dataset.labels < 0).sum())
+    if not quiet: print(f"{cl.label.nunique():,} classes, {len(dls.train.dataset):,} training faces ({dls.train.n:,} per epoch" + (f"; {n_un:,} without a class, distilled only" if n_un else '') + "), "
                         f"{len(dls.valid.dataset):,} held out; {len(ver.pairs):,} validation pairs of {len(set(ver.bank.names)):,} images; "
                         f"upscaled faces of {dls.n_sr:,} images computed in {dls.sr_seconds:.1f} s" + (f"; training faces degraded ('{cfg.degrade if isinstance(cfg.degrade, str) else 'custom'}') and upscaled anew every batch" if cfg.degrade != 'none' else ''))
     model = FaceClassifier(load_edgeface(edgeface), ArcFace(cl.label.nunique(), margin=cfg.margin, scale=cfg.scale))
