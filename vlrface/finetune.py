@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
 from safetensors.torch import save_file, load_file, safe_open
+from fastcore.parallel import num_cpus
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner, Metric
@@ -192,13 +193,20 @@ class FaceDL(DataLoader):
     def create_item(self, i): return i
 
     def create_batch(self, b):
+        "uint8 faces (made where the bank makes them, seeded per face: the same in a worker process), their flips, labels and targets"
         ds, at = self.dataset, self._order[b]
         idx = torch.as_tensor(at, device=ds.faces.device)
-        x = normalize(ds.batch(at, [(self.seed, self.stage, self.epoch, int(i)) for i in at] if ds.made else None))
-        f = torch.as_tensor(self._flips[b], device=x.device)
-        if f.any(): x = torch.where(f[:, None, None, None], x.flip(-1), x)
-        if ds.targets is None: return x, ds.labels[idx]
-        return x, ds.labels[idx], ds.targets[idx, f.long()]   # the target of the face as flipped
+        x = ds.batch(at, [(self.seed, self.stage, self.epoch, int(i)) for i in at] if ds.made else None)
+        f = torch.as_tensor(self._flips[b], device=ds.faces.device)
+        if ds.targets is None: return x, f, ds.labels[idx]
+        return x, f, ds.labels[idx], ds.targets[idx, f.long()]   # the target of the face as flipped
+
+    def after_batch(self, b):
+        "Normalised float faces, flipped where drawn, and the targets: on the loader's device, after the (uint8, 4x smaller) batch got there"
+        x, f, *ys = b
+        x = normalize(x)
+        if f.any(): x = torch.where(f.to(x.device)[:, None, None, None], x.flip(-1), x)
+        return (x, *ys)
 
 # %% ../nbs/08_finetune.ipynb #1c6f6a43
 def make_pairs(names, # image name of each face
@@ -519,7 +527,8 @@ def finetune_data(data, # a folder prepared by vlrface-prep
                   cfg:FinetuneConfig|None=None,
                   train:str='train', valid:str='val', # split names
                   device=None, progress:bool=True,
-                  val_dtype=torch.float32): # of the DSRs for the validation and held-out faces: fp32, the same on every machine (`None`: the fast one)
+                  val_dtype=torch.float32, # of the DSRs for the validation and held-out faces: fp32, the same on every machine (`None`: the fast one)
+                  workers:int|None=None): # processes making the training batches (None: for faces made per batch by bicubic on a GPU, 4 (fewer on a smaller CPU); else 0)
     "(`DataLoaders`, `VerificationCallback`, classes table) for fine-tuning on `train` and validating on `valid` people"
     cfg, device = cfg or FinetuneConfig(), get_device(device)
     dsrs = {s: d.to(device) for s, d in _dsr_sizes(dsrs).items()}
@@ -543,8 +552,12 @@ def finetune_data(data, # a folder prepared by vlrface-prep
     vb = face_bank(vs, np.arange(len(vs)), None, dsrs, dtype=val_dtype, **kw)
     secs = time.time() - t0
     pairs = make_pairs(vs.names, vs.subjects, cfg.per_subject, cfg.seed)
-    tr.to(device); cv.to(device)
-    trdl = FaceDL(tr, hr_ratio=cfg.hr_ratio, bs=cfg.bs, shuffle=True, flip=cfg.flip, seed=cfg.seed, device=device)
+    # on a GPU, one process degrading and upscaling the faces of every batch keeps it waiting: workers make them on the CPU meanwhile
+    # (not in front of a DSR, which would then run on the CPU)
+    if workers is None: workers = min(4, num_cpus() - 1) if tr.made and device.type == 'cuda' and all(d is None for _, d in tr.made.values()) else 0
+    tr.to('cpu' if workers else device); cv.to(device)   # (the workers' faces stay on the CPU; only the batches travel)
+    trdl = FaceDL(tr, hr_ratio=cfg.hr_ratio, bs=cfg.bs, shuffle=True, flip=cfg.flip, seed=cfg.seed, device=device,
+                  num_workers=workers, pin_memory=bool(workers) and device.type == 'cuda')
     trdl.drop_last = trdl.n > cfg.bs   # (an epoch smaller than a batch keeps its one short batch)
     dls = DataLoaders(trdl, FaceDL(cv, bs=cfg.bs * 2, device=device), device=device)
     dls.sr_seconds, dls.n_sr = secs, int(sum((b.kinds != 'HR').sum() for b in (tr, cv, vb) if not b.made))
