@@ -9,14 +9,14 @@ epoch and at the best, the top-scoring epoch whatever its HR cost, and whether t
     (the same with --lr-backbone 6e-5 --out runs/ft-realistic-lr6)
     python bench/ft_choice.py runs/ft-realistic runs/ft-realistic-lr6
 """
-import argparse, json
+import argparse, dataclasses, json
 from pathlib import Path
 
 import pandas as pd
 
 from common import machine, describe, write_results
 from vlrface.core import md_table
-from vlrface.finetune import hr_bound_from
+from vlrface.finetune import FinetuneConfig, hr_bound_from
 
 
 def main():
@@ -25,8 +25,10 @@ def main():
     ap.add_argument('--out', type=Path, default=Path('bench/results/ft-realistic-val'))
     a = ap.parse_args()
     mach = machine()
-    cfgs = {r: json.loads((r/'config.json').read_text())['settings'] for r in a.runs}
-    differ = sorted(k for k in cfgs[a.runs[0]] if len({json.dumps(c.get(k)) for c in cfgs.values()}) > 1)
+    # a run recorded before a setting existed had its default (a resumed run fills it in the same way)
+    default = dataclasses.asdict(FinetuneConfig())
+    cfgs = {r: {**default, **json.loads((r/'config.json').read_text())['settings']} for r in a.runs}
+    differ = sorted(k for k in {k for c in cfgs.values() for k in c} if len({json.dumps(c.get(k)) for c in cfgs.values()}) > 1)
     rows, hist = [], {}
     for r in a.runs:
         h, best = pd.read_csv(r/'history.csv'), json.loads((r/'best.json').read_text())

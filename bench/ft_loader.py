@@ -61,7 +61,8 @@ def main():
     dls, _, _ = finetune_data(a.data, (), cfg, device='cpu', progress=False, workers=0)
     tr = dls.train
     tr.dataset.targets = torch.zeros(len(tr.dataset), 2, 512)   # (served with each face, as in a distilling run: their values do not matter here)
-    first = {w: tr.new(num_workers=w).one_batch()[0] for w in a.workers}   # the same faces whoever makes them
+    # the same faces whoever makes them (iterated: fastai's one_batch would make them in this process whatever num_workers says)
+    first = {w: next(iter(tr.new(num_workers=w)))[0] for w in a.workers}
     same = all(torch.equal(first[0], x) for x in first.values())
     best = {w: float('inf') for w in a.workers}
     for _ in range(a.rounds):   # in turns: a busy moment of the machine falls on one setting of one round

@@ -328,7 +328,8 @@ class ArcFaceLoss:
         if not torch.isfinite(emb).all(): self.terms = {'embedding (the recogniser output)': emb}; return emb.sum() * float('nan')
         k = labels >= 0   # faces without a class (`FinetuneConfig.unlabelled`) have no ArcFace term
         if not k.all() and not self.distill: raise ValueError("faces without a class (label -1) need distillation: they have no other loss")
-        l = F.cross_entropy(self.model.head(emb[k], labels[k]), labels[k]) if k.any() else emb.sum() * 0   # (a mean over the faces with a class)
+        # a mean over the faces with a class; none: zero, through the head (always learning), as a frozen backbone's emb has no graph
+        l = F.cross_entropy(self.model.head(emb[k], labels[k]), labels[k]) if k.any() else self.model.head.weight.sum() * 0
         self.terms = {'arcface': l}
         if not self.distill: return l
         if target is None: raise ValueError("distillation is on but the batch has no targets: give the banks targets with `distill_targets`")
@@ -554,7 +555,9 @@ def finetune_data(data, # a folder prepared by vlrface-prep
     pairs = make_pairs(vs.names, vs.subjects, cfg.per_subject, cfg.seed)
     # on a GPU, one process degrading and upscaling the faces of every batch keeps it waiting: workers make them on the CPU meanwhile
     # (not in front of a DSR, which would then run on the CPU)
-    if workers is None: workers = min(4, num_cpus() - 1) if tr.made and device.type == 'cuda' and all(d is None for _, d in tr.made.values()) else 0
+    dsr_made = any(d is not None for _, d in tr.made.values())
+    if workers is None: workers = min(4, num_cpus() - 1) if tr.made and device.type == 'cuda' and not dsr_made else 0
+    if workers and dsr_made and device.type == 'cuda': raise ValueError("workers make the training faces on the CPU: with a DSR in front it would run there, not on the GPU; give workers=0")
     tr.to('cpu' if workers else device); cv.to(device)   # (the workers' faces stay on the CPU; only the batches travel)
     trdl = FaceDL(tr, hr_ratio=cfg.hr_ratio, bs=cfg.bs, shuffle=True, flip=cfg.flip, seed=cfg.seed, device=device,
                   num_workers=workers, pin_memory=bool(workers) and device.type == 'cuda')
