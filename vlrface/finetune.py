@@ -14,7 +14,6 @@ import numpy as np
 import pandas as pd
 import torch, torch.nn as nn, torch.nn.functional as F
 from safetensors.torch import save_file, load_file, safe_open
-from fastcore.parallel import num_cpus
 from fastai.data.load import DataLoader
 from fastai.data.core import DataLoaders
 from fastai.learner import Learner, Metric
@@ -556,7 +555,7 @@ def finetune_data(data, # a folder prepared by vlrface-prep
     # on a GPU, one process degrading and upscaling the faces of every batch keeps it waiting: workers make them on the CPU meanwhile
     # (not in front of a DSR, which would then run on the CPU)
     dsr_made = any(d is not None for _, d in tr.made.values())
-    if workers is None: workers = min(4, num_cpus() - 1) if tr.made and device.type == 'cuda' and not dsr_made else 0
+    if workers is None: workers = loader_workers() if tr.made and device.type == 'cuda' and not dsr_made else 0
     if workers and dsr_made and device.type == 'cuda': raise ValueError("workers make the training faces on the CPU: with a DSR in front it would run there, not on the GPU; give workers=0")
     tr.to('cpu' if workers else device); cv.to(device)   # (the workers' faces stay on the CPU; only the batches travel)
     trdl = FaceDL(tr, hr_ratio=cfg.hr_ratio, bs=cfg.bs, shuffle=True, flip=cfg.flip, seed=cfg.seed, device=device,

@@ -161,9 +161,7 @@ def pair_dls(data, # a folder prepared by vlrface-prep
     if in_memory and degrade is not None:   # validation: the same draws every epoch (epoch 0, at `size` itself), so made once
         v, dr = degrade_faces(va.hr, size, degrade, [(seed, 0, i) for i in range(len(va))], return_draws=True)
         va, vdeg = PairData(v, moved_like(va.hr, dr)), None
-    # 4 workers of one thread make ~3,700 realistic 16 px faces/s (929 each on a Xeon core), more than an H200 trains at batch 128 (2,300);
-    # more would only take cores from the process that launches the GPU's kernels
-    if workers is None: workers = (min(4, num_cpus() - 1) if degrade is not None and device.type == 'cuda' else 0) if in_memory else min(4, num_cpus())
+    if workers is None: workers = (loader_workers() if degrade is not None and device.type == 'cuda' else 0) if in_memory else min(4, num_cpus())
     # the workers degrade on the CPU while the GPU steps: their faces stay there, and only the batches travel
     if in_memory: tr, va = tr.to('cpu' if workers else device), va.to(device)
     return DataLoaders(PairDL(tr, bs=bs, shuffle=True, drop_last=len(tr) > bs, flip=flip, seed=seed, device=device, num_workers=workers,
