@@ -125,7 +125,7 @@ class PairDL(DataLoader):
             h, f = ds.hr[t], self._flips[idx]
             v = ds.vlr[t] if self.degrade is None else None
         else:
-            idx, h, f = np.array([x[0] for x in b]), torch.stack([x[2] for x in b]), np.zeros(len(b), bool)
+            idx = np.array([x[0] for x in b]); h, f = torch.stack([x[2] for x in b]), self._flips[idx]   # (drawn before any worker started)
             v = torch.stack([x[1] for x in b]) if self.degrade is None else None
         if self.degrade is not None:   # seeded by (seed, epoch, index): the same draws however the faces are batched, and on resume
             band = (max(VLR_MIN, self.size - self.jitter), min(VLR_MAX, self.size + self.jitter))
