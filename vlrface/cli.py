@@ -260,12 +260,13 @@ def prep():
 # %% ../nbs/09_cli.ipynb #3425bd93
 def eval_parser()->argparse.ArgumentParser:
     "The argument parser of `vlrface-eval`"
+    from vlrface.degrade import DEGRADATIONS, TEST_DEGRADATIONS
     p = argparse.ArgumentParser(prog='vlrface-eval', description='Evaluate HR, bicubic and DSR face recognition on a prepared data set: verification, identification, image quality; with --degrade, under test-time degradations (the robustness table).')
     p.add_argument('data', type=Path, help='a folder made by vlrface-prep')
     p.add_argument('--pairs', type=Path, default=None, help='LFW-format pairs file for verification (View 1 or View 2), e.g. pairsDevTest.txt')
     p.add_argument('--identify', default='test', metavar='SPLIT', help="identification on this split's images; 'none' to skip (default: test)")
     p.add_argument('--sizes', type=_vlr_side, nargs='+', default=None, help='VLR sides, 8-32 (default: every size in DATA; with --degrade: 8 12 16 24 32)')
-    p.add_argument('--degrade', nargs='+', default=None, metavar='NAME', help="test-time degradations, made from the HR faces and seeded per face: presets of vlrface.degrade (clean blur noise jpeg mixed jpeg-low realistic), 'all' for the standard set, 'custom' for the settings below")
+    p.add_argument('--degrade', nargs='+', default=None, metavar='NAME', help=f"test-time degradations, made from the HR faces and seeded per face: presets of vlrface.degrade ({' '.join(DEGRADATIONS)}), 'all' for the standard set ({' '.join(TEST_DEGRADATIONS)}), 'custom' for the settings below")
     p.add_argument('--edgeface', type=Path, default=None, help='recogniser checkpoint (default: $VLRFACE_EDGEFACE or ../shared/weights/edgeface_xxs_q.pt)')
     p.add_argument('--dsr', type=Path, nargs='*', default=[], help="trained DSR files (one per VLR size), or 'pretrained[:NAME]' (shipped with vlrface)")
     p.add_argument('--bands', type=_dsr_band, nargs='+', default=None, metavar='[SIDE=]FILE', help="DSRs as one system, each for its band of sizes "

@@ -17,9 +17,9 @@ from .core import *
 from .faces import load_faces
 
 # %% auto #0
-__all__ = ['KERNELS', 'DEGRADATIONS', 'TEST_DEGRADATIONS', 'DegradationModel', 'gaussian_kernel', 'motion_kernel', 'resample',
-           'draw', 'describe', 'apply_round', 'apply_rounds', 'face_seed', 'get_degradation', 'degrade_setting',
-           'degrade', 'moved_like', 'show_degradations']
+__all__ = ['KERNELS', 'LUMA', 'DEGRADATIONS', 'TEST_DEGRADATIONS', 'DegradationModel', 'gaussian_kernel', 'motion_kernel',
+           'resample', 'draw', 'describe', 'apply_round', 'apply_rounds', 'face_seed', 'get_degradation',
+           'degrade_setting', 'degrade', 'moved_like', 'show_degradations']
 
 # %% ../nbs/01a_degrade.ipynb #81b76cd5
 KERNELS = ('area', 'bilinear', 'bicubic', 'nearest')  # the downsampling kernels a face may be resampled with
@@ -48,6 +48,7 @@ class DegradationModel:
     misalign_shift:float=0.05  # its largest shift along each of the face's own axes, a share of its side (turned and scaled with it: the centre moves up to about (1 + scale)(cos + sin angle) times this)
     misalign_angle:float=8.  # its largest turn, degrees
     misalign_scale:float=0.08  # its largest change of scale, a share (1 +- this)
+    mono:float=0.  # probability that the camera records brightness only (monochrome, or infrared at night): the face made grey (Rec. 601 luma) first, its noise and JPEG grey too
 
     def __post_init__(self):
         for k in ('sigma', 'motion_len', 'noise_std', 'quality', 'kernels'):  # JSON gives lists back
@@ -55,7 +56,7 @@ class DegradationModel:
             if isinstance(v, (list, str)): v = tuple(v) if isinstance(v, list) else (v,)
             if k != 'kernels' and (np.isscalar(v) or len(v) == 1): v = (v, v) if np.isscalar(v) else (v[0], v[0])   # one value: a range of one
             object.__setattr__(self, k, v)
-        for k in ('blur', 'aniso', 'motion', 'noise', 'poisson', 'gray', 'jpeg', 'second', 'misalign'):
+        for k in ('blur', 'aniso', 'motion', 'noise', 'poisson', 'gray', 'jpeg', 'second', 'misalign', 'mono'):
             if not 0 <= getattr(self, k) <= 1: raise ValueError(f"{k} is a probability and must be within 0-1, got {getattr(self, k)}")
         _check_range('sigma', self.sigma, 0, 10); _check_range('motion_len', self.motion_len, 0, 20)
         _check_range('noise_std', self.noise_std, 0, 100); _check_range('quality', self.quality, 1, 100)
@@ -139,6 +140,9 @@ def draw(m:DegradationModel, # the model to draw from
     if m.misalign and rng.random() < m.misalign:
         sh, a, sc = m.misalign_shift, m.misalign_angle, m.misalign_scale
         rounds[0]['warp'] = (_u(rng, (-sh, sh)), _u(rng, (-sh, sh)), _u(rng, (-a, a)), _u(rng, (1 - sc, 1 + sc)))
+    # after that, and only by a model with monochrome cameras: the same camera for every round of the face
+    if m.mono and rng.random() < m.mono:
+        for r in rounds: r['mono'] = True
     return rounds
 
 def describe(rounds:list)->str:
@@ -148,6 +152,7 @@ def describe(rounds:list)->str:
         if 'warp' in r:   # where the centre went (a share of the side, right/down), the turn (clockwise) and the scale
             dx, dy, a, sc = r['warp']; c, si = math.cos(math.radians(a)), math.sin(math.radians(a))
             s.append(f"moved {100 * sc * (c * dx - si * dy):+.0f}/{100 * sc * (si * dx + c * dy):+.0f}% {a:+.0f}° x{sc:.2f}")
+        if r.get('mono'): s.append('mono')
         if 'blur' in r: s.append(f"blur {r['blur'][0]:.1f}" + (f"/{r['blur'][1]:.1f}" if r['blur'][1] != r['blur'][0] else ''))
         if 'motion' in r: s.append(f"motion {r['motion'][0]:.1f}")
         s.append(f"{r['kernel']} {r['size']}")
@@ -177,6 +182,12 @@ def _warp(x:torch.Tensor, warps:list)->torch.Tensor:
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode='bilinear', padding_mode='reflection', align_corners=False)
 
+LUMA = (0.299, 0.587, 0.114)   # Rec. 601 weights of R, G, B in a grey level (as PIL's 'L')
+
+def _luma(x:torch.Tensor)->torch.Tensor:
+    "(n, 3, h, w) faces made grey: their luma in all three channels"
+    return (x * x.new_tensor(LUMA)[:, None, None]).sum(1, keepdim=True).repeat(1, 3, 1, 1)
+
 def _noise(x:torch.Tensor, kind:str, std:float, gray:bool, seed:int)->torch.Tensor:
     "Gaussian or Poisson noise for (1, 3, s, s) 0-255 `x`, from its own generator"
     g = torch.Generator().manual_seed(seed)
@@ -199,11 +210,13 @@ def _by(xs:list, idx:list, key, f):
 def apply_round(xs:list, # faces, each (1, 3, h, w) in 0-255, uint8 or float (sides may differ); replaced in place
                 rounds:list # the round of each face, from `draw` (None: the face sits this round out)
                ):
-    "One drawn round for each face: misalign, blur, resample, noise, quantise, JPEG; faces that share a step's shape go through it together (one face and its round: that face, returned)"
+    "One drawn round for each face: misalign, monochrome, blur, resample, noise, quantise, JPEG; faces that share a step's shape go through it together (one face and its round: that face, returned)"
     if isinstance(xs, torch.Tensor): ys = [xs]; apply_round(ys, [rounds]); return ys[0]
     idx = [i for i, r in enumerate(rounds) if r is not None]
     side, size = (lambda i: xs[i].shape[-1]), (lambda i: rounds[i]['size'])
     _by(xs, [i for i in idx if 'warp' in rounds[i]], side, lambda x, _, ii: _warp(x, [rounds[i]['warp'] for i in ii]))   # a first round only: at the HR side
+    mono = {i for i in idx if rounds[i].get('mono')}   # grey from here on: noise of one channel, JPEG of one (a grey face stays grey)
+    _by(xs, sorted(mono), side, lambda x, *_: _luma(x))
     blurred = [i for i in idx if 'blur' in rounds[i] or 'motion' in rounds[i]]
     _by(xs, blurred, lambda i: (side(i), min(side(i), 4 * size(i))), lambda x, k, _: resample(x, k[1], 'area'))
     f = {i: side(i) / size(i) for i in blurred}   # kernels in pixels of the small face, applied at 4x its side
@@ -212,10 +225,14 @@ def apply_round(xs:list, # faces, each (1, 3, h, w) in 0-255, uint8 or float (si
         _by(xs, list(ks), lambda i: (side(i), ks[i].shape[-1] // 2 < side(i)), lambda x, _, ii: _conv(x, [ks[i] for i in ii]))   # one call per side and border
     _by(xs, idx, lambda i: (side(i), size(i), rounds[i]['kernel']), lambda x, k, _: resample(x, k[1], k[2]))
     for i in idx:
-        if 'noise' in rounds[i]: xs[i] = xs[i] + _noise(xs[i], *rounds[i]['noise'])
+        if 'noise' in rounds[i]:
+            kind, std, gray, seed = rounds[i]['noise']
+            xs[i] = xs[i] + _noise(xs[i], kind, std, gray or i in mono, seed)
     _by(xs, idx, side, lambda x, *_: x.clamp(0, 255).round())
     for i in idx:
-        if 'jpeg' in rounds[i]: xs[i] = decode_jpeg(encode_jpeg(xs[i][0].to(torch.uint8), quality=rounds[i]['jpeg']))[None].float()
+        if 'jpeg' in rounds[i]:
+            y = xs[i][0, :1 if i in mono else 3].to(torch.uint8)
+            xs[i] = decode_jpeg(encode_jpeg(y, quality=rounds[i]['jpeg']))[None].float().expand(1, 3, -1, -1)
 
 def apply_rounds(hr:torch.Tensor, # one face (3, H, W), or faces (n, 3, H, W): uint8, or floats in 0-255
                  rounds:list # from `draw`: the face's rounds, or a list of them per face
@@ -318,6 +335,9 @@ DEGRADATIONS = {
 }
 DEGRADATIONS['realistic-misaligned'] = replace(DEGRADATIONS['realistic'], misalign=0.7)   # the training mix, seven faces in ten also moved
 DEGRADATIONS['misaligned'] = DegradationModel(misalign=1., misalign_shift=0.06, misalign_angle=10., misalign_scale=0.1)
+DEGRADATIONS['realistic-mono'] = replace(DEGRADATIONS['realistic'], mono=0.25)   # the training mix, one face in four grey
+DEGRADATIONS['mono'] = DegradationModel(mono=1.)   # clean faces from a monochrome camera
+DEGRADATIONS['mono-mixed'] = replace(DEGRADATIONS['mixed'], mono=1.)   # the mixed test condition, every face grey
 TEST_DEGRADATIONS = ('clean', 'blur', 'noise', 'jpeg', 'mixed', 'jpeg-low')  # the robustness table's columns, by default
 
 # %% ../nbs/01a_degrade.ipynb #1783076a
@@ -334,7 +354,8 @@ def show_degradations(hr, # one HR face (3, 112, 112) uint8, or anything `load_f
     fig, axs = plt.subplots(len(models), len(sizes), figsize=(figsize_per * len(sizes), figsize_per * 1.15 * len(models)), squeeze=False)
     for i, m in enumerate(models):
         model = get_degradation(m)   # seeded by the model itself: the same draws in any row, by name or as an object
-        d = {k: v for k, v in model.to_dict().items() if model.misalign or not k.startswith('misalign')}   # a model that never misaligns: the key it had before misalignment existed
+        # a model that never misaligns (or is never grey): the key it had before those existed
+        d = {k: v for k, v in model.to_dict().items() if (model.misalign or not k.startswith('misalign')) and (model.mono or k != 'mono')}
         key = zlib.crc32(json.dumps(d, sort_keys=True).encode())
         for j, s in enumerate(sizes):
             rounds = draw(model, np.random.default_rng((seed, key)), s, x.shape[-1])
