@@ -448,6 +448,9 @@ def _make_pipeline(a, default_mode):
     from vlrface.pipeline import Pipeline
     mode = a.mode or default_mode or ('dsr' if a.dsr else 'bicubic')
     if mode == 'dsr' and a.dsr is None: raise ValueError("mode 'dsr' needs --dsr FILE (a trained DSR); or use --mode bicubic")
+    if mode != 'dsr' and a.dsr:   # said, not dropped: the user meant the DSR to be used
+        raise ValueError(f"--dsr has no use in mode {mode!r}" + (": a gallery of HR photos is enrolled without one; drop --dsr, or add --match to enrol it matched to probes through that DSR"
+                                                                 if mode == 'hr' and not a.mode else ": drop --dsr, or --mode"))
     q = None if a.quality.lower() == 'none' else a.quality
     pipe = Pipeline.from_files(a.edgeface, _dsr_arg(a.dsr) if mode == 'dsr' else None, mode, a.size, device=a.device, flip=a.flip, quality=q, precision=a.precision)
     if q == 'default' and pipe.quality is None:
@@ -485,7 +488,7 @@ def _faces_in(paths)->list:
     return out
 
 def _enroll(a):
-    import pandas as pd
+    import numpy as np, pandas as pd
     from vlrface.pipeline import Gallery
     if (a.folder is None) == (a.list is None): raise ValueError("give either FOLDER (identity folders) or --list CSV")
     if a.match and a.mode == 'hr': raise ValueError("--match enrols for VLR probes: give their pipeline (--dsr FILE, or --mode bicubic --size N), not --mode hr")
@@ -495,9 +498,12 @@ def _enroll(a):
     n0 = pd.Series(g.names).value_counts()
     if a.folder is not None: bad = g.add_folder(a.folder, pipe, progress=not a.json, match=a.match)
     else:
-        l = pd.read_csv(a.list, dtype=str)
+        l = pd.read_csv(a.list, dtype=str, keep_default_na=False)   # an empty cell is '', not the subject 'nan'
         if not {'name', 'path'} <= set(l.columns): raise ValueError(f"{a.list}: needs columns 'name' and 'path', has {list(l.columns)}")
-        bad = g.add_files(l.name, [a.list.parent/p for p in l.path], pipe, progress=not a.json, match=a.match)
+        nopath = l.path.str.strip() == ''
+        bad = [(f"{a.list}, line {i + 2}", 'no path') for i in np.flatnonzero(nopath)]   # (line 1 is the header)
+        l = l[~nopath]
+        bad += g.add_files(l.name, [a.list.parent/p for p in l.path], pipe, progress=not a.json, match=a.match)
     if not len(g):   # an empty gallery file would answer 'the gallery is empty' later; say now why nothing was enrolled
         raise ValueError(f"nothing enrolled: all {len(bad)} file(s) were skipped, e.g. {bad[0][0]}: {bad[0][1]}" if bad else "nothing enrolled")
     f = g.save(a.gallery)

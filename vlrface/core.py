@@ -89,11 +89,13 @@ def get_device(device=None # 'cpu', 'cuda', 'cuda:1', 'mps', a `torch.device`, o
         if torch.cuda.is_available(): return torch.device('cuda')
         if getattr(torch.backends, 'mps', None) and torch.backends.mps.is_available(): return torch.device('mps')
         return torch.device('cpu')
-    device = torch.device(device)
+    try: device = torch.device(device)
+    except RuntimeError: raise ValueError(f"unknown device {device!r}: give 'cpu', 'cuda', 'cuda:N' or 'mps'") from None
+    # a ValueError, as for any bad setting: the command-line tools print it as one line
     if device.type == 'cuda' and not torch.cuda.is_available():
-        raise RuntimeError(f"device {device} was requested but torch sees no CUDA GPU (torch {torch.__version__}); use 'cpu'")
+        raise ValueError(f"device {device} was requested but torch sees no CUDA GPU (torch {torch.__version__}); use 'cpu'")
     if device.type == 'mps' and not torch.backends.mps.is_available():
-        raise RuntimeError(f"device {device} was requested but Apple MPS is not available; use 'cpu'")
+        raise ValueError(f"device {device} was requested but Apple MPS is not available; use 'cpu'")
     return device
 
 def loader_workers()->int:

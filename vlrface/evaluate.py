@@ -303,9 +303,9 @@ def _embed_all(faces, modes, bs, keep, seed, progress, flip=False, match=False, 
 # %% ../nbs/04_evaluate.ipynb #08a8267e
 FAR_GRID = np.logspace(-4, 0, 41)   # where ROC and DIR-FAR curves are sampled for the JSON and the plots
 
-def _verification(G, P, ia, ib, same, folds):
+def _verification(G, P, ia, ib, same, folds, seed=0):
     s = (G[ia] * P[ib]).sum(1).numpy().astype(float)
-    r = verification_report(s, same, folds)
+    r = verification_report(s, same, folds, seed=seed)   # pairs without folds (View 1) dealt into ten by the seed
     return r, np.array(list(tar_at_far(s, same, FAR_GRID).values()))
 
 def _identification(G, P, subjects, gi, mi, ni, threshold):
@@ -325,7 +325,7 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
              pairs:pd.DataFrame|None=None, # verification pairs, from `read_pairs`
              identify:str|None=None, # identification on the images of this split
              threshold:float=THRESHOLD, # the open-set decision threshold
-             seed:int=0, # the gallery draw, and the seed of the degradations
+             seed:int=0, # the gallery draw, the seed of the degradations, and the deal of pairs without folds (View 1) into ten
              bs:int=256, # faces per step
              n_show:int=8, # faces kept for `show_faces`
              flip:bool=False, # test-time flip: every face (HR too) embedded with its mirror image (`embed`)
@@ -355,7 +355,7 @@ def evaluate(faces:FaceSet, # the faces, from `load_face_set`
         for proto, G in protos:
             row, cur = dict(mode=m.name, size=m.size, **({'degradation': m.degrade} if any(x.degrade for x in modes) else {}), protocol=proto), {}
             if pairs is not None:
-                r, cur['roc_tar'] = _verification(G, E, ia, ib, pairs.same.values, pairs.fold.values)
+                r, cur['roc_tar'] = _verification(G, E, ia, ib, pairs.same.values, pairs.fold.values, seed)
                 row.update(r)
             if identify is not None:
                 r, cur['cmc'], cur['dir'] = _identification(G, E, faces.subjects, gi, mi, ni, threshold)

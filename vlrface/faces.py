@@ -50,7 +50,11 @@ def to_face_batch(images, # tensors or arrays (NCHW or NHWC; integers 0-255 or f
     if x.ndim != 4: raise ValueError(f"expected RGB images (n, 3, h, w) or (n, h, w, 3), got shape {shape}")
     if x.shape[1] != 3 and x.shape[-1] == 3: x = x.permute(0, 3, 1, 2)
     if x.shape[1] != 3: raise ValueError(f"expected RGB images with 3 channels, got shape {shape}")
-    if not x.is_floating_point(): return x.float() / 255  # uint8, or integers from an array of 0-255 values
+    if not x.is_floating_point():   # uint8, or integers from an array of 0-255 values
+        x = x.float()
+        if x.numel() and (x.min() < 0 or x.max() > 255):
+            raise ValueError(f"integer images must hold 0-255 values, got {x.min():.0f} to {x.max():.0f}: a 16-bit image? give it as floats in [0, 1] (divide by 65535) or as uint8")
+        return x / 255
     if x.numel() and x.max() > 1.5: raise ValueError(f"float images must be in [0, 1], got values up to {x.max():.1f}: divide by 255")
     return x.float()
 

@@ -307,6 +307,7 @@ def verify(pipeline:Pipeline, a, b, threshold:float=THRESHOLD,
     "Score, qualities and decision for each pair `a[i]`, `b[i]`: same person (True, False), or `None` when either is not a face"
     first = first or pipeline
     (ea, qa), (eb, qb) = first.embed_quality(a), pipeline.embed_quality(b)
+    if len(ea) != len(eb): raise ValueError(f"verify pairs a[i] with b[i]: got {len(ea)} face(s) in a and {len(eb)} in b")
     s, ok = (ea * eb).sum(1), first.judged(qa, len(ea)) & pipeline.judged(qb, len(eb))
     return [dict(score=float(x), same=bool(x >= threshold) if ok[i] else None, judged=bool(ok[i]),
                  quality_a=None if qa is None else float(qa[i]), quality_b=None if qb is None else float(qb[i])) for i, x in enumerate(s)]
@@ -315,8 +316,9 @@ def verify(pipeline:Pipeline, a, b, threshold:float=THRESHOLD,
 GALLERY_FORMAT = 'vlrface.gallery'
 
 def gallery_file(path)->Path:
-    "The one file of the gallery at `path` (`PATH.safetensors`; a `.json` or `.safetensors` suffix given is dropped first)"
-    return Path(path).with_suffix('').with_suffix('.safetensors')
+    "The one file of the gallery at `path`: `PATH.safetensors` (a `.json` or `.safetensors` suffix given is dropped first; any other dot is part of the name)"
+    p = Path(path)
+    return p.with_name((p.stem if p.suffix in ('.json', '.safetensors') else p.name) + '.safetensors')   # 'site.v1' and 'site.v2' stay two galleries
 
 @patch
 def save(self:Gallery, path)->Path:
@@ -407,10 +409,17 @@ def add_files(self:Gallery, names, # the subject of each file
               paths, # face image files
               pipeline:Pipeline, bs:int=256, progress:bool=True,
               match:bool|int=False)->list: # HR photos enrolled matched to `pipeline`'s VLR probes (`Pipeline.embed_matched`; an int: their side)
-    "Enrol the faces in `paths` as `names`; returns the (file, reason) of each file it could not read or judge as a face"
+    "Enrol the faces in `paths` as `names`; returns the (file, reason) of each file it did not enrol: unreadable, not a face, no name, or enrolled already"
     self._check_match(pipeline, match)
+    names, paths = list(names), list(paths)
+    if len(names) != len(paths): raise ValueError(f"{len(names)} names for {len(paths)} files")
     self.meta.setdefault('enrolled_with', pipeline.settings)
-    todo, bad, got = list(zip(map(str, names), map(Path, paths))), [], []
+    have, todo, bad, got = set(zip(self.names, self.sources)), [], [], []
+    for n, f in zip(names, map(Path, paths)):   # a rerun of the same enrolment adds nothing twice; a blank name (an empty CSV cell) is no subject
+        n = '' if n is None or (isinstance(n, float) and np.isnan(n)) else str(n).strip()
+        if not n: bad.append((str(f), 'no subject name'))
+        elif (n, str(f)) in have: bad.append((str(f), f'enrolled already, as {n}'))
+        else: todo.append((n, f)); have.add((n, str(f)))
     for i in show_progress(range(0, len(todo), bs), what=f'enrolling faces (batches of {bs})', progress=progress):
         ok, imgs = [], []
         for n, f in todo[i:i + bs]:
@@ -431,11 +440,12 @@ def add_files(self:Gallery, names, # the subject of each file
 @patch
 def add_folder(self:Gallery, root, # ROOT/PERSON/face images
                pipeline:Pipeline, bs:int=256, progress:bool=True, match:bool|int=False)->list:
-    "Enrol every image under `root/PERSON/` as PERSON; returns the (file, reason) of each file it could not read"
+    "Enrol every image under `root/PERSON/` as PERSON; returns the (file, reason) of each file it did not enrol (see `add_files`), images outside a person folder too"
     from vlrface.data import scan_identity_folders
     src = scan_identity_folders(root)
     if not len(src): raise ValueError(f"{root}: no images in person folders (expected {root}/PERSON/image.jpg)")
-    return self.add_files(src.subject, [Path(root)/p for p in src.src], pipeline, bs, progress, match)
+    loose = [(str(Path(root)/p), 'not in a person folder (ROOT/PERSON/image): whose face is it?') for p in src.attrs.get('ignored', [])]
+    return loose + self.add_files(src.subject, [Path(root)/p for p in src.src], pipeline, bs, progress, match)
 
 # %% ../nbs/05_pipeline.ipynb #f2c4e713
 def _faiss():

@@ -373,6 +373,7 @@ def train_dsr(data, # a folder prepared by vlrface-prep
               cbs=None # extra callbacks for `fit`
              )->Learner:
     "Train a DSR on a prepared folder with `DSRLoss` and the one-cycle schedule; returns the `Learner`"
+    device = get_device(device)   # a device this machine lacks is refused before the run folder is written
     run, needs_rec = RunFolder(out, 'dsr'), lambda c: bool(c.identity or c.fm)
     if cfg is None and not resume: cfg = TrainConfig()
     if cfg is not None: cfg = replace(cfg, size=_vlr_size(data, cfg.size, cfg.degrade != 'none'))
