@@ -324,6 +324,7 @@ def run_eval(argv:list|None=None)->int:
     from vlrface.core import get_device
     try:
         ident = None if a.identify.lower() == 'none' else a.identify
+        if a.pairs is None and ident is None: raise ValueError("nothing to evaluate: give --pairs FILE, or an --identify SPLIT other than 'none'")
         pairs = read_pairs(a.pairs) if a.pairs else None
         if pairs is not None: pairs = pairs.assign(a=qualify_names(a.data, pairs.a), b=qualify_names(a.data, pairs.b))   # an LFW pairs file on a data set of several sources
         names = None if pairs is None else sorted(set(pairs.a) | set(pairs.b))

@@ -394,7 +394,8 @@ def load(cls:Gallery, path, pipeline:Pipeline|None=None)->Gallery:
         if k in s: setattr(g, k, s[k])
     src = info.get('sources')
     g.sources = list(src) if isinstance(src, list) and len(src) == len(g.names) else [''] * len(g.names)
-    g._check(pipeline)
+    try: g._check(pipeline)
+    except ValueError as e: raise ValueError(f"{gallery_file(path)}: {e}") from None   # which gallery, when a command loads one of several
     return g
 
 @patch(cls_method=True)
