@@ -13,7 +13,7 @@ prints the LR-LR and HR-LR accuracy tables.
 import argparse, time, warnings
 from pathlib import Path
 
-from common import machine, command, named
+from common import machine, command, named, trained
 from vlrface.core import get_path
 from vlrface.degrade import TEST_DEGRADATIONS
 from vlrface.dsr import load_dsr
@@ -63,8 +63,10 @@ def main():
     for m in modes:   # each recogniser's HR row named after it
         if m.size is None: m.name = 'HR' if m.recognizer is rec else 'HR ' + next(f'FT-{k}' for k, f in fts.items() if f is m.recognizer)
     ev = evaluate(fs, modes, pairs, identify=ident, n_show=4, progress=False, flip=a.flip, match=a.match, precision=a.precision)
+    # what each model from a run folder cost to train (its epochs and their logged minutes), for the docs to say
+    cost = {f'{kind}-{k}': trained(Path(p).parent) for kind, given in (('DSR', a.dsr), ('FT', a.finetuned)) for k, p in named(given).items()}
     ev.settings.update(split=a.split, dsr={k: str(p) for k, p in named(a.dsr).items()}, finetuned={k: str(p) for k, p in named(a.finetuned).items()},
-                       machine=mach, command=command(), wall_s=round(time.time() - t0, 1))   # results.json holds the machine and command
+                       trained={k: v for k, v in cost.items() if v}, machine=mach, command=command(), wall_s=round(time.time() - t0, 1))   # results.json holds the machine and command
     out = ev.save(a.out or Path('bench/results')/f'robustness-{a.split}')
     if not a.finetuned_only: save_fig(ev.show_grid(0, systems=['bicubic', *[f'DSR-{k}' for k in dsrs]]), out/'faces.png')   # every DSR's faces, next to bicubic
     for proto in ('LR-LR', 'HR-LR') + (('HRm-LR',) if a.match else ()): print(f"\naccuracy % {proto}\n{ev.robustness('accuracy', proto).to_string()}")
