@@ -158,6 +158,7 @@ def read_rgb(path, # an image file
     try: size = path.stat().st_size
     except OSError as e: raise ImageReadError(path, f"cannot open: {e.strerror or e}") from None
     if size == 0: raise ImageReadError(path, "empty file (0 bytes)")
+    if path.is_dir(): raise ImageReadError(path, "a folder, not an image file")
     try:
         with Image.open(path) as im:
             im.seek(0)

@@ -58,11 +58,17 @@ def to_face_batch(images, # tensors or arrays (NCHW or NHWC; integers 0-255 or f
     if x.numel() and x.max() > 1.5: raise ValueError(f"float images must be in [0, 1], got values up to {x.max():.1f}: divide by 255")
     return x.float()
 
+def _listed(images):
+    "A table's column of paths (pandas Series, Index or array, or a NumPy array of strings) as a list; anything else as it is"
+    if isinstance(images, (pd.Series, pd.Index, pd.api.extensions.ExtensionArray)) or (isinstance(images, np.ndarray) and images.dtype.kind in 'OUS'): return list(images)
+    return images
+
 def load_faces(images, # paths, PIL images, an array or a tensor (see `to_face_batch`)
                size:int|None=None, # files and PIL images of other sizes are resized to this (with a warning)
                min_size:int=0 # refuse faces whose shorter side is smaller (a file: an `ImageReadError` naming it)
               )->torch.Tensor:
     "Faces as a float (n, 3, h, w) tensor in [0, 1]; paths are read with `read_rgb`"
+    images = _listed(images)
     if isinstance(images, (str, Path, Image.Image)): images = [images]   # one face: checked as a list of one
     if isinstance(images, (list, tuple)) and images and isinstance(images[0], (str, Path)): images = [read_rgb(p, min_size) for p in images]
     for i, im in enumerate(images if isinstance(images, (list, tuple)) else []):   # before PIL images are resized to `size`
@@ -78,6 +84,7 @@ def face_groups(images, # paths or PIL images of any sizes, or a batch (one size
                 min_size:int=0 # refuse faces whose shorter side is smaller, as `load_faces`
                )->list:
     "The faces grouped by size, each at its own: `[(positions, (k, 3, h, w) batch)]`, sizes in order of first appearance"
+    images = _listed(images)
     if isinstance(images, (str, Path, Image.Image)): images = [images]
     if isinstance(images, (list, tuple)) and not images: return []
     if not (isinstance(images, (list, tuple)) and images and all(isinstance(i, (str, Path, Image.Image)) for i in images)):

@@ -80,8 +80,9 @@ class Pipeline:
             (h, w), m = x.shape[-2:], self.route(min(x.shape[-2:]))   # a band without a DSR: bicubic from the face's own side
             with warnings.catch_warnings():
                 if h == w: warnings.simplefilter('ignore')   # a square face resized to its band's DSR: what bands are for; a stretched one is said
+                which = f"input{'s' if len(idx) > 1 else ''} {', '.join(map(str, idx[:3]))}{', ...' if len(idx) > 3 else ''}"   # which of those given
                 x = resize_faces(x, min(h, w, HR_SIZE) if m is None else m.cfg.in_size,   # (a photo above 112 px: shrunk with antialiasing)
-                                 f"this pipeline's {'bicubic' if m is None else f'{m.cfg.in_size} px DSR'} band")
+                                 f"this pipeline's {'bicubic' if m is None else f'{m.cfg.in_size} px DSR'} band ({which})")
             parts.append((idx, upscale_faces(x, m, dtype=dtype)))
         if not parts: return torch.zeros(0, 3, HR_SIZE, HR_SIZE)
         return torch.cat([u for _, u in parts])[torch.tensor([i for idx, _ in parts for i in idx]).argsort()]   # back in the order given
