@@ -64,7 +64,7 @@ def main():
         if m.size is None: m.name = 'HR' if m.recognizer is rec else 'HR ' + next(f'FT-{k}' for k, f in fts.items() if f is m.recognizer)
     ev = evaluate(fs, modes, pairs, identify=ident, n_show=4, progress=False, flip=a.flip, match=a.match, precision=a.precision)
     # what each model from a run folder cost to train (its epochs and their logged minutes), for the docs to say
-    cost = {f'{kind}-{k}': trained(Path(p).parent) for kind, given in (('DSR', a.dsr), ('FT', a.finetuned)) for k, p in named(given).items()}
+    cost = {f'{kind}-{k}': trained(Path(p).parent) for kind, given in (('DSR', a.dsr), ('FT', a.finetuned)) for k, p in named(given).items() if Path(p).is_file()}   # (not 'pretrained:NAME')
     ev.settings.update(split=a.split, dsr={k: str(p) for k, p in named(a.dsr).items()}, finetuned={k: str(p) for k, p in named(a.finetuned).items()},
                        trained={k: v for k, v in cost.items() if v}, machine=mach, command=command(), wall_s=round(time.time() - t0, 1))   # results.json holds the machine and command
     out = ev.save(a.out or Path('bench/results')/f'robustness-{a.split}')

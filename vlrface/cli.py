@@ -489,7 +489,7 @@ def _faces_in(paths)->list:
     return out
 
 def _enroll(a):
-    import numpy as np, pandas as pd
+    import pandas as pd
     from vlrface.pipeline import Gallery
     if (a.folder is None) == (a.list is None): raise ValueError("give either FOLDER (identity folders) or --list CSV")
     if a.match and a.mode == 'hr': raise ValueError("--match enrols for VLR probes: give their pipeline (--dsr FILE, or --mode bicubic --size N), not --mode hr")
@@ -499,10 +499,11 @@ def _enroll(a):
     n0 = pd.Series(g.names).value_counts()
     if a.folder is not None: bad = g.add_folder(a.folder, pipe, progress=not a.json, match=a.match)
     else:
-        l = pd.read_csv(a.list, dtype=str, keep_default_na=False)   # an empty cell is '', not the subject 'nan'
+        l = pd.read_csv(a.list, dtype=str, keep_default_na=False, skip_blank_lines=False)   # an empty cell is '', not the subject 'nan'; blank lines keep their numbers
         if not {'name', 'path'} <= set(l.columns): raise ValueError(f"{a.list}: needs columns 'name' and 'path', has {list(l.columns)}")
+        l = l[(l.name.str.strip() != '') | (l.path.str.strip() != '')]   # a blank line is no row
         nopath = l.path.str.strip() == ''
-        bad = [(f"{a.list}, line {i + 2}", 'no path') for i in np.flatnonzero(nopath)]   # (line 1 is the header)
+        bad = [(f"{a.list}, line {i + 2}", 'no path') for i in l.index[nopath]]   # (line 1 is the header)
         l = l[~nopath]
         bad += g.add_files(l.name, [a.list.parent/p for p in l.path], pipe, progress=not a.json, match=a.match)
     if not len(g):   # an empty gallery file would answer 'the gallery is empty' later; say now why nothing was enrolled

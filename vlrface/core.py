@@ -17,9 +17,9 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 __all__ = ['HR_SIZE', 'VLR_SIZE', 'VLR_MIN', 'VLR_MAX', 'VLR_SIZES', 'MEAN', 'STD', 'THRESHOLD', 'PATH_VARS', 'TMP_SUFFIX',
            'PROGRESS_MODES', 'check_vlr_size', 'find_path', 'get_path', 'get_device', 'loader_workers', 'stable_seed',
            'seed_everything', 'ImageReadError', 'to_rgb', 'read_rgb', 'atomic_path', 'atomic_write', 'file_sha256',
-           'encode_png', 'save_png', 'remove_stale_tmp', 'fast_dtype', 'export_onnx', 'onnx_session', 'onnx_run',
-           'md_table', 'cpu_model', 'interactive', 'progress_mode', 'progress_line', 'show_progress',
-           'parallel_progress']
+           'encode_png', 'save_png', 'remove_stale_tmp', 'gallery_file', 'note_old_gallery_name', 'fast_dtype',
+           'export_onnx', 'onnx_session', 'onnx_run', 'md_table', 'cpu_model', 'interactive', 'progress_mode',
+           'progress_line', 'show_progress', 'parallel_progress']
 
 # %% ../nbs/00_core.ipynb #4b5259c4
 HR_SIZE = 112             # side of the aligned high-resolution face that recognisers take
@@ -234,6 +234,19 @@ def remove_stale_tmp(folder)->int:
     n = 0
     for p in Path(folder).rglob(f'*{TMP_SUFFIX}'): p.unlink(missing_ok=True); n += 1
     return n
+
+# %% ../nbs/00_core.ipynb #9e1f0c02
+def gallery_file(path)->Path:
+    "The one file of the gallery at `path`: `PATH.safetensors` (a `.json` or `.safetensors` suffix given is dropped first; any other dot is part of the name)"
+    p = Path(path)
+    return p.with_name((p.stem if p.suffix in ('.json', '.safetensors') else p.name) + '.safetensors')   # 'site.v1' and 'site.v2' stay two galleries
+
+def note_old_gallery_name(path):
+    "Warn when the gallery at `path` is missing but the file an older vlrface wrote for that name (dropping what followed its last dot) is there"
+    f, old = gallery_file(path), Path(path).with_suffix('').with_suffix('.safetensors')
+    if old != f and not f.exists() and not f.with_suffix('.json').exists() and old.exists():
+        warnings.warn(f"{f}: no such gallery, but {old} is there: vlrface 0.0.1 saved a gallery named {Path(path).name!r} under that name; "
+                      f"if it is this gallery, rename it to {f.name}")
 
 # %% ../nbs/00_core.ipynb #d6261462
 def fast_dtype(device=None # a device; default: the best available

@@ -19,7 +19,7 @@ from .faces import load_faces
 # %% auto #0
 __all__ = ['KERNELS', 'LUMA', 'DEGRADATIONS', 'TEST_DEGRADATIONS', 'DegradationModel', 'gaussian_kernel', 'motion_kernel',
            'resample', 'draw', 'describe', 'apply_round', 'apply_rounds', 'face_seed', 'get_degradation',
-           'degrade_setting', 'degrade', 'moved_like', 'show_degradations']
+           'degradation_record', 'degrade_setting', 'degrade', 'moved_like', 'show_degradations']
 
 # %% ../nbs/01a_degrade.ipynb #81b76cd5
 KERNELS = ('area', 'bilinear', 'bicubic', 'nearest')  # the downsampling kernels a face may be resampled with
@@ -270,6 +270,13 @@ def get_degradation(m)->DegradationModel:
     if isinstance(m, dict): return DegradationModel(**m)
     if isinstance(m, str) and m in DEGRADATIONS: return DEGRADATIONS[m]
     raise ValueError(f"unknown degradation {m!r}: give one of {', '.join(DEGRADATIONS)}, a DegradationModel or a dict of its fields")
+
+def degradation_record(m # a degradation as a run recorded it: a dict of `DegradationModel` settings (or anything else, returned as it is)
+                      )->dict|None:
+    "A recorded degradation in today's terms: every setting, those added since it was recorded at their defaults (which change no face)"
+    if not isinstance(m, dict): return m
+    try: return get_degradation(m).to_dict()
+    except (TypeError, ValueError): return m   # settings this version does not know: left as recorded, and shown as a difference
 
 def degrade_setting(v, # a settings field's value: `none`, a preset name, a dict of `DegradationModel` fields, or a model
                     none='none' # what the field holds for "no degradation" (prepared faces)

@@ -27,7 +27,7 @@ from .core import *
 from .dsr import DSR, PRETRAINED, load_dsr, upscale_faces
 from .edgeface import EdgeFace, embed, load_edgeface, save_edgeface
 from .faces import FaceSet, load_face_set, normalize
-from .degrade import TEST_DEGRADATIONS, degrade as degrade_faces, degrade_setting, face_seed, get_degradation
+from .degrade import TEST_DEGRADATIONS, degrade as degrade_faces, degradation_record, degrade_setting, face_seed, get_degradation
 from .evaluate import deal_folds, every_pair, tar_at_far, verification_report
 from .runs import *
 
@@ -601,7 +601,7 @@ def train_finetune(data, # a folder prepared by vlrface-prep
                degradation=get_degradation(cfg.degrade).to_dict() if cfg is not None and cfg.degrade != 'none' else None)
     if resume and hr_reference is not None and 'hr_reference' not in (run.record or {}).get('inputs', {'hr_reference': None}):
         raise ValueError(f"{out}: this run began before HR references existed and holds HR faces to its start; resume it without hr_reference, or train into another folder")
-    cfg, inputs = run.start(FinetuneConfig, cfg, ins, resume, resumable=('epochs2',), quiet=quiet)
+    cfg, inputs = run.start(FinetuneConfig, cfg, ins, resume, resumable=('epochs2',), upgrade=dict(degradation=degradation_record), quiet=quiet)
     if not resume:   # (a run that never finished an epoch starts afresh: none of its measurements may stay)
         for f in ('baseline.json', 'hr_reference.json'): (out/f).unlink(missing_ok=True)
     if resume: dsrs, edgeface = inputs.get('dsrs', []), inputs.get('edgeface') or get_path('edgeface')

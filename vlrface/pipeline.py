@@ -27,8 +27,7 @@ from .quality import QualityHead, default_quality, load_quality, model_fingerpri
 
 # %% auto #0
 __all__ = ['CANNOT_JUDGE', 'INDEX_KINDS', 'EXACT_MAX', 'RERANK', 'PQ_MIN', 'MAX_HITS', 'GALLERY_FORMAT', 'SHARD_ROWS', 'Pipeline',
-           'Gallery', 'exact_topk', 'top_subjects', 'verify', 'gallery_file', 'rescore', 'PQIndex', 'show_match',
-           'identify_widget']
+           'Gallery', 'exact_topk', 'top_subjects', 'verify', 'rescore', 'PQIndex', 'show_match', 'identify_widget']
 
 # %% ../nbs/05_pipeline.ipynb #c5eab313
 CANNOT_JUDGE = 'cannot judge'   # the answer for an input whose quality is below the head's threshold
@@ -316,11 +315,6 @@ def verify(pipeline:Pipeline, a, b, threshold:float=THRESHOLD,
 # %% ../nbs/05_pipeline.ipynb #a7bef637
 GALLERY_FORMAT = 'vlrface.gallery'
 
-def gallery_file(path)->Path:
-    "The one file of the gallery at `path`: `PATH.safetensors` (a `.json` or `.safetensors` suffix given is dropped first; any other dot is part of the name)"
-    p = Path(path)
-    return p.with_name((p.stem if p.suffix in ('.json', '.safetensors') else p.name) + '.safetensors')   # 'site.v1' and 'site.v2' stay two galleries
-
 @patch
 def save(self:Gallery, path)->Path:
     "Write the gallery to `PATH.safetensors`, embeddings, names and PQ index in one file, atomically: a failed save leaves the old gallery whole"
@@ -352,6 +346,7 @@ def _search_settings(src, s)->dict:
 def _read_gallery(path)->tuple[dict, torch.Tensor, PQIndex|None]:
     "The information, embeddings and PQ index (if saved) of the gallery at `path`, checked; a `ValueError` naming the file otherwise"
     f = gallery_file(path); j = f.with_suffix('.json')
+    note_old_gallery_name(path)
     if not f.exists(): raise FileNotFoundError(f"{f}: no such gallery" + (f" ({j.name} is there, its embeddings file is missing)" if j.exists() else ''))
     try:
         with safe_open(str(f), 'pt') as sf:
@@ -402,7 +397,7 @@ def load(cls:Gallery, path, pipeline:Pipeline|None=None)->Gallery:
 @patch(cls_method=True)
 def exists(cls:Gallery, path)->bool:
     "Whether a gallery (either version) is saved at `path`"
-    f = gallery_file(path)
+    f = gallery_file(path); note_old_gallery_name(path)   # (enrolling into that name would start a new gallery beside it)
     return f.exists() or f.with_suffix('.json').exists()
 
 # %% ../nbs/05_pipeline.ipynb #2d9e97da
@@ -416,12 +411,13 @@ def add_files(self:Gallery, names, # the subject of each file
     names, paths = list(names), list(paths)
     if len(names) != len(paths): raise ValueError(f"{len(names)} names for {len(paths)} files")
     self.meta.setdefault('enrolled_with', pipeline.settings)
-    have, todo, bad, got = set(zip(self.names, self.sources)), [], [], []
-    for n, f in zip(names, map(Path, paths)):   # a rerun of the same enrolment adds nothing twice; a blank name (an empty CSV cell) is no subject
+    # a rerun of the same enrolment adds nothing twice (the same file, however its path is written); a blank name (an empty CSV cell) is no subject
+    have, todo, bad, got = {(n, str(Path(s).resolve())) for n, s in zip(self.names, self.sources) if s}, [], [], []
+    for n, f in zip(names, map(Path, paths)):
         n = '' if n is None or (isinstance(n, float) and np.isnan(n)) else str(n).strip()
         if not n: bad.append((str(f), 'no subject name'))
-        elif (n, str(f)) in have: bad.append((str(f), f'enrolled already, as {n}'))
-        else: todo.append((n, f)); have.add((n, str(f)))
+        elif (n, str(f.resolve())) in have: bad.append((str(f), f'enrolled already, as {n}'))
+        else: todo.append((n, f)); have.add((n, str(f.resolve())))
     for i in show_progress(range(0, len(todo), bs), what=f'enrolling faces (batches of {bs})', progress=progress):
         ok, imgs = [], []
         for n, f in todo[i:i + bs]:

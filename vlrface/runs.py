@@ -377,6 +377,7 @@ def start(self:RunFolder, cls, # the settings' dataclass
           inputs:dict|None=None, # what the run reads: {'data': `data_record(...)`, 'edgeface': path, ...}; on resume `None` values take the run's
           resume:bool=False, # continue the run in the folder
           resumable=(), # settings a resume may change (applied and said)
+          upgrade:dict|None=None, # {input: function} bringing the run's recorded input to today's terms before it is compared (settings added since)
           quiet:bool=False):
     "Begin a run (write `config.json`) or check a resume against it: the (settings, inputs) to run with"
     r, inputs = self.record, inputs or {}
@@ -392,6 +393,7 @@ def start(self:RunFolder, cls, # the settings' dataclass
     changed = _diff(dataclasses.asdict(saved), dataclasses.asdict(cfg)) if cfg is not None else {}
     old_in = r.get('inputs', {})
     bad = [f"{k}: the run has {_show(a)}, now {_show(b)}" for k, (a, b) in changed.items() if k not in resumable]
+    old_in = {k: (upgrade or {}).get(k, lambda x: x)(v) for k, v in old_in.items()}
     bad += [f"{k}: the run has {_show(old_in[k])}, now {_show(v)}" for k, v in inputs.items()
             if v is not None and k in old_in and not _same_input(old_in[k], v)]
     if bad: raise ValueError(f"{self.path}: this resume differs from the run in " + '; '.join(bad) +

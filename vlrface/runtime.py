@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 from fastcore.basics import patch
 
-from .core import HR_SIZE, VLR_MIN, VLR_SIZE, ImageReadError, read_rgb, check_vlr_size, file_sha256, onnx_session, onnx_run
+from .core import HR_SIZE, VLR_MIN, VLR_SIZE, ImageReadError, read_rgb, check_vlr_size, file_sha256, gallery_file, note_old_gallery_name, onnx_session, onnx_run
 
 # %% auto #0
 __all__ = ['BUNDLE_FILE', 'BUNDLE_FORMAT', 'CANNOT_JUDGE', 'IMAGE_SUFFIXES', 'bicubic_matrix', 'upscale_bicubic', 'read_faces',
@@ -236,7 +236,7 @@ class RuntimeGallery:
     def load(cls, path, runtime:Runtime|None=None):
         "Read `path` (`GALLERY.safetensors`); with `runtime`, refuse a gallery of another recogniser"
         path = Path(path)
-        path = path if path.suffix == '.safetensors' else path.with_suffix('.safetensors')
+        path = gallery_file(path); note_old_gallery_name(path)   # named as `Gallery.save` names it
         if not path.is_file(): raise FileNotFoundError(f"{path}: no such gallery")
         arrays, meta = read_safetensors(path)
         info, e = _gallery_info(path, meta), arrays.get('embeddings')
@@ -280,6 +280,7 @@ def verify(runtime:Runtime, a, b, threshold:float|None=None,
     "Score, qualities and decision for each pair `a[i]`, `b[i]`, as `vlrface.pipeline.verify` gives them"
     first, t = first or runtime, runtime.threshold if threshold is None else threshold
     (ea, qa), (eb, qb) = first.embed_quality(a), runtime.embed_quality(b)
+    if len(ea) != len(eb): raise ValueError(f"verify pairs a[i] with b[i]: got {len(ea)} face(s) in a and {len(eb)} in b")
     s, ok = (ea * eb).sum(1), first.judged(qa, len(ea)) & runtime.judged(qb, len(eb))
     return [dict(score=float(x), same=bool(x >= t) if ok[i] else None, judged=bool(ok[i]),
                  quality_a=None if qa is None else float(qa[i]), quality_b=None if qb is None else float(qb[i])) for i, x in enumerate(s)]

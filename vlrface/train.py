@@ -26,7 +26,7 @@ from fastai.distributed import DistributedTrainer, DistributedDL
 from fastai.torch_core import find_bs, rank_distrib, num_distrib
 
 from .core import *
-from .degrade import degrade as degrade_faces, degrade_setting, describe, get_degradation, moved_like
+from .degrade import degrade as degrade_faces, degradation_record, degrade_setting, describe, get_degradation, moved_like
 from .runs import *
 from .dsr import DSR, DSRConfig, DSR_SMALL, save_dsr, upscale_faces
 from .edgeface import EdgeFace, load_edgeface
@@ -381,7 +381,8 @@ def train_dsr(data, # a folder prepared by vlrface-prep
     ef = str(Path(edgeface).resolve()) if edgeface is not None else None
     # the degradation's settings, not only its preset name: a preset redefined later would change the run's faces
     deg = get_degradation(cfg.degrade).to_dict() if cfg is not None and cfg.degrade != 'none' else None
-    cfg, inputs = run.start(TrainConfig, cfg, dict(data=data_record(data), edgeface=ef, degradation=deg), resume, resumable=('epochs', 'minutes'), quiet=quiet)
+    cfg, inputs = run.start(TrainConfig, cfg, dict(data=data_record(data), edgeface=ef, degradation=deg), resume, resumable=('epochs', 'minutes'),
+                            upgrade=dict(degradation=degradation_record), quiet=quiet)   # (a run recorded before `mono` existed resumes)
     if num_distrib() > 1 and cfg.minutes: raise ValueError("data-parallel runs need a fixed number of epochs (every rank must plan the same schedule): give epochs, not minutes")
     seed_everything(cfg.seed)
     dls = pair_dls(data, cfg.size, cfg.bs, device=device, in_memory=cfg.in_memory, seed=cfg.seed, flip=cfg.flip,
