@@ -460,14 +460,11 @@ _LEGACY_CLEAN = {'down': 'area', 'blur': 0.0, 'noise': 0.0, 'jpeg': None}   # wh
 
 def _upgraded(old:dict)->dict:
     "A recorded `PrepConfig` in today's terms: the old default degradation is `degrade=None` (the same bytes); any other stays, and differs"
-    from vlrface.degrade import get_degradation
+    from vlrface.degrade import degradation_record
     old = dict(old)
     if 'degradation' in old and old['degradation'] == _LEGACY_CLEAN: del old['degradation']
     old.setdefault('degrade', None); old.setdefault('degrade_model', None)
-    for k in ('degrade', 'degrade_model'):   # a model recorded before a setting existed has that setting's default, which changes no face
-        if isinstance(old[k], dict):
-            try: old[k] = get_degradation(old[k]).to_dict()
-            except (TypeError, ValueError): pass   # settings this version does not know: left as recorded, and shown as a difference
+    for k in ('degrade', 'degrade_model'): old[k] = degradation_record(old[k])   # settings added since at their defaults, which change no face
     return old
 
 def _recorded(cfg:PrepConfig)->dict:

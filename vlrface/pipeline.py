@@ -412,12 +412,14 @@ def add_files(self:Gallery, names, # the subject of each file
     if len(names) != len(paths): raise ValueError(f"{len(names)} names for {len(paths)} files")
     self.meta.setdefault('enrolled_with', pipeline.settings)
     # a rerun of the same enrolment adds nothing twice (the same file, however its path is written); a blank name (an empty CSV cell) is no subject
-    have, todo, bad, got = {(n, str(Path(s).resolve())) for n, s in zip(self.names, self.sources) if s}, [], [], []
+    names = ['' if n is None or (isinstance(n, float) and np.isnan(n)) else str(n).strip() for n in names]
+    asked = set(names)   # only the enrolled files of these subjects are looked up: a large gallery's others are not resolved again
+    have, todo, bad, got = {(n, str(Path(s).resolve())) for n, s in zip(self.names, self.sources) if s and n in asked}, [], [], []
     for n, f in zip(names, map(Path, paths)):
-        n = '' if n is None or (isinstance(n, float) and np.isnan(n)) else str(n).strip()
+        key = (n, str(f.resolve()))
         if not n: bad.append((str(f), 'no subject name'))
-        elif (n, str(f.resolve())) in have: bad.append((str(f), f'enrolled already, as {n}'))
-        else: todo.append((n, f)); have.add((n, str(f.resolve())))
+        elif key in have: bad.append((str(f), f'enrolled already, as {n}'))
+        else: todo.append((n, f)); have.add(key)
     for i in show_progress(range(0, len(todo), bs), what=f'enrolling faces (batches of {bs})', progress=progress):
         ok, imgs = [], []
         for n, f in todo[i:i + bs]:
