@@ -1,4 +1,4 @@
-"""The degradation model: how a face becomes what a surveillance camera delivers (blur, resampling by unknown kernels, sensor noise, JPEG at its tiny size, at any side from 8 to 32 pixels), drawn per face from a seed so that training, evaluation and preparation see the same, replayable faces.
+"""The degradation model: how a face becomes what a surveillance camera delivers (blur, resampling by unknown kernels, sensor noise, JPEG or a video codec at its tiny size, at any side from 8 to 32 pixels), drawn per face from a seed so that training, evaluation and preparation see the same, replayable faces.
 
 Docs: https://vlrface.github.io/vlrface/degrade.html.md"""
 
@@ -6,10 +6,11 @@ Docs: https://vlrface.github.io/vlrface/degrade.html.md"""
 
 # %% ../nbs/01a_degrade.ipynb #f1f82cee
 from __future__ import annotations
-import json, math, textwrap, zlib
+import io, json, math, textwrap, zlib
 from dataclasses import dataclass, asdict, replace
 
 import numpy as np
+from PIL import Image, features
 import torch, torch.nn.functional as F
 from torchvision.io import encode_jpeg, decode_jpeg
 
@@ -49,17 +50,20 @@ class DegradationModel:
     misalign_angle:float=8.  # its largest turn, degrees
     misalign_scale:float=0.08  # its largest change of scale, a share (1 +- this)
     mono:float=0.  # probability that the camera records brightness only (monochrome, or infrared at night): the face made grey (Rec. 601 luma) first, its noise and JPEG grey too
+    video:float=0.  # probability that the face comes through a video codec at the small size (before any JPEG): a key frame of VP8, the codec WebP stores, the face at a random place in its 16-pixel macroblock grid
+    video_quality:tuple=(10, 80)  # its quality range, libwebp's 0-100 (this range loses what JPEG 40-90 loses at 16 px, on average: `bench/codec.py`)
 
     def __post_init__(self):
-        for k in ('sigma', 'motion_len', 'noise_std', 'quality', 'kernels'):  # JSON gives lists back
+        for k in ('sigma', 'motion_len', 'noise_std', 'quality', 'video_quality', 'kernels'):  # JSON gives lists back
             v = getattr(self, k)
             if isinstance(v, (list, str)): v = tuple(v) if isinstance(v, list) else (v,)
             if k != 'kernels' and (np.isscalar(v) or len(v) == 1): v = (v, v) if np.isscalar(v) else (v[0], v[0])   # one value: a range of one
             object.__setattr__(self, k, v)
-        for k in ('blur', 'aniso', 'motion', 'noise', 'poisson', 'gray', 'jpeg', 'second', 'misalign', 'mono'):
+        for k in ('blur', 'aniso', 'motion', 'noise', 'poisson', 'gray', 'jpeg', 'second', 'misalign', 'mono', 'video'):
             if not 0 <= getattr(self, k) <= 1: raise ValueError(f"{k} is a probability and must be within 0-1, got {getattr(self, k)}")
         _check_range('sigma', self.sigma, 0, 10); _check_range('motion_len', self.motion_len, 0, 20)
         _check_range('noise_std', self.noise_std, 0, 100); _check_range('quality', self.quality, 1, 100)
+        _check_range('video_quality', self.video_quality, 0, 100)
         for k, hi in (('misalign_shift', 0.25), ('misalign_angle', 45), ('misalign_scale', 0.5)):
             if not 0 <= getattr(self, k) <= hi: raise ValueError(f"{k} must be within 0-{hi}, got {getattr(self, k)}")
         if not self.kernels or any(k not in KERNELS for k in self.kernels):
@@ -143,10 +147,13 @@ def draw(m:DegradationModel, # the model to draw from
     # after that, and only by a model with monochrome cameras: the same camera for every round of the face
     if m.mono and rng.random() < m.mono:
         for r in rounds: r['mono'] = True
+    # last, and only by a model with a video codec: the key frame's quality and where the face sits in its macroblock grid
+    if m.video and rng.random() < m.video:
+        rounds[-1]['video'] = (int(rng.integers(m.video_quality[0], m.video_quality[1] + 1)), int(rng.integers(16)), int(rng.integers(16)))
     return rounds
 
 def describe(rounds:list)->str:
-    "A short description of drawn rounds, for plot titles: 'blur 0.8 bicubic q52 | ...'"
+    "A short description of drawn rounds, for plot titles: 'blur 0.8 bicubic q52 | ...' (JPEG quality q, a video key frame's vp8 q)"
     def one(r):
         s = []
         if 'warp' in r:   # where the centre went (a share of the side, right/down), the turn (clockwise) and the scale
@@ -157,6 +164,7 @@ def describe(rounds:list)->str:
         if 'motion' in r: s.append(f"motion {r['motion'][0]:.1f}")
         s.append(f"{r['kernel']} {r['size']}")
         if 'noise' in r: s.append(f"{r['noise'][0]} {r['noise'][1]:.0f}")
+        if 'video' in r: s.append(f"vp8 q{r['video'][0]}")
         if 'jpeg' in r: s.append(f"q{r['jpeg']}")
         return ' '.join(s)
     return ' | '.join(one(r) for r in rounds)
@@ -199,6 +207,15 @@ def _noise(x:torch.Tensor, kind:str, std:float, gray:bool, seed:int)->torch.Tens
         n = torch.poisson(base * c, generator=g) / c - base
     return n.to(x)
 
+def _video(x:torch.Tensor, quality:int, dx:int=0, dy:int=0, grey:bool=False)->torch.Tensor:
+    "A (1, 3, s, s) 0-255 face through a video codec's key frame: VP8 (as WebP stores it) at `quality`, `dx`, `dy` pixels into its 16-pixel macroblock grid"
+    if not features.check('webp'): raise RuntimeError("the video codec degradation needs Pillow with WebP support: pip install -U pillow")
+    a = x[0].clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
+    a = np.pad(a, ((dy, 0), (dx, 0), (0, 0)), mode='edge')   # the frame above and left of the face: its own border, repeated
+    buf = io.BytesIO(); Image.fromarray(a).save(buf, 'WEBP', quality=int(quality), method=4)
+    y = torch.from_numpy(np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert('RGB'))[dy:, dx:].copy()).permute(2, 0, 1)[None].float()
+    return _luma(y).round() if grey else y   # a grey camera's stream carries no colour (VP8 keeps chroma at 4:2:0, which tints a grey face by a level)
+
 def _by(xs:list, idx:list, key, f):
     "Replace the faces `xs[i]`, `i` in `idx`, by `f(float batch, key, indices)` run once per group of faces with equal `key(i)`"
     groups = {}
@@ -210,7 +227,7 @@ def _by(xs:list, idx:list, key, f):
 def apply_round(xs:list, # faces, each (1, 3, h, w) in 0-255, uint8 or float (sides may differ); replaced in place
                 rounds:list # the round of each face, from `draw` (None: the face sits this round out)
                ):
-    "One drawn round for each face: misalign, monochrome, blur, resample, noise, quantise, JPEG; faces that share a step's shape go through it together (one face and its round: that face, returned)"
+    "One drawn round for each face: misalign, monochrome, blur, resample, noise, quantise, video codec, JPEG; faces that share a step's shape go through it together (one face and its round: that face, returned)"
     if isinstance(xs, torch.Tensor): ys = [xs]; apply_round(ys, [rounds]); return ys[0]
     idx = [i for i, r in enumerate(rounds) if r is not None]
     side, size = (lambda i: xs[i].shape[-1]), (lambda i: rounds[i]['size'])
@@ -229,6 +246,8 @@ def apply_round(xs:list, # faces, each (1, 3, h, w) in 0-255, uint8 or float (si
             kind, std, gray, seed = rounds[i]['noise']
             xs[i] = xs[i] + _noise(xs[i], kind, std, gray or i in mono, seed)
     _by(xs, idx, side, lambda x, *_: x.clamp(0, 255).round())
+    for i in idx:
+        if 'video' in rounds[i]: xs[i] = _video(xs[i], *rounds[i]['video'], grey=i in mono)
     for i in idx:
         if 'jpeg' in rounds[i]:
             y = xs[i][0, :1 if i in mono else 3].to(torch.uint8)
@@ -345,6 +364,9 @@ DEGRADATIONS['misaligned'] = DegradationModel(misalign=1., misalign_shift=0.06, 
 DEGRADATIONS['realistic-mono'] = replace(DEGRADATIONS['realistic'], mono=0.25)   # the training mix, one face in four grey
 DEGRADATIONS['mono'] = DegradationModel(mono=1.)   # clean faces from a monochrome camera
 DEGRADATIONS['mono-mixed'] = replace(DEGRADATIONS['mixed'], mono=1.)   # the mixed test condition, every face grey
+DEGRADATIONS['video'] = DegradationModel(video=1.)   # clean faces through a video codec's key frame
+DEGRADATIONS['video-mixed'] = replace(DEGRADATIONS['mixed'], jpeg=0., video=1.)   # the mixed test condition, its JPEG replaced by the video codec
+DEGRADATIONS['realistic-video'] = replace(DEGRADATIONS['realistic'], video=0.3)   # the training mix, three faces in ten also through a video codec
 TEST_DEGRADATIONS = ('clean', 'blur', 'noise', 'jpeg', 'mixed', 'jpeg-low')  # the robustness table's columns, by default
 
 # %% ../nbs/01a_degrade.ipynb #1783076a
@@ -361,8 +383,9 @@ def show_degradations(hr, # one HR face (3, 112, 112) uint8, or anything `load_f
     fig, axs = plt.subplots(len(models), len(sizes), figsize=(figsize_per * len(sizes), figsize_per * 1.15 * len(models)), squeeze=False)
     for i, m in enumerate(models):
         model = get_degradation(m)   # seeded by the model itself: the same draws in any row, by name or as an object
-        # a model that never misaligns (or is never grey): the key it had before those existed
-        d = {k: v for k, v in model.to_dict().items() if (model.misalign or not k.startswith('misalign')) and (model.mono or k != 'mono')}
+        # a model that never misaligns (is never grey, has no video codec): the key it had before those existed
+        d = {k: v for k, v in model.to_dict().items()
+             if (model.misalign or not k.startswith('misalign')) and (model.mono or k != 'mono') and (model.video or not k.startswith('video'))}
         key = zlib.crc32(json.dumps(d, sort_keys=True).encode())
         for j, s in enumerate(sizes):
             rounds = draw(model, np.random.default_rng((seed, key)), s, x.shape[-1])
