@@ -66,7 +66,8 @@ def match(hr, size, twin, base, codec, offsets)->dict:
     target = psnr(degrade(hr, size, twin, seeds), ref)
     bottoms = {lo: psnr(degrade(hr, size, replace(codec, video_quality=(lo, top)), seeds), ref) for lo in range(0, top + 1, 5)}
     lo = min(bottoms, key=lambda b: abs(bottoms[b] - target))
-    return dict(twin=twin, jpeg_top=DEGRADATIONS[twin].quality[1], jpeg_top_psnr=round(jtop, 3), vp8_top_psnr=round(vp[top], 3),
+    return dict(twin=twin, twin_settings=DEGRADATIONS[twin].to_dict(), codec_settings=codec.to_dict(),   # what was matched: a change to either makes the range stale
+                jpeg_top=DEGRADATIONS[twin].quality[1], jpeg_top_psnr=round(jtop, 3), vp8_top_psnr=round(vp[top], 3),
                 twin_psnr=round(target, 3), bottoms={str(k): round(v, 3) for k, v in bottoms.items()}, chosen=[lo, top])
 
 

@@ -17,10 +17,10 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent/'results'
 
 
-def _libwebp():
-    "The libwebp version Pillow encodes WebP (the `video` degradation's VP8 key frames) with, None without it"
-    from PIL import features
-    return features.version('webp')
+def _image_codec():
+    "Pillow's version and the libwebp it encodes WebP (the `video` degradation's VP8 key frames) with (None without it)"
+    from PIL import features, __version__
+    return dict(pillow=__version__, libwebp=features.version('webp'))
 
 
 def machine(device=None)->dict:
@@ -33,7 +33,7 @@ def machine(device=None)->dict:
     return dict(cpu=cpu_model(), cpu_capability=torch.backends.cpu.get_cpu_capability(), cores=os.cpu_count(), device=str(dev),
                 gpu=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else None,
                 torch=torch.__version__, torch_threads=torch.get_num_threads(), python=platform.python_version(),
-                libwebp=_libwebp(),   # the video codec degradation's encoder
+                **_image_codec(),   # the video codec degradation's encoder
                 date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
                 # another job on a small shared machine slows a run down: the reader can see it was busy
                 load_1min=round(os.getloadavg()[0], 2))
