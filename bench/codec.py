@@ -34,6 +34,7 @@ WEBP_Q = tuple(range(0, 101, 5))
 
 def psnr(a:torch.Tensor, b:torch.Tensor)->float:
     "Mean over faces of each face's PSNR (dB), 0-255 faces (n, 3, s, s)"
+    # over the three channels, not luma as `vlrface.evaluate.psnr` (the SR convention): both codecs keep colour at 4:2:0, and its loss counts
     mse = ((a.float() - b.float()) ** 2).flatten(1).mean(1).clamp_min(1e-3)
     return float((10 * torch.log10(255 ** 2 / mse)).mean())
 
@@ -45,20 +46,23 @@ def pairs()->dict:
             'video-mixed': ('mixed', replace(mixed, jpeg=0.), replace(mixed, jpeg=0., video=1.))}
 
 
-def jpeg_at(faces, q): return torch.stack([decode_jpeg(encode_jpeg(f, quality=q)) for f in faces])
+def jpeg_files(faces, q): return [encode_jpeg(f, quality=q) for f in faces]
+def jpeg_at(faces, q): return torch.stack([decode_jpeg(b) for b in jpeg_files(faces, q)])
 def vp8_at(faces, q, offsets): return torch.cat([_video(f[None].float(), q, dx, dy) for f, (dx, dy) in zip(faces, offsets)]).to(torch.uint8)
 
 
 def by_quality(small:torch.Tensor, offsets)->list:
     "Rows of PSNR (and bytes a face, JPEG) for each quality of JPEG and of VP8, on the small faces `small`"
-    rows = [dict(codec='jpeg', quality=q, psnr=round(psnr(jpeg_at(small, q), small), 3),
-                 bytes=round(float(np.mean([len(encode_jpeg(f, quality=q)) for f in small])), 1)) for q in JPEG_Q]
+    rows = []
+    for q in JPEG_Q:
+        files = jpeg_files(small, q)
+        rows.append(dict(codec='jpeg', quality=q, psnr=round(psnr(torch.stack([decode_jpeg(b) for b in files]), small), 3),
+                         bytes=round(float(np.mean([len(b) for b in files])), 1)))
     return rows + [dict(codec='vp8', quality=q, psnr=round(psnr(vp8_at(small, q, offsets), small), 3)) for q in WEBP_Q]
 
 
-def match(hr, size, twin, base, codec, offsets)->dict:
+def match(hr, size, twin, base, codec, offsets, seeds)->dict:
     "The VP8 range whose faces lose what `twin`'s lose at `size`: the top as mild as the twin's top, the bottom by the mean"
-    seeds = [(0, i) for i in range(len(hr))]
     ref = degrade(hr, size, base, seeds)   # the same faces as the twin's and the codec condition's, uncompressed
     jtop = psnr(jpeg_at(ref, DEGRADATIONS[twin].quality[1]), ref)
     vp = {q: psnr(vp8_at(ref, q, offsets), ref) for q in WEBP_Q}
@@ -83,11 +87,11 @@ def main():
     hr = val_faces(a.data)[0].hr
     rng = np.random.default_rng(0)
     offsets = [tuple(int(v) for v in rng.integers(16, size=2)) for _ in range(len(hr))]
-    matches = {}
+    matches, seeds = {}, [(0, i) for i in range(len(hr))]   # every comparison on the same faces and draws
     for name, (twin, base, codec) in pairs().items():
-        matches[name] = match(hr, a.match_size, twin, base, codec, offsets)
+        matches[name] = match(hr, a.match_size, twin, base, codec, offsets, seeds)
         print(name, matches[name], flush=True)
-    presets, seeds = [], [(0, i) for i in range(len(hr))]   # each pair as this version draws it, on the same faces
+    presets = []   # each pair as this version draws it
     for s in a.sizes:
         for name, (twin, base, _) in pairs().items():
             ref = degrade(hr, s, base, seeds)

@@ -17,23 +17,17 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent/'results'
 
 
-def _image_codec():
-    "Pillow's version and the libwebp it encodes WebP (the `video` degradation's VP8 key frames) with (None without it)"
-    from PIL import features, __version__
-    return dict(pillow=__version__, libwebp=features.version('webp'))
-
-
 def machine(device=None)->dict:
     """The machine record of a run; call it at the start. `device`: the torch device the run uses
     (a CUDA device adds the GPU's name)."""
     import torch                           # here: see the module docstring
-    from vlrface.core import cpu_model     # the one reader of the CPU's model name (/proc/cpuinfo)
+    from vlrface.core import cpu_model, image_codecs   # the one reader of the CPU's model name (/proc/cpuinfo), and of Pillow's codecs
     dev = torch.device(device or 'cpu')
     # the model name alone can hide different hardware (a VM may say only 'AMD EPYC'): torch's capability tells AVX2 from AVX512
     return dict(cpu=cpu_model(), cpu_capability=torch.backends.cpu.get_cpu_capability(), cores=os.cpu_count(), device=str(dev),
                 gpu=torch.cuda.get_device_name(dev) if dev.type == 'cuda' else None,
                 torch=torch.__version__, torch_threads=torch.get_num_threads(), python=platform.python_version(),
-                **_image_codec(),   # the video codec degradation's encoder
+                **image_codecs(),   # the video codec degradation's encoder
                 date=datetime.now(timezone.utc).isoformat(timespec='seconds'),
                 # another job on a small shared machine slows a run down: the reader can see it was busy
                 load_1min=round(os.getloadavg()[0], 2))

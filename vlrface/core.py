@@ -18,8 +18,8 @@ __all__ = ['HR_SIZE', 'VLR_SIZE', 'VLR_MIN', 'VLR_MAX', 'VLR_SIZES', 'MEAN', 'ST
            'PROGRESS_MODES', 'check_vlr_size', 'find_path', 'get_path', 'get_device', 'loader_workers', 'stable_seed',
            'seed_everything', 'ImageReadError', 'to_rgb', 'read_rgb', 'atomic_path', 'atomic_write', 'file_sha256',
            'encode_png', 'save_png', 'remove_stale_tmp', 'gallery_file', 'note_old_gallery_name', 'fast_dtype',
-           'export_onnx', 'onnx_session', 'onnx_run', 'md_table', 'cpu_model', 'interactive', 'progress_mode',
-           'progress_line', 'show_progress', 'parallel_progress']
+           'export_onnx', 'onnx_session', 'onnx_run', 'md_table', 'cpu_model', 'image_codecs', 'interactive',
+           'progress_mode', 'progress_line', 'show_progress', 'parallel_progress']
 
 # %% ../nbs/00_core.ipynb #4b5259c4
 HR_SIZE = 112             # side of the aligned high-resolution face that recognisers take
@@ -312,6 +312,12 @@ def cpu_model()->str:
     import platform
     try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
     except (OSError, StopIteration): return platform.processor() or platform.machine()
+
+def image_codecs()->dict:
+    "Pillow's version and that of the libwebp it encodes WebP with (the `video` degradation's VP8 key frames; None without it), for run and benchmark records"
+    import PIL
+    from PIL import features
+    return dict(pillow=PIL.__version__, libwebp=features.version('webp'))
 
 # %% ../nbs/00_core.ipynb #92c93ba7
 import sys, time

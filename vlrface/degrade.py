@@ -212,8 +212,8 @@ def _video(x:torch.Tensor, quality:int, dx:int=0, dy:int=0, grey:bool=False)->to
     if not features.check('webp'): raise RuntimeError("the video codec degradation needs Pillow with WebP support: pip install -U pillow")
     a = x[0].clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy()
     a = np.pad(a, ((dy, 0), (dx, 0), (0, 0)), mode='edge')   # the frame above and left of the face: its own border, repeated
-    buf = io.BytesIO(); Image.fromarray(a).save(buf, 'WEBP', quality=int(quality), method=4)
-    y = torch.from_numpy(np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert('RGB'))[dy:, dx:].copy()).permute(2, 0, 1)[None].float()
+    buf = io.BytesIO(); Image.fromarray(a).save(buf, 'WEBP', quality=int(quality), method=4); buf.seek(0)
+    y = torch.from_numpy(np.asarray(Image.open(buf).convert('RGB'))[dy:, dx:].copy()).permute(2, 0, 1)[None].float()
     y = y.to(x.device)
     return _luma(y).round() if grey else y   # a grey camera's stream carries no colour (VP8 keeps chroma at 4:2:0, which tints a grey face by a level)
 
@@ -372,6 +372,8 @@ DEGRADATIONS['realistic-video'] = replace(DEGRADATIONS['realistic'], video=0.3) 
 TEST_DEGRADATIONS = ('clean', 'blur', 'noise', 'jpeg', 'mixed', 'jpeg-low')  # the robustness table's columns, by default
 
 # %% ../nbs/01a_degrade.ipynb #1783076a
+_LATER = ('misalign', 'mono', 'video')   # steps added after the first presets, each with settings named after its probability
+
 def show_degradations(hr, # one HR face (3, 112, 112) uint8, or anything `load_faces` takes
                       models=TEST_DEGRADATIONS, # preset names (or models) for the rows
                       sizes=(8, 12, 16, 24, 32), # sides for the columns
@@ -385,9 +387,8 @@ def show_degradations(hr, # one HR face (3, 112, 112) uint8, or anything `load_f
     fig, axs = plt.subplots(len(models), len(sizes), figsize=(figsize_per * len(sizes), figsize_per * 1.15 * len(models)), squeeze=False)
     for i, m in enumerate(models):
         model = get_degradation(m)   # seeded by the model itself: the same draws in any row, by name or as an object
-        # a model that never misaligns (is never grey, has no video codec): the key it had before those existed
-        d = {k: v for k, v in model.to_dict().items()
-             if (model.misalign or not k.startswith('misalign')) and (model.mono or k != 'mono') and (model.video or not k.startswith('video'))}
+        # a model without a step added later (its probability 0): the key it had before that step's settings existed
+        d = {k: v for k, v in model.to_dict().items() if not any(k.startswith(p) and not getattr(model, p) for p in _LATER)}
         key = zlib.crc32(json.dumps(d, sort_keys=True).encode())
         for j, s in enumerate(sizes):
             rounds = draw(model, np.random.default_rng((seed, key)), s, x.shape[-1])

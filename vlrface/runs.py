@@ -320,12 +320,10 @@ def data_record(data)->dict:
 def versions()->dict:
     "Versions of Python and of the libraries a run depends on"
     out = dict(python=sys.version.split()[0])
-    for p in ('vlrface', 'torch', 'torchvision', 'fastai', 'timm', 'pillow'):
+    for p in ('vlrface', 'torch', 'torchvision', 'fastai', 'timm'):
         try: out[p] = metadata.version(p)
         except metadata.PackageNotFoundError: out[p] = None
-    from PIL import features
-    out['libwebp'] = features.version('webp')   # the video codec degradation's encoder (None: Pillow without WebP)
-    return out
+    return out | image_codecs()   # Pillow, and the encoder of the video codec degradation
 
 # %% ../nbs/07a_runs.ipynb #70e60d31
 def _diff(old:dict, new:dict)->dict:
