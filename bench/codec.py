@@ -1,16 +1,18 @@
-"""How much a video codec's key frame loses against JPEG at the sides of a very-low-resolution face, and the quality ranges
-of the codec test conditions chosen from it; written to bench/results/codec.md and codec.json.
+"""How much video codecs lose against JPEG at the sides of a very-low-resolution face, and the quality ranges of the codec
+test conditions chosen from it; written to bench/results/codec.md and codec.json.
 
-The `video` and `video-mixed` test conditions (VP8 key frames, as WebP stores them) are `clean` and `mixed` with the
+The `video` and `video-mixed` test conditions (VP8 key frames, as WebP stores them) and `h264` and `h264-mixed` (a frame
+of an H.264 stream, up to 7 after its key frame, the face moving; x264 through PyAV) are `clean` and `mixed` with a
 codec instead of JPEG. The published models were trained without the codec, so to tell a codec they never saw from
 merely harder compression, each codec condition's quality range is set so that it loses what its JPEG twin (`jpeg`,
 `mixed`: quality 40-90) loses at 16 px. Loss is the PSNR of the validation people's compressed small faces against the
 same faces uncompressed (area-downsampled for `jpeg`; blurred, resampled and noisy as `mixed` draws them, without its
-JPEG, for `mixed`), each face at its own place in the macroblock grid. The range's top is the VP8 quality nearest in PSNR
-to JPEG 90 on those faces (the mildest face is as mild), and its bottom the one (in steps of 5) whose faces as drawn
-(`degrade`, uniform over the range) are on average as far from the uncompressed ones as the twin's. Then each pair as
-drawn side by side at every side, to show what they do at the sides they were not matched at; and, on clean faces, each
-quality of either codec alone.
+JPEG, for `mixed`), each face at its own place in the macroblock grid. The range's mild end is the VP8 quality (H.264
+quantiser) nearest in PSNR to JPEG 90 on those faces (the mildest face is as mild), and its harsh end the one (VP8 in
+steps of 5, H.264 in steps of 1) whose faces as drawn (`degrade`, uniform over the range) are on average as far from the
+uncompressed ones as the twin's. Then each pair as drawn side by side at every side, to show what they do at the sides
+they were not matched at; and, on clean faces, each quality of each codec alone (H.264 also as a key frame alone, which
+x264 codes about 3 quantiser steps finer than the frames after it).
 
     vlrface-prep lfw --out data/lfw-vlr      # once
     python bench/codec.py
@@ -22,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from common import machine, describe, rerender, val_faces, write_results
+from common import machine, describe, rerender, timed, val_faces, write_results
 from vlrface.core import md_table
 from vlrface.degrade import DEGRADATIONS, _video, degrade, resample
 from torchvision.io import decode_jpeg, encode_jpeg
@@ -30,6 +32,8 @@ from torchvision.io import decode_jpeg, encode_jpeg
 warnings.filterwarnings('ignore')
 JPEG_Q = (15, 20, 25, 30, 40, 50, 60, 70, 80, 90, 95)
 WEBP_Q = tuple(range(0, 101, 5))
+QP = tuple(range(0, 52, 1))   # x264's quantisers, matched in steps of 1
+QP_CURVE = (12, 18, 24, 30, 36, 42, 48)
 
 
 def psnr(a:torch.Tensor, b:torch.Tensor)->float:
@@ -43,7 +47,13 @@ def pairs()->dict:
     "{codec condition: (its JPEG twin, the twin's faces without compression, the codec condition without its range)}"
     mixed = DEGRADATIONS['mixed']
     return {'video': ('jpeg', DEGRADATIONS['clean'], replace(DEGRADATIONS['clean'], video=1.)),
-            'video-mixed': ('mixed', replace(mixed, jpeg=0.), replace(mixed, jpeg=0., video=1.))}
+            'video-mixed': ('mixed', replace(mixed, jpeg=0.), replace(mixed, jpeg=0., video=1.)),
+            'h264': ('jpeg', DEGRADATIONS['clean'], replace(DEGRADATIONS['clean'], h264=1.)),
+            'h264-mixed': ('mixed', replace(mixed, jpeg=0.), replace(mixed, jpeg=0., h264=1.))}
+
+
+def field(codec)->str: return 'h264_qp' if codec.h264 else 'video_quality'
+def at(codec, q): return replace(codec, **{field(codec): (q, q)})   # the condition with every face at quality (quantiser) q
 
 
 def jpeg_files(faces, q): return [encode_jpeg(f, quality=q) for f in faces]
@@ -61,18 +71,35 @@ def by_quality(small:torch.Tensor, offsets)->list:
     return rows + [dict(codec='vp8', quality=q, psnr=round(psnr(vp8_at(small, q, offsets), small), 3)) for q in WEBP_Q]
 
 
+def until(f, grid, mark)->dict:
+    "{g: f(g)} along `grid` (f falling) up to the first value below `mark`"
+    out = {}
+    for g in grid:
+        out[g] = f(g)
+        if out[g] < mark: break
+    return out
+
+
 def match(hr, size, twin, base, codec, offsets, seeds)->dict:
-    "The VP8 range whose faces lose what `twin`'s lose at `size`: the top as mild as the twin's top, the bottom by the mean"
+    "The codec's range whose faces lose what `twin`'s lose at `size`: the mild end as mild as the twin's, the harsh end by the mean"
     ref = degrade(hr, size, base, seeds)   # the same faces as the twin's and the codec condition's, uncompressed
     jtop = psnr(jpeg_at(ref, DEGRADATIONS[twin].quality[1]), ref)
-    vp = {q: psnr(vp8_at(ref, q, offsets), ref) for q in WEBP_Q}
-    top = min(vp, key=lambda q: abs(vp[q] - jtop))
+    h264 = bool(codec.h264)
     target = psnr(degrade(hr, size, twin, seeds), ref)
-    bottoms = {lo: psnr(degrade(hr, size, replace(codec, video_quality=(lo, top)), seeds), ref) for lo in range(0, top + 1, 5)}
-    lo = min(bottoms, key=lambda b: abs(bottoms[b] - target))
+    if h264:   # each face's frame as the condition draws it (offset, frames since the key frame, motion); PSNR falls as the quantiser rises,
+        # so each search stops one step past its mark (a stream costs 100 times a JPEG file)
+        vp = until(lambda q: psnr(degrade(hr, size, at(codec, q), seeds), ref), QP, jtop)
+        mild = min(vp, key=lambda q: abs(vp[q] - jtop))
+        harsh = until(lambda e: psnr(degrade(hr, size, replace(codec, h264_qp=(mild, e)), seeds), ref), range(mild, 52), target)
+    else:   # a key frame of each face at its offset, every quality
+        vp = {q: psnr(vp8_at(ref, q, offsets), ref) for q in WEBP_Q}
+        mild = min(vp, key=lambda q: abs(vp[q] - jtop))
+        harsh = {e: psnr(degrade(hr, size, replace(codec, video_quality=(e, mild)), seeds), ref) for e in range(0, mild + 1, 5)}
+    e = min(harsh, key=lambda b: abs(harsh[b] - target))
     return dict(twin=twin, twin_settings=DEGRADATIONS[twin].to_dict(), codec_settings=codec.to_dict(),   # what was matched: a change to either makes the range stale
-                jpeg_top=DEGRADATIONS[twin].quality[1], jpeg_top_psnr=round(jtop, 3), vp8_top_psnr=round(vp[top], 3),
-                twin_psnr=round(target, 3), bottoms={str(k): round(v, 3) for k, v in bottoms.items()}, chosen=[lo, top])
+                field=field(codec), codec='h264' if h264 else 'vp8', jpeg_top=DEGRADATIONS[twin].quality[1], jpeg_top_psnr=round(jtop, 3),
+                codec_top_psnr=round(vp[mild], 3), twin_psnr=round(target, 3), ends={str(k): round(v, 3) for k, v in harsh.items()},
+                chosen=sorted([e, mild]))
 
 
 def main():
@@ -98,11 +125,21 @@ def main():
             presets.append(dict(size=s, condition=name, twin=twin, twin_psnr=round(psnr(degrade(hr, s, twin, seeds), ref), 3),
                                 codec_psnr=round(psnr(degrade(hr, s, name, seeds), ref), 3)))
             print(presets[-1], flush=True)
+    cost = {}   # what each compression costs to make, side by side: seconds a face at the matched side (the median of 3 runs)
+    for name in ('jpeg', 'video', 'h264'):
+        cost[name] = round(timed(lambda: degrade(hr, a.match_size, name, seeds), n=3, warmup=1) / len(hr) * 1000, 3)
+    print('ms a face', cost, flush=True)
     curves = []
+    h264, key = replace(DEGRADATIONS['clean'], h264=1.), replace(DEGRADATIONS['clean'], h264=1., h264_frames=0)
     for s in a.sizes:
-        curves += [dict(size=s, **r) for r in by_quality(resample(hr.float(), s).round().to(torch.uint8), offsets)]
+        small = resample(hr.float(), s).round().to(torch.uint8)
+        curves += [dict(size=s, **r) for r in by_quality(small, offsets)]
+        curves += [dict(size=s, codec='h264', quality=q, psnr=round(psnr(degrade(hr, s, at(h264, q), seeds), small), 3)) for q in QP_CURVE]
+        curves += [dict(size=s, codec='h264-key', quality=q, psnr=round(psnr(degrade(hr, s, at(key, q), seeds), small), 3)) for q in QP_CURVE]
+        print(s, 'px curves done', flush=True)
     write_results('codec', dict(faces=len(hr), match_size=a.match_size, matches=matches,
-                                preset_ranges={n: list(DEGRADATIONS[n].video_quality) for n in matches}, presets=presets, curves=curves), render, mach)
+                                preset_ranges={n: list(getattr(DEGRADATIONS[n], m['field'])) for n, m in matches.items()},
+                                presets=presets, ms_per_face=cost, curves=curves), render, mach)
 
 
 def render(r):
@@ -113,25 +150,39 @@ def render(r):
     lines = ["# A video codec's key frame against JPEG at very low resolution (`bench/codec.py`)", "",
              f"Measured {describe(r['machine'])}, by `{r['command']}`, on the {r['faces']} faces of the validation people. "
              "PSNR (dB, mean over faces) of each face compressed at its small side against the same face uncompressed; "
-             "VP8 is the key frame WebP stores, each face at its own place in the 16-pixel macroblock grid.", ""]
+             "VP8 is the key frame WebP stores, H.264 a frame of an x264 stream (up to 7 after its key frame, the face moving), "
+             "each face at its own place in the 16-pixel macroblock grid.", ""]
     for name, m in r['matches'].items():
         lo, hi = m['chosen']; have = r['preset_ranges'][name]
+        h264 = m.get('codec') == 'h264'
+        mild, harsh, what = (lo, hi, 'H.264 quantiser') if h264 else (hi, lo, 'VP8 quality')
+        rng = lambda e: f"{min(e, mild)}-{max(e, mild)}"
         lines += [f"`{name}` against `{m['twin']}`, matched at {r['match_size']} px: JPEG {m['jpeg_top']}, the twin's mildest, is at "
-                  f"{m['jpeg_top_psnr']:.2f} dB, VP8 {hi} the nearest at {m['vp8_top_psnr']:.2f}. The twin's faces as drawn are at "
-                  f"{m['twin_psnr']:.2f} dB on average; VP8 drawn from " + ', '.join(f"{k}-{hi} {v:.2f}" for k, v in m['bottoms'].items()) +
-                  f", so `{name}` draws VP8 quality {lo}-{hi}" + ("" if have == [lo, hi] else f" (the preset in this version draws {have}: out of date)") + ".", ""]
+                  f"{m['jpeg_top_psnr']:.2f} dB, {what} {mild} the nearest at {m.get('codec_top_psnr', m.get('vp8_top_psnr')):.2f}. The twin's faces as drawn are at "
+                  f"{m['twin_psnr']:.2f} dB on average; drawn from " + ', '.join(f"{rng(int(k))} {v:.2f}" for k, v in m.get('ends', m.get('bottoms')).items()) +
+                  f", so `{name}` draws {what} {lo}-{hi}" + ("" if have == [lo, hi] else f" (the preset in this version draws {have}: out of date)") + ".", ""]
     p = pd.DataFrame(r['presets'])
     pr = p.pivot(index='size', columns='condition', values=['twin_psnr', 'codec_psnr'])
     cols = {}
     for name, m in r['matches'].items():
-        cols[f"{m['twin']}"] = pr[('twin_psnr', name)]; cols[f"{name} (VP8 {'-'.join(map(str, r['preset_ranges'][name]))})"] = pr[('codec_psnr', name)]
+        cols[f"{m['twin']}"] = pr[('twin_psnr', name)]
+        cols[f"{name} ({'H.264 qp' if m.get('codec') == 'h264' else 'VP8'} {'-'.join(map(str, r['preset_ranges'][name]))})"] = pr[('codec_psnr', name)]
         cols[f"{name} - {m['twin']}"] = (pr[('codec_psnr', name)] - pr[('twin_psnr', name)]).round(2)
     pt = pd.DataFrame(cols).rename(index=lambda s: f'{s} px').rename_axis('side')
     b = d[(d.codec == 'jpeg') & (d['size'] == r['match_size'])].set_index('quality')['bytes']
+    if 'ms_per_face' in r:
+        lines += [f"What each costs to make at {r['match_size']} px, whole degradation included (ms a face, median of 3 runs, side by side): "
+                  + ', '.join(f"`{k}` {v:.2f}" for k, v in r['ms_per_face'].items()) + ".", ""]
     lines += ["## Each pair as drawn, PSNR (dB)", "", md_table(pt), "",
               "## Clean faces, JPEG by quality", "", md_table(t('jpeg').rename_axis('quality')), "",
               f"A JPEG file of a {r['match_size']}-pixel face is {b.min():.0f}-{b.max():.0f} bytes, most of it tables and headers.", "",
               "## Clean faces, VP8 key frame by quality", "", md_table(t('vp8').rename_axis('quality')), ""]
+    if (d.codec == 'h264').any():
+        lines += ["## Clean faces, H.264 by quantiser", "",
+                  "A frame of the stream as `h264` draws it (0-7 frames after its key frame, the face moving up to a tenth of its side a frame), "
+                  "every face at one quantiser (lower is finer):", "", md_table(t('h264').rename_axis('qp')), "",
+                  "The same faces each in a key frame (`h264_frames=0`; x264 codes a key frame about 3 quantiser steps finer than the frames after it):", "",
+                  md_table(t('h264-key').rename_axis('qp')), ""]
     return '\n'.join(lines)
 
 

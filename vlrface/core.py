@@ -314,10 +314,12 @@ def cpu_model()->str:
     except (OSError, StopIteration): return platform.processor() or platform.machine()
 
 def image_codecs()->dict:
-    "Pillow's version and that of the libwebp it encodes WebP with (the `video` degradation's VP8 key frames; None without it), for run and benchmark records"
+    "Versions of the codecs the degradations use, for run and benchmark records: Pillow and its libwebp (the `video` degradation's VP8 key frames), PyAV and its libavcodec (the `h264` degradation's x264); None where missing"
     import PIL
     from PIL import features
-    return dict(pillow=PIL.__version__, libwebp=features.version('webp'))
+    try: import av; pyav, lav = av.__version__, '.'.join(map(str, av.library_versions['libavcodec']))
+    except ImportError: pyav = lav = None
+    return dict(pillow=PIL.__version__, libwebp=features.version('webp'), pyav=pyav, libavcodec=lav)
 
 # %% ../nbs/00_core.ipynb #92c93ba7
 import sys, time

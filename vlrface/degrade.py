@@ -8,6 +8,7 @@ Docs: https://vlrface.github.io/vlrface/degrade.html.md"""
 from __future__ import annotations
 import io, json, math, textwrap, zlib
 from dataclasses import dataclass, asdict, replace
+from fractions import Fraction
 
 import numpy as np
 from PIL import Image, features
@@ -52,18 +53,24 @@ class DegradationModel:
     mono:float=0.  # probability that the camera records brightness only (monochrome, or infrared at night): the face made grey (Rec. 601 luma) first, its noise and JPEG grey too
     video:float=0.  # probability that the face comes through a video codec at the small size (before any JPEG): a key frame of VP8, the codec WebP stores, the face at a random place in its 16-pixel macroblock grid
     video_quality:tuple=(10, 80)  # its quality range, libwebp's 0-100 (this range loses what JPEG 40-90 loses at 16 px, on average: `bench/codec.py`)
+    h264:float=0.  # probability that the face comes from an H.264 stream at the small size (before any JPEG): a frame some frames after a key frame, predicted from those before it while the face moves; x264 at a constant quantiser, the face at a random place in the macroblock grid (needs PyAV)
+    h264_qp:tuple=(25, 40)  # its quantiser range, x264's 0-51, lower is finer (a key frame gets about 3 less, as x264 gives it; this range loses what JPEG 40-90 loses at 16 px, on average: `bench/codec.py`)
+    h264_frames:int=7  # most frames since the last key frame, drawn from 0 (the face is in the key frame) to this
+    h264_speed:float=0.1  # the face's largest speed across the frame, a share of its side per frame (0.1: 1.6 pixels of a 16-pixel face), its direction drawn
 
     def __post_init__(self):
-        for k in ('sigma', 'motion_len', 'noise_std', 'quality', 'video_quality', 'kernels'):  # JSON gives lists back
+        for k in ('sigma', 'motion_len', 'noise_std', 'quality', 'video_quality', 'h264_qp', 'kernels'):  # JSON gives lists back
             v = getattr(self, k)
             if isinstance(v, (list, str)): v = tuple(v) if isinstance(v, list) else (v,)
             if k != 'kernels' and (np.isscalar(v) or len(v) == 1): v = (v, v) if np.isscalar(v) else (v[0], v[0])   # one value: a range of one
             object.__setattr__(self, k, v)
-        for k in ('blur', 'aniso', 'motion', 'noise', 'poisson', 'gray', 'jpeg', 'second', 'misalign', 'mono', 'video'):
+        for k in ('blur', 'aniso', 'motion', 'noise', 'poisson', 'gray', 'jpeg', 'second', 'misalign', 'mono', 'video', 'h264'):
             if not 0 <= getattr(self, k) <= 1: raise ValueError(f"{k} is a probability and must be within 0-1, got {getattr(self, k)}")
         _check_range('sigma', self.sigma, 0, 10); _check_range('motion_len', self.motion_len, 0, 20)
         _check_range('noise_std', self.noise_std, 0, 100); _check_range('quality', self.quality, 1, 100)
-        _check_range('video_quality', self.video_quality, 0, 100)
+        _check_range('video_quality', self.video_quality, 0, 100); _check_range('h264_qp', self.h264_qp, 0, 51)
+        if not (isinstance(self.h264_frames, int) and 0 <= self.h264_frames <= 50): raise ValueError(f"h264_frames must be a whole number within 0-50, got {self.h264_frames!r}")
+        if not 0 <= self.h264_speed <= 0.5: raise ValueError(f"h264_speed must be within 0-0.5 (a share of the face's side per frame), got {self.h264_speed}")
         for k, hi in (('misalign_shift', 0.25), ('misalign_angle', 45), ('misalign_scale', 0.5)):
             if not 0 <= getattr(self, k) <= hi: raise ValueError(f"{k} must be within 0-{hi}, got {getattr(self, k)}")
         if not self.kernels or any(k not in KERNELS for k in self.kernels):
@@ -150,10 +157,16 @@ def draw(m:DegradationModel, # the model to draw from
     # last, and only by a model with a video codec: the key frame's quality and where the face sits in its macroblock grid
     if m.video and rng.random() < m.video:
         rounds[-1]['video'] = (int(rng.integers(m.video_quality[0], m.video_quality[1] + 1)), int(rng.integers(16)), int(rng.integers(16)))
+    # after that, and only by a model with H.264 streams: the grid's place, the frames since the key frame, the face's velocity (a share
+    # of its side per frame), and last the quantiser (a range of one draws nothing, so one quantiser leaves the other draws as they were)
+    if m.h264 and rng.random() < m.h264:
+        dx, dy, after = int(rng.integers(16)), int(rng.integers(16)), int(rng.integers(m.h264_frames + 1))
+        speed, angle = _u(rng, (0, m.h264_speed)), float(rng.uniform(0, 2 * math.pi))
+        rounds[-1]['h264'] = (int(rng.integers(m.h264_qp[0], m.h264_qp[1] + 1)), dx, dy, after, speed * math.cos(angle), speed * math.sin(angle))
     return rounds
 
 def describe(rounds:list)->str:
-    "A short description of drawn rounds, for plot titles: 'blur 0.8 bicubic q52 | ...' (JPEG quality q, a video key frame's vp8 q)"
+    "A short description of drawn rounds, for plot titles: 'blur 0.8 bicubic q52 | ...' (JPEG quality q, a video key frame's vp8 q, an H.264 frame's quantiser and frames since its key frame)"
     def one(r):
         s = []
         if 'warp' in r:   # where the centre went (a share of the side, right/down), the turn (clockwise) and the scale
@@ -165,6 +178,7 @@ def describe(rounds:list)->str:
         s.append(f"{r['kernel']} {r['size']}")
         if 'noise' in r: s.append(f"{r['noise'][0]} {r['noise'][1]:.0f}")
         if 'video' in r: s.append(f"vp8 q{r['video'][0]}")
+        if 'h264' in r: s.append(f"h264 qp{r['h264'][0]} +{r['h264'][3]}")
         if 'jpeg' in r: s.append(f"q{r['jpeg']}")
         return ' '.join(s)
     return ' | '.join(one(r) for r in rounds)
@@ -217,6 +231,73 @@ def _video(x:torch.Tensor, quality:int, dx:int=0, dy:int=0, grey:bool=False)->to
     y = y.to(x.device)
     return _luma(y).round() if grey else y   # a grey camera's stream carries no colour (VP8 keeps chroma at 4:2:0, which tints a grey face by a level)
 
+def _av():
+    "PyAV, or an error that says how to get it (a ValueError, as for any setting this machine cannot run: the commands print it on one line)"
+    try: import av; return av
+    except ImportError: raise ValueError("the h264 degradation needs PyAV, whose wheels bring FFmpeg with x264: pip install av (or vlrface[video])") from None
+
+_YCC = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], dtype=torch.float64)   # BT.601 RGB -> Y, Cb, Cr
+
+def _to_yuv420(a:np.ndarray)->np.ndarray:
+    "(h, w, 3) uint8 RGB as a camera hands it to its encoder: BT.601 limited range, chroma the mean of each 2x2 block; the planes stacked, (3h/2, w) uint8"
+    x = torch.from_numpy(a).double() @ _YCC.T
+    y, c = 16 + x[..., 0] * 219 / 255, 128 + F.avg_pool2d(x[..., 1:].permute(2, 0, 1)[None], 2)[0] * 224 / 255
+    return torch.cat([y.flatten(), c.flatten()]).round().clamp(0, 255).to(torch.uint8).numpy().reshape(-1, a.shape[1])
+
+def _from_yuv420(p:np.ndarray, h:int, w:int)->torch.Tensor:
+    "The inverse of `_to_yuv420`, chroma upsampled bilinearly: (h, w, 3) RGB, rounded floats"
+    p = torch.from_numpy(np.ascontiguousarray(p)).double().flatten()
+    c = F.interpolate((p[h * w:].reshape(1, 2, h // 2, w // 2) - 128) * 255 / 224, scale_factor=2, mode='bilinear', align_corners=False)[0]
+    return (torch.stack([(p[:h * w].reshape(h, w) - 16) * 255 / 219, c[0], c[1]], -1) @ torch.linalg.inv(_YCC).T).round().clamp(0, 255)
+
+def _h264(frames:list, qp:int, dx:int=0, dy:int=0)->torch.Tensor:
+    "The last of `frames` ((1, 3, s, s) 0-255 faces, oldest first: a key frame, then predicted ones) as an H.264 stream delivers it: x264 at quantiser `qp`, each face `dx`, `dy` pixels into its 16-pixel macroblock grid"
+    av = _av()
+    s = frames[-1].shape[-1]
+    h, w = -(-(dy + s) // 16) * 16, -(-(dx + s) // 16) * 16   # whole macroblocks, the frame beyond the face its own border repeated
+    enc = av.CodecContext.create('libx264', 'w')
+    enc.width, enc.height, enc.pix_fmt, enc.time_base, enc.thread_count = w, h, 'yuv420p', Fraction(1, 25), 1
+    # x264's defaults but: a constant quantiser (no rate control to model), no B-frames (as IP cameras stream), no key frame but the first, one thread (the same bytes every time)
+    enc.options = {'qp': str(int(qp)), 'x264-params': 'bframes=0:scenecut=0:keyint=infinite:threads=1'}
+    packets = []
+    for t, x in enumerate(frames):
+        a = np.pad(x[0].clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy(), ((dy, h - dy - s), (dx, w - dx - s), (0, 0)), mode='edge')
+        # our own colour conversion: FFmpeg's default one rounds down (faces 1-1.5 levels darker, before any coding) and differs between its versions
+        f = av.VideoFrame.from_ndarray(_to_yuv420(a), format='yuv420p'); f.pts = t
+        packets += enc.encode(f)
+    packets += enc.encode(None)
+    dec = av.CodecContext.create('h264', 'r'); dec.thread_count = 1
+    last = [f for p in packets + [None] for f in dec.decode(p)][-1]
+    # a grey face stays grey: its chroma is exactly neutral, and nothing in the stream changes that
+    return _from_yuv420(last.to_ndarray(), h, w)[dy:dy + s, dx:dx + s].permute(2, 0, 1)[None].float().to(frames[-1].device)
+
+def _earlier(rounds:list, back:int)->list:
+    "A face's rounds as the frame `back` frames before its last went through them: its own sensor noise, and its last round not yet compressed"
+    out = []
+    for j, r in enumerate(rounds):
+        r = {k: v for k, v in r.items() if j < len(rounds) - 1 or k not in ('h264', 'video', 'jpeg')}   # a first round's JPEG happened to every frame
+        if 'noise' in r: r['noise'] = (*r['noise'][:3], (r['noise'][3] + back * 0x9E3779B97F4A7C15) % 2**62)
+        out.append(r)
+    return out
+
+def _moved(rounds:list, mx:float, my:float)->list:
+    "`rounds` with the face shown moved by (`mx`, `my`) (shares of its side) as well: folded into a misalignment's warp, so the move is along the frame's axes and the face is resampled once"
+    if not (mx or my): return rounds
+    r0 = dict(rounds[0])
+    dx, dy, a, s = r0.get('warp', (0., 0., 0., 1.))
+    c, si = math.cos(math.radians(a)) / s, math.sin(math.radians(a)) / s   # `_warp` reads the input at A p - 2 (dx, dy), A = [[c, si], [-si, c]]
+    r0['warp'] = (dx + c * mx + si * my, dy - si * mx + c * my, a, s)
+    return [r0, *rounds[1:]]
+
+def _stream_frames(hr:torch.Tensor, rounds:list)->dict:
+    "{face index: the frames before its last in its H.264 stream, oldest first}: the face where it was then (moved back along its velocity, sub-pixel, before it is made small), degraded as the last frame is"
+    jobs = [(i, b) for i, r in enumerate(rounds) if r and 'h264' in r[-1] for b in range(r[-1]['h264'][3], 0, -1)]
+    if not jobs: return {}
+    ys = apply_rounds(hr[[i for i, _ in jobs]], [_moved(_earlier(rounds[i], b), -b * rounds[i][-1]['h264'][4], -b * rounds[i][-1]['h264'][5]) for i, b in jobs])
+    out = {}
+    for (i, _), y in zip(jobs, ys): out.setdefault(i, []).append(y[None].float())
+    return out
+
 def _by(xs:list, idx:list, key, f):
     "Replace the faces `xs[i]`, `i` in `idx`, by `f(float batch, key, indices)` run once per group of faces with equal `key(i)`"
     groups = {}
@@ -226,10 +307,11 @@ def _by(xs:list, idx:list, key, f):
         for j, i in enumerate(ii): xs[i] = y[j:j + 1]
 
 def apply_round(xs:list, # faces, each (1, 3, h, w) in 0-255, uint8 or float (sides may differ); replaced in place
-                rounds:list # the round of each face, from `draw` (None: the face sits this round out)
+                rounds:list, # the round of each face, from `draw` (None: the face sits this round out)
+                earlier:dict|None=None # {face index: the frames before it in its H.264 stream}, for rounds with `h264` (`apply_rounds` makes them)
                ):
-    "One drawn round for each face: misalign, monochrome, blur, resample, noise, quantise, video codec, JPEG; faces that share a step's shape go through it together (one face and its round: that face, returned)"
-    if isinstance(xs, torch.Tensor): ys = [xs]; apply_round(ys, [rounds]); return ys[0]
+    "One drawn round for each face: misalign, monochrome, blur, resample, noise, quantise, video codec (VP8 key frame or H.264 stream), JPEG; faces that share a step's shape go through it together (one face and its round: that face, returned)"
+    if isinstance(xs, torch.Tensor): ys = [xs]; apply_round(ys, [rounds], None if earlier is None else {0: earlier}); return ys[0]
     idx = [i for i, r in enumerate(rounds) if r is not None]
     side, size = (lambda i: xs[i].shape[-1]), (lambda i: rounds[i]['size'])
     _by(xs, [i for i in idx if 'warp' in rounds[i]], side, lambda x, _, ii: _warp(x, [rounds[i]['warp'] for i in ii]))   # a first round only: at the HR side
@@ -249,6 +331,10 @@ def apply_round(xs:list, # faces, each (1, 3, h, w) in 0-255, uint8 or float (si
     _by(xs, idx, side, lambda x, *_: x.clamp(0, 255).round())
     for i in idx:
         if 'video' in rounds[i]: xs[i] = _video(xs[i], *rounds[i]['video'], grey=i in mono)
+        if 'h264' in rounds[i]:
+            prev = (earlier or {}).get(i, [])
+            if len(prev) != rounds[i]['h264'][3]: raise ValueError(f"an H.264 frame {rounds[i]['h264'][3]} after its key frame needs the frames before it: degrade with apply_rounds, which makes them")
+            xs[i] = _h264([*prev, xs[i]], *rounds[i]['h264'][:3])
     for i in idx:
         if 'jpeg' in rounds[i]:
             y = xs[i][0, :1 if i in mono else 3].to(torch.uint8)
@@ -262,9 +348,10 @@ def apply_rounds(hr:torch.Tensor, # one face (3, H, W), or faces (n, 3, H, W): u
     if one: hr, rounds = hr[None], [rounds]
     if len(rounds) != len(hr): raise ValueError(f"{len(rounds)} faces' rounds for {len(hr)} faces")
     xs = list(hr.detach().cpu()[:, None])   # on the CPU (JPEG needs it); made float a group at a time, by `_by`
+    earlier = _stream_frames(hr.detach().cpu(), rounds)
     n = max(map(len, rounds), default=0)
     for j in range(n):   # rounds aligned at the end: every face's last round is the last one
-        apply_round(xs, [r[j - n + len(r)] if j - n + len(r) >= 0 else None for r in rounds])
+        apply_round(xs, [r[j - n + len(r)] if j - n + len(r) >= 0 else None for r in rounds], earlier if j == n - 1 else None)
     ys = [x[0].to(hr.device, torch.uint8) for x in xs]
     return ys[0] if one else ys
 
@@ -316,6 +403,7 @@ def degrade(hr, # (n, 3, H, W) HR faces: uint8 or floats in [0, 1], or anything 
            ):
     "Degraded faces, uint8 (n, 3, s, s), on `hr`'s device (and their draws, if asked)"
     m = get_degradation(model)
+    if m.h264: _av()   # before any work
     if not (isinstance(chunk, int) and chunk >= 1): raise ValueError(f"chunk must be a whole number >= 1, got {chunk!r}")
     x = _faces255(hr)
     seeds = range(len(x)) if seeds is None else list(seeds)
@@ -369,11 +457,19 @@ DEGRADATIONS['video'] = DegradationModel(video=1.)   # clean faces through a vid
 # the mixed test condition, its JPEG replaced by the video codec; a range of its own, matched to mixed as video's is to jpeg (`bench/codec.py`)
 DEGRADATIONS['video-mixed'] = replace(DEGRADATIONS['mixed'], jpeg=0., video=1., video_quality=(40, 85))
 DEGRADATIONS['realistic-video'] = replace(DEGRADATIONS['realistic'], video=0.3)   # the training mix, three faces in ten also through a video codec
+DEGRADATIONS['h264'] = DegradationModel(h264=1.)   # clean faces from an H.264 stream
+# the mixed test condition, its JPEG replaced by the H.264 stream; matched to mixed as h264's range is to jpeg (`bench/codec.py`)
+DEGRADATIONS['h264-mixed'] = replace(DEGRADATIONS['mixed'], jpeg=0., h264=1., h264_qp=(24, 36))
+DEGRADATIONS['realistic-h264'] = replace(DEGRADATIONS['realistic'], h264=0.3)   # the training mix, three faces in ten also from an H.264 stream
 TEST_DEGRADATIONS = ('clean', 'blur', 'noise', 'jpeg', 'mixed', 'jpeg-low')  # the robustness table's columns, by default
 
-# %% ../nbs/01a_degrade.ipynb #1783076a
-_LATER = ('misalign', 'mono', 'video')   # steps added after the first presets, each with settings named after its probability
+_LATER = ('misalign', 'mono', 'video', 'h264')   # steps added after the first presets, each with settings named after its probability
 
+def _in_use(m:DegradationModel)->dict:
+    "A model's settings but those of later steps it never takes (probability 0): what its faces depend on, as it was before those steps existed"
+    return {k: v for k, v in m.to_dict().items() if not any(k.startswith(p) and not getattr(m, p) for p in _LATER)}
+
+# %% ../nbs/01a_degrade.ipynb #1783076a
 def show_degradations(hr, # one HR face (3, 112, 112) uint8, or anything `load_faces` takes
                       models=TEST_DEGRADATIONS, # preset names (or models) for the rows
                       sizes=(8, 12, 16, 24, 32), # sides for the columns
@@ -387,9 +483,7 @@ def show_degradations(hr, # one HR face (3, 112, 112) uint8, or anything `load_f
     fig, axs = plt.subplots(len(models), len(sizes), figsize=(figsize_per * len(sizes), figsize_per * 1.15 * len(models)), squeeze=False)
     for i, m in enumerate(models):
         model = get_degradation(m)   # seeded by the model itself: the same draws in any row, by name or as an object
-        # a model without a step added later (its probability 0): the key it had before that step's settings existed
-        d = {k: v for k, v in model.to_dict().items() if not any(k.startswith(p) and not getattr(model, p) for p in _LATER)}
-        key = zlib.crc32(json.dumps(d, sort_keys=True).encode())
+        key = zlib.crc32(json.dumps(_in_use(model), sort_keys=True).encode())   # a model without a later step: the key it had before that step existed
         for j, s in enumerate(sizes):
             rounds = draw(model, np.random.default_rng((seed, key)), s, x.shape[-1])
             y = apply_rounds(x.cpu(), rounds)

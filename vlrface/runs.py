@@ -323,7 +323,7 @@ def versions()->dict:
     for p in ('vlrface', 'torch', 'torchvision', 'fastai', 'timm'):
         try: out[p] = metadata.version(p)
         except metadata.PackageNotFoundError: out[p] = None
-    return out | image_codecs()   # Pillow, and the encoder of the video codec degradation
+    return out | image_codecs()   # Pillow and PyAV, the encoders of the video codec degradations
 
 # %% ../nbs/07a_runs.ipynb #70e60d31
 def _diff(old:dict, new:dict)->dict:
