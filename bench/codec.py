@@ -87,7 +87,7 @@ def match(hr, size, twin, base, codec, offsets, seeds)->dict:
     h264 = bool(codec.h264)
     target = psnr(degrade(hr, size, twin, seeds), ref)
     if h264:   # each face's frame as the condition draws it (offset, frames since the key frame, motion); PSNR falls as the quantiser rises,
-        # so each search stops one step past its mark (a stream costs 100 times a JPEG file)
+        # so each search stops one step past its mark (a stream costs ten times a JPEG face)
         vp = until(lambda q: psnr(degrade(hr, size, at(codec, q), seeds), ref), QP, jtop)
         mild = min(vp, key=lambda q: abs(vp[q] - jtop))
         harsh = until(lambda e: psnr(degrade(hr, size, replace(codec, h264_qp=(mild, e)), seeds), ref), range(mild, 52), target)
@@ -125,7 +125,7 @@ def main():
             presets.append(dict(size=s, condition=name, twin=twin, twin_psnr=round(psnr(degrade(hr, s, twin, seeds), ref), 3),
                                 codec_psnr=round(psnr(degrade(hr, s, name, seeds), ref), 3)))
             print(presets[-1], flush=True)
-    cost = {}   # what each compression costs to make, side by side: seconds a face at the matched side (the median of 3 runs)
+    cost = {}   # what each costs to make, the whole degradation: ms a face at the matched side (the median of 3 runs, one codec after the other)
     for name in ('jpeg', 'video', 'h264'):
         cost[name] = round(timed(lambda: degrade(hr, a.match_size, name, seeds), n=3, warmup=1) / len(hr) * 1000, 3)
     print('ms a face', cost, flush=True)
@@ -147,7 +147,7 @@ def render(r):
     import pandas as pd
     d = pd.DataFrame(r['curves'])
     t = lambda c: d[d.codec == c].pivot(index='quality', columns='size', values='psnr').rename(columns=lambda s: f'{s} px')
-    lines = ["# A video codec's key frame against JPEG at very low resolution (`bench/codec.py`)", "",
+    lines = ["# Video codecs (VP8 key frames, H.264 streams) against JPEG at very low resolution (`bench/codec.py`)", "",
              f"Measured {describe(r['machine'])}, by `{r['command']}`, on the {r['faces']} faces of the validation people. "
              "PSNR (dB, mean over faces) of each face compressed at its small side against the same face uncompressed; "
              "VP8 is the key frame WebP stores, H.264 a frame of an x264 stream (up to 7 after its key frame, the face moving), "

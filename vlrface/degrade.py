@@ -21,7 +21,7 @@ from .faces import load_faces
 # %% auto #0
 __all__ = ['KERNELS', 'LUMA', 'DEGRADATIONS', 'TEST_DEGRADATIONS', 'DegradationModel', 'gaussian_kernel', 'motion_kernel',
            'resample', 'draw', 'describe', 'apply_round', 'apply_rounds', 'face_seed', 'get_degradation',
-           'degradation_record', 'degrade_setting', 'degrade', 'moved_like', 'show_degradations']
+           'check_codecs', 'degradation_record', 'degrade_setting', 'degrade', 'moved_like', 'show_degradations']
 
 # %% ../nbs/01a_degrade.ipynb #81b76cd5
 KERNELS = ('area', 'bilinear', 'bicubic', 'nearest')  # the downsampling kernels a face may be resampled with
@@ -232,9 +232,11 @@ def _video(x:torch.Tensor, quality:int, dx:int=0, dy:int=0, grey:bool=False)->to
     return _luma(y).round() if grey else y   # a grey camera's stream carries no colour (VP8 keeps chroma at 4:2:0, which tints a grey face by a level)
 
 def _av():
-    "PyAV, or an error that says how to get it (a ValueError, as for any setting this machine cannot run: the commands print it on one line)"
-    try: import av; return av
-    except ImportError: raise ValueError("the h264 degradation needs PyAV, whose wheels bring FFmpeg with x264: pip install av (or vlrface[video])") from None
+    "PyAV with x264, or an error that says how to get it (a ValueError, as for any setting this machine cannot run: the commands print it on one line)"
+    try: import av
+    except ImportError: raise ValueError('the h264 degradation needs PyAV, whose wheels bring FFmpeg with x264 (GPL): pip install "vlrface[video]" (or pip install av)') from None
+    if 'libx264' not in av.codecs_available: raise ValueError("the h264 degradation needs x264, which this PyAV's FFmpeg lacks: pip install av from PyPI, whose wheels have it")
+    return av
 
 _YCC = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], dtype=torch.float64)   # BT.601 RGB -> Y, Cb, Cr
 
@@ -262,7 +264,7 @@ def _h264(frames:list, qp:int, dx:int=0, dy:int=0)->torch.Tensor:
     packets = []
     for t, x in enumerate(frames):
         a = np.pad(x[0].clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy(), ((dy, h - dy - s), (dx, w - dx - s), (0, 0)), mode='edge')
-        # our own colour conversion: FFmpeg's default one rounds down (faces 1-1.5 levels darker, before any coding) and differs between its versions
+        # our own colour conversion both ways: unbiased, and the same with every FFmpeg (its defaults made faces darker, a review found)
         f = av.VideoFrame.from_ndarray(_to_yuv420(a), format='yuv420p'); f.pts = t
         packets += enc.encode(f)
     packets += enc.encode(None)
@@ -378,6 +380,12 @@ def get_degradation(m)->DegradationModel:
     if isinstance(m, str) and m in DEGRADATIONS: return DEGRADATIONS[m]
     raise ValueError(f"unknown degradation {m!r}: give one of {', '.join(DEGRADATIONS)}, a DegradationModel or a dict of its fields")
 
+def check_codecs(m)->DegradationModel:
+    "A `DegradationModel` (from a preset name, a dict or itself), checked that this machine has the codecs it needs (PyAV with x264 for `h264`): an error before any work, not after it"
+    m = get_degradation(m)
+    if m.h264: _av()
+    return m
+
 def degradation_record(m # a degradation as a run recorded it: a dict of `DegradationModel` settings (or anything else, returned as it is)
                       )->dict|None:
     "A recorded degradation in today's terms: every setting, those added since it was recorded at their defaults (which change no face)"
@@ -389,8 +397,9 @@ def degrade_setting(v, # a settings field's value: `none`, a preset name, a dict
                     none='none' # what the field holds for "no degradation" (prepared faces)
                    ):
     "A degradation as a run's settings keep it: `none`, a preset by name, any other model as the dict of all its fields; checked"
-    if v == none or (isinstance(v, str) and v in DEGRADATIONS): return v
-    if isinstance(v, (dict, DegradationModel)): return get_degradation(v).to_dict()
+    if v == none: return v
+    if isinstance(v, str) and v in DEGRADATIONS: check_codecs(v); return v
+    if isinstance(v, (dict, DegradationModel)): return check_codecs(v).to_dict()
     raise ValueError(f"degrade must be {none!r}, a preset ({', '.join(DEGRADATIONS)}) or a dict of DegradationModel fields, got {v!r}")
 
 def degrade(hr, # (n, 3, H, W) HR faces: uint8 or floats in [0, 1], or anything `load_faces` takes (files, PIL images)
@@ -402,8 +411,7 @@ def degrade(hr, # (n, 3, H, W) HR faces: uint8 or floats in [0, 1], or anything 
             chunk:int=256 # faces degraded together: larger batches run faster, this bounds their memory
            ):
     "Degraded faces, uint8 (n, 3, s, s), on `hr`'s device (and their draws, if asked)"
-    m = get_degradation(model)
-    if m.h264: _av()   # before any work
+    m = check_codecs(model)   # before any work
     if not (isinstance(chunk, int) and chunk >= 1): raise ValueError(f"chunk must be a whole number >= 1, got {chunk!r}")
     x = _faces255(hr)
     seeds = range(len(x)) if seeds is None else list(seeds)

@@ -19,7 +19,7 @@ from fastcore.parallel import parallel
 
 from .core import *
 from .faces import read_manifest, image_name, FaceSet, load_face_set
-from .degrade import DEGRADATIONS, degrade, face_seed, get_degradation, moved_like, TEST_DEGRADATIONS
+from .degrade import DEGRADATIONS, check_codecs, degrade, face_seed, get_degradation, moved_like, TEST_DEGRADATIONS
 from .dsr import DSR, band_for, dsr_bands, upscale_faces
 from .edgeface import embed, matched_embeddings
 
@@ -242,7 +242,7 @@ def robustness_modes(systems:dict, # name -> (DSR, bands of DSRs (`dsr_bands`) o
     "Modes for the robustness table: each system at each size under each degradation, and an HR mode per recogniser"
     for d in degradations:   # names only: they label the rows and seed nothing else; an unknown one fails here, before any face is embedded
         if not isinstance(d, str): raise TypeError(f"degradations are preset names of DEGRADATIONS, got {type(d).__name__}: register a model as DEGRADATIONS['mine'] = ...")
-        get_degradation(d)
+        check_codecs(d)   # and the codecs it needs are here
     sizes, degradations, hr, modes = [check_vlr_size(s) for s in dict.fromkeys(sizes)], list(dict.fromkeys(degradations)), {}, []   # one mode each, whatever is given twice
     for name, (dsr, rec) in systems.items(): hr.setdefault(id(rec), Mode('HR' if not hr else f'HR ({name})', rec))
     for name, (dsr, rec) in systems.items():
