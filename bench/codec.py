@@ -154,35 +154,33 @@ def render(r):
              "each face at its own place in the 16-pixel macroblock grid.", ""]
     for name, m in r['matches'].items():
         lo, hi = m['chosen']; have = r['preset_ranges'][name]
-        h264 = m.get('codec') == 'h264'
+        h264 = m['codec'] == 'h264'
         mild, harsh, what = (lo, hi, 'H.264 quantiser') if h264 else (hi, lo, 'VP8 quality')
         rng = lambda e: f"{min(e, mild)}-{max(e, mild)}"
         lines += [f"`{name}` against `{m['twin']}`, matched at {r['match_size']} px: JPEG {m['jpeg_top']}, the twin's mildest, is at "
-                  f"{m['jpeg_top_psnr']:.2f} dB, {what} {mild} the nearest at {m.get('codec_top_psnr', m.get('vp8_top_psnr')):.2f}. The twin's faces as drawn are at "
-                  f"{m['twin_psnr']:.2f} dB on average; drawn from " + ', '.join(f"{rng(int(k))} {v:.2f}" for k, v in m.get('ends', m.get('bottoms')).items()) +
+                  f"{m['jpeg_top_psnr']:.2f} dB, {what} {mild} the nearest at {m['codec_top_psnr']:.2f}. The twin's faces as drawn are at "
+                  f"{m['twin_psnr']:.2f} dB on average; drawn from " + ', '.join(f"{rng(int(k))} {v:.2f}" for k, v in m['ends'].items()) +
                   f", so `{name}` draws {what} {lo}-{hi}" + ("" if have == [lo, hi] else f" (the preset in this version draws {have}: out of date)") + ".", ""]
     p = pd.DataFrame(r['presets'])
     pr = p.pivot(index='size', columns='condition', values=['twin_psnr', 'codec_psnr'])
     cols = {}
     for name, m in r['matches'].items():
         cols[f"{m['twin']}"] = pr[('twin_psnr', name)]
-        cols[f"{name} ({'H.264 qp' if m.get('codec') == 'h264' else 'VP8'} {'-'.join(map(str, r['preset_ranges'][name]))})"] = pr[('codec_psnr', name)]
+        cols[f"{name} ({'H.264 qp' if m['codec'] == 'h264' else 'VP8'} {'-'.join(map(str, r['preset_ranges'][name]))})"] = pr[('codec_psnr', name)]
         cols[f"{name} - {m['twin']}"] = (pr[('codec_psnr', name)] - pr[('twin_psnr', name)]).round(2)
     pt = pd.DataFrame(cols).rename(index=lambda s: f'{s} px').rename_axis('side')
     b = d[(d.codec == 'jpeg') & (d['size'] == r['match_size'])].set_index('quality')['bytes']
-    if 'ms_per_face' in r:
-        lines += [f"What each costs to make at {r['match_size']} px, whole degradation included (ms a face, median of 3 runs, side by side): "
-                  + ', '.join(f"`{k}` {v:.2f}" for k, v in r['ms_per_face'].items()) + ".", ""]
-    lines += ["## Each pair as drawn, PSNR (dB)", "", md_table(pt), "",
+    lines += [f"What each costs to make at {r['match_size']} px, whole degradation included (ms a face, median of 3 runs, side by side): "
+              + ', '.join(f"`{k}` {v:.2f}" for k, v in r['ms_per_face'].items()) + ".", "",
+              "## Each pair as drawn, PSNR (dB)", "", md_table(pt), "",
               "## Clean faces, JPEG by quality", "", md_table(t('jpeg').rename_axis('quality')), "",
               f"A JPEG file of a {r['match_size']}-pixel face is {b.min():.0f}-{b.max():.0f} bytes, most of it tables and headers.", "",
-              "## Clean faces, VP8 key frame by quality", "", md_table(t('vp8').rename_axis('quality')), ""]
-    if (d.codec == 'h264').any():
-        lines += ["## Clean faces, H.264 by quantiser", "",
-                  "A frame of the stream as `h264` draws it (0-7 frames after its key frame, the face moving up to a tenth of its side a frame), "
-                  "every face at one quantiser (lower is finer):", "", md_table(t('h264').rename_axis('qp')), "",
-                  "The same faces each in a key frame (`h264_frames=0`; x264 codes a key frame about 3 quantiser steps finer than the frames after it):", "",
-                  md_table(t('h264-key').rename_axis('qp')), ""]
+              "## Clean faces, VP8 key frame by quality", "", md_table(t('vp8').rename_axis('quality')), "",
+              "## Clean faces, H.264 by quantiser", "",
+              "A frame of the stream as `h264` draws it (0-7 frames after its key frame, the face moving up to a tenth of its side a frame), "
+              "every face at one quantiser (lower is finer):", "", md_table(t('h264').rename_axis('qp')), "",
+              "The same faces each in a key frame (`h264_frames=0`; x264 codes a key frame about 3 quantiser steps finer than the frames after it):", "",
+              md_table(t('h264-key').rename_axis('qp')), ""]
     return '\n'.join(lines)
 
 

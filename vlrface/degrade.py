@@ -239,6 +239,7 @@ def _av():
     return av
 
 _YCC = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], dtype=torch.float64)   # BT.601 RGB -> Y, Cb, Cr
+_RGB = torch.linalg.inv(_YCC)   # and back
 
 def _to_yuv420(a:np.ndarray)->np.ndarray:
     "(h, w, 3) uint8 RGB as a camera hands it to its encoder: BT.601 limited range, chroma the mean of each 2x2 block; the planes stacked, (3h/2, w) uint8"
@@ -250,7 +251,7 @@ def _from_yuv420(p:np.ndarray, h:int, w:int)->torch.Tensor:
     "The inverse of `_to_yuv420`, chroma upsampled bilinearly: (h, w, 3) RGB, rounded floats"
     p = torch.from_numpy(np.ascontiguousarray(p)).double().flatten()
     c = F.interpolate((p[h * w:].reshape(1, 2, h // 2, w // 2) - 128) * 255 / 224, scale_factor=2, mode='bilinear', align_corners=False)[0]
-    return (torch.stack([(p[:h * w].reshape(h, w) - 16) * 255 / 219, c[0], c[1]], -1) @ torch.linalg.inv(_YCC).T).round().clamp(0, 255)
+    return (torch.stack([(p[:h * w].reshape(h, w) - 16) * 255 / 219, c[0], c[1]], -1) @ _RGB.T).round().clamp(0, 255)
 
 def _h264(frames:list, qp:int, dx:int=0, dy:int=0)->torch.Tensor:
     "The last of `frames` ((1, 3, s, s) 0-255 faces, oldest first: a key frame, then predicted ones) as an H.264 stream delivers it: x264 at quantiser `qp`, each face `dx`, `dy` pixels into its 16-pixel macroblock grid"
@@ -349,8 +350,8 @@ def apply_rounds(hr:torch.Tensor, # one face (3, H, W), or faces (n, 3, H, W): u
     one = hr.ndim == 3
     if one: hr, rounds = hr[None], [rounds]
     if len(rounds) != len(hr): raise ValueError(f"{len(rounds)} faces' rounds for {len(hr)} faces")
-    xs = list(hr.detach().cpu()[:, None])   # on the CPU (JPEG needs it); made float a group at a time, by `_by`
-    earlier = _stream_frames(hr.detach().cpu(), rounds)
+    cpu = hr.detach().cpu()   # the codecs run on the CPU
+    xs, earlier = list(cpu[:, None]), _stream_frames(cpu, rounds)   # faces made float a group at a time, by `_by`
     n = max(map(len, rounds), default=0)
     for j in range(n):   # rounds aligned at the end: every face's last round is the last one
         apply_round(xs, [r[j - n + len(r)] if j - n + len(r) >= 0 else None for r in rounds], earlier if j == n - 1 else None)
