@@ -313,13 +313,25 @@ def cpu_model()->str:
     try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
     except (OSError, StopIteration): return platform.processor() or platform.machine()
 
+def _x264(av)->str|None:
+    "The x264 inside PyAV's FFmpeg as it names itself (e.g. 'core 165'), or None without it: PyAV does not say, but x264 writes its name into the first packet of every stream"
+    import re
+    from fractions import Fraction
+    if 'libx264' not in av.codecs_available: return None
+    enc = av.CodecContext.create('libx264', 'w')
+    enc.width, enc.height, enc.pix_fmt, enc.time_base = 16, 16, 'yuv420p', Fraction(1, 25)
+    f = av.VideoFrame.from_ndarray(np.zeros((24, 16), np.uint8), format='yuv420p'); f.pts = 0
+    m = re.search(rb'x264 - core (\d+)( r\d+(?: [0-9a-f]+)?)?', b''.join(bytes(p) for p in enc.encode(f) + enc.encode(None)))
+    return m and m.group(0)[7:].decode()
+
 def image_codecs()->dict:
-    "Versions of the codecs the degradations use, for run and benchmark records: Pillow and its libwebp (the `video` degradation's VP8 key frames), PyAV and its libavcodec (the `h264` degradation's x264); None where missing"
+    "Versions of the codecs the degradations use, for run and benchmark records: Pillow and its libwebp (the `video` degradation's VP8 key frames), PyAV, its libavcodec and its x264 (the `h264` degradation, whose bytes depend on the x264 build); None where missing"
     import PIL
     from PIL import features
-    try: import av; pyav, lav = av.__version__, '.'.join(map(str, av.library_versions['libavcodec']))
-    except ImportError: pyav = lav = None
-    return dict(pillow=PIL.__version__, libwebp=features.version('webp'), pyav=pyav, libavcodec=lav)
+    try: import av; pyav, lav, x264 = av.__version__, '.'.join(map(str, av.library_versions['libavcodec'])), _x264(av)
+    except ImportError: pyav = lav = x264 = None
+    return dict(pillow=PIL.__version__, libwebp=features.version('webp'), pyav=pyav, libavcodec=lav, x264=x264)
+
 
 # %% ../nbs/00_core.ipynb #92c93ba7
 import sys, time
