@@ -295,8 +295,10 @@ def _moved(rounds:list, mx:float, my:float)->list:
 def _stream_frames(hr:torch.Tensor, rounds:list)->dict:
     "{face index: the frames before its last in its H.264 stream, oldest first}: the face where it was then (moved back along its velocity, sub-pixel, before it is made small), degraded as the last frame is"
     jobs = [(i, b) for i, r in enumerate(rounds) if r and 'h264' in r[-1] for b in range(r[-1]['h264'][3], 0, -1)]
-    if not jobs: return {}
-    ys = apply_rounds(hr[[i for i, _ in jobs]], [_moved(_earlier(rounds[i], b), -b * rounds[i][-1]['h264'][4], -b * rounds[i][-1]['h264'][5]) for i, b in jobs])
+    ys, n = [], len(rounds)
+    for a in range(0, len(jobs), n):   # as many at once as the faces themselves: `degrade`'s chunk bounds the HR copies too
+        part = jobs[a:a + n]
+        ys += apply_rounds(hr[[i for i, _ in part]], [_moved(_earlier(rounds[i], b), -b * rounds[i][-1]['h264'][4], -b * rounds[i][-1]['h264'][5]) for i, b in part])
     out = {}
     for (i, _), y in zip(jobs, ys): out.setdefault(i, []).append(y[None].float())
     return out
