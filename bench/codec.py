@@ -87,7 +87,7 @@ def match(hr, size, twin, base, codec, offsets, seeds)->dict:
     h264 = bool(codec.h264)
     target = psnr(degrade(hr, size, twin, seeds), ref)
     if h264:   # each face's frame as the condition draws it (offset, frames since the key frame, motion); PSNR falls as the quantiser rises,
-        # so each search stops one step past its mark (a stream costs ten times a JPEG face)
+        # so each search stops one step past its mark (a stream costs about thirty times a JPEG face)
         vp = until(lambda q: psnr(degrade(hr, size, at(codec, q), seeds), ref), QP, jtop)
         mild = min(vp, key=lambda q: abs(vp[q] - jtop))
         harsh = until(lambda e: psnr(degrade(hr, size, replace(codec, h264_qp=(mild, e)), seeds), ref), range(mild, 52), target)
@@ -98,7 +98,8 @@ def match(hr, size, twin, base, codec, offsets, seeds)->dict:
     e = min(harsh, key=lambda b: abs(harsh[b] - target))
     return dict(twin=twin, twin_settings=DEGRADATIONS[twin].to_dict(), codec_settings=codec.to_dict(),   # what was matched: a change to either makes the range stale
                 field=field(codec), codec='h264' if h264 else 'vp8', jpeg_top=DEGRADATIONS[twin].quality[1], jpeg_top_psnr=round(jtop, 3),
-                codec_top_psnr=round(vp[mild], 3), twin_psnr=round(target, 3), ends={str(k): round(v, 3) for k, v in harsh.items()},
+                codec_top_psnr=round(vp[mild], 3), mild={str(k): round(v, 3) for k, v in vp.items()},   # the mild end's search, as the harsh end's
+                twin_psnr=round(target, 3), ends={str(k): round(v, 3) for k, v in harsh.items()},
                 chosen=sorted([e, mild]))
 
 
@@ -158,7 +159,7 @@ def render(r):
         mild, harsh, what = (lo, hi, 'H.264 quantiser') if h264 else (hi, lo, 'VP8 quality')
         rng = lambda e: f"{min(e, mild)}-{max(e, mild)}"
         lines += [f"`{name}` against `{m['twin']}`, matched at {r['match_size']} px: JPEG {m['jpeg_top']}, the twin's mildest, is at "
-                  f"{m['jpeg_top_psnr']:.2f} dB, {what} {mild} the nearest at {m['codec_top_psnr']:.2f}. The twin's faces as drawn are at "
+                  f"{m['jpeg_top_psnr']:.2f} dB, {what} {mild} the nearest at {m['codec_top_psnr']:.2f} (of " + ', '.join(f"{k} {v:.2f}" for k, v in m['mild'].items()) + "). The twin's faces as drawn are at "
                   f"{m['twin_psnr']:.2f} dB on average; drawn from " + ', '.join(f"{rng(int(k))} {v:.2f}" for k, v in m['ends'].items()) +
                   f", so `{name}` draws {what} {lo}-{hi}" + ("" if have == [lo, hi] else f" (the preset in this version draws {have}: out of date)") + ".", ""]
     p = pd.DataFrame(r['presets'])
