@@ -171,7 +171,7 @@ def render(r):
         cols[f"{name} - {m['twin']}"] = (pr[('codec_psnr', name)] - pr[('twin_psnr', name)]).round(2)
     pt = pd.DataFrame(cols).rename(index=lambda s: f'{s} px').rename_axis('side')
     b = d[(d.codec == 'jpeg') & (d['size'] == r['match_size'])].set_index('quality')['bytes']
-    lines += [f"What each costs to make at {r['match_size']} px, whole degradation included (ms a face, median of 3 runs, side by side): "
+    lines += [f"What each costs to make at {r['match_size']} px, whole degradation included (ms a face, median of 3 runs, one after the other in one run): "
               + ', '.join(f"`{k}` {v:.2f}" for k, v in r['ms_per_face'].items()) + ".", "",
               "## Each pair as drawn, PSNR (dB)", "", md_table(pt), "",
               "## Clean faces, JPEG by quality", "", md_table(t('jpeg').rename_axis('quality')), "",

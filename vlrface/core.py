@@ -314,14 +314,16 @@ def cpu_model()->str:
     except (OSError, StopIteration): return platform.processor() or platform.machine()
 
 def _x264(av)->str|None:
-    "The x264 inside PyAV's FFmpeg as it names itself (e.g. 'core 165'), or None without it: PyAV does not say, but x264 writes its name into the first packet of every stream"
+    "The x264 inside PyAV's FFmpeg as it names itself: its core (interface) version, and its revision where the build writes one (PyAV 18.1's wheel: 'core 165' alone); None without it, or if it will not encode (a record must never fail for it)"
     import re
     from fractions import Fraction
     if 'libx264' not in av.codecs_available: return None
-    enc = av.CodecContext.create('libx264', 'w')
-    enc.width, enc.height, enc.pix_fmt, enc.time_base = 16, 16, 'yuv420p', Fraction(1, 25)
-    f = av.VideoFrame.from_ndarray(np.zeros((24, 16), np.uint8), format='yuv420p'); f.pts = 0
-    m = re.search(rb'x264 - core (\d+)( r\d+(?: [0-9a-f]+)?)?', b''.join(bytes(p) for p in enc.encode(f) + enc.encode(None)))
+    try:   # PyAV does not say, but x264 writes its name into the first packet of every stream
+        enc = av.CodecContext.create('libx264', 'w')
+        enc.width, enc.height, enc.pix_fmt, enc.time_base = 16, 16, 'yuv420p', Fraction(1, 25)
+        f = av.VideoFrame.from_ndarray(np.zeros((24, 16), np.uint8), format='yuv420p'); f.pts = 0
+        m = re.search(rb'x264 - core (\d+)( r\d+(?: [0-9a-f]+)?)?', b''.join(bytes(p) for p in enc.encode(f) + enc.encode(None)))
+    except Exception: return None   # (e.g. a 10-bit-only x264)
     return m and m.group(0)[7:].decode()
 
 def image_codecs()->dict:

@@ -295,6 +295,7 @@ def _moved(rounds:list, mx:float, my:float)->list:
 def _stream_frames(hr:torch.Tensor, rounds:list)->dict:
     "{face index: the frames before its last in its H.264 stream, oldest first}: the face where it was then (moved back along its velocity, sub-pixel, before it is made small), degraded as the last frame is"
     jobs = [(i, b) for i, r in enumerate(rounds) if r and 'h264' in r[-1] for b in range(r[-1]['h264'][3], 0, -1)]
+    if not jobs: return {}
     ys, n = [], len(rounds)
     for a in range(0, len(jobs), n):   # as many at once as the faces themselves: `degrade`'s chunk bounds the HR copies too
         part = jobs[a:a + n]
