@@ -5,9 +5,11 @@
    take), the modes taking turns on the same faces and draws; the faces come out identical.
 2. DSR training: samples per second of whole training steps (batch made, DSR forward, DSRLoss
    with EdgeFace-XXS identity and feature-matching terms, backward, Adam step) for the CPU preset
-   at 16 px, with the prepared VLR faces, and with 'clean' and 'realistic' faces made on the fly
-   from the HR faces, side by side: the configurations take turns, step by step, so that a noisy
-   machine slows them alike; medians are reported, with the ratio to the prepared faces.
+   at 16 px, with the prepared VLR faces, and with faces made on the fly from the HR faces by the
+   training mixes ('clean', 'realistic', and 'realistic-video' and 'realistic-h264', three faces in
+   ten also through a VP8 key frame or from an H.264 stream), side by side: the configurations take
+   turns, step by step, so that a noisy machine slows them alike; medians are reported, with the
+   ratio to the prepared faces.
 
     vlrface-prep lfw --out data/lfw-vlr --sizes 16 24 32     # once
     python bench/degrade.py
@@ -27,6 +29,8 @@ from vlrface.losses import DSRLoss
 from vlrface.train import PRESETS, PairDL, pair_data
 
 warnings.filterwarnings('ignore')
+ALONE = ('clean', 'realistic', 'mixed', 'jpeg', 'video', 'h264', 'realistic-h264')   # presets timed alone
+MIXES = ('clean', 'realistic', 'realistic-video', 'realistic-h264')   # training mixes timed in training steps
 
 
 def degrade_rates(hr, preset, size, reps, chunks)->dict:
@@ -57,7 +61,7 @@ def main():
     hr_only = pair_data(a.data, 16, 'train', limit=cfg.bs * (a.steps + 2), progress=False, vlr=False)
 
     rows1, big = [], pair_data(a.data, 16, 'train', limit=128, progress=False, vlr=False).hr
-    for p in ('clean', 'realistic', 'mixed', 'jpeg'):
+    for p in ALONE:
         for s in (8, 16, 32):
             for n in (cfg.bs, len(big)):
                 r = degrade_rates(big[:n], p, s, 5, (1, n))
@@ -66,8 +70,7 @@ def main():
 
     rec = load_edgeface()
     runs = {'prepared VLR faces': PairDL(with_vlr, bs=cfg.bs, shuffle=True, flip=True),
-            "'clean' made on the fly": PairDL(hr_only, bs=cfg.bs, shuffle=True, flip=True, degrade='clean', size=16),
-            "'realistic' made on the fly": PairDL(hr_only, bs=cfg.bs, shuffle=True, flip=True, degrade='realistic', size=16)}
+            **{f"'{p}' made on the fly": PairDL(hr_only, bs=cfg.bs, shuffle=True, flip=True, degrade=p, size=16) for p in MIXES}}
     state = {}
     for k in runs:
         torch.manual_seed(0); m = DSR(in_size=16, channels=cfg.channels, blocks=cfg.blocks).train()
@@ -85,7 +88,7 @@ def main():
     for r in rows2: print(r)
 
     meta = dict(batch=cfg.bs, dsr=f"{cfg.channels}x{cfg.blocks}", steps=a.steps,
-                presets={p: asdict(DEGRADATIONS[p]) for p in ('clean', 'realistic', 'mixed', 'jpeg')})
+                presets={p: asdict(DEGRADATIONS[p]) for p in dict.fromkeys(ALONE + MIXES)})
     write_results('degrade', dict(meta=meta, degrade=rows1, training=rows2), render, mach)
 
 
@@ -110,7 +113,7 @@ def render(r):
              f"For each preset and side ({sizes}): the faces of a batch degraded face by face (`degrade(..., chunk=1)`) and as one batch "
              "(the default), the two taking turns on the same faces and draws; their faces are identical (asserted). `ratio`: batched over face by face.", "",
              md_table(t1), "",
-             f"## DSR training steps (CPU preset {meta['dsr']}, batch {meta['batch']}, 16 px; median of {meta['steps']} steps, the three taking turns)", "",
+             f"## DSR training steps (CPU preset {meta['dsr']}, batch {meta['batch']}, 16 px; median of {meta['steps']} steps, the {len(t2)} taking turns)", "",
              "A step: the batch made (read, or degraded from HR), DSR forward, DSRLoss (pixel, identity and feature matching through "
              "EdgeFace-XXS, TV), backward, Adam step.", "", md_table(t2), ""]
     return '\n'.join(lines)
