@@ -313,26 +313,35 @@ def cpu_model()->str:
     try: return next(l.split(':', 1)[1].strip() for l in open('/proc/cpuinfo') if l.startswith('model name'))
     except (OSError, StopIteration): return platform.processor() or platform.machine()
 
-def _x264(av)->str|None:
-    "The x264 inside PyAV's FFmpeg as it names itself: its core (interface) version, and its revision where the build writes one (PyAV 18.1's wheel: 'core 165' alone); None without it, or if it will not encode (a record must never fail for it)"
+def _encoder(av, lib:str, pattern:bytes, opts:dict|None=None)->str|None:
+    "What an encoder of PyAV's FFmpeg (`lib`) writes about itself into the first packet of a tiny stream, found by `pattern` (its first group); None without it, or if it will not encode (a record must never fail for it)"
     import re
     from fractions import Fraction
-    if 'libx264' not in av.codecs_available: return None
-    try:   # PyAV does not say, but x264 writes its name into the first packet of every stream
-        enc = av.CodecContext.create('libx264', 'w')
+    if lib not in av.codecs_available: return None
+    try:   # PyAV does not say, but x264 and x265 write their names into the first packet of every stream
+        enc = av.CodecContext.create(lib, 'w')
         enc.width, enc.height, enc.pix_fmt, enc.time_base = 16, 16, 'yuv420p', Fraction(1, 25)
+        if opts: enc.options = opts
         f = av.VideoFrame.from_ndarray(np.zeros((24, 16), np.uint8), format='yuv420p'); f.pts = 0
-        m = re.search(rb'x264 - core (\d+)( r\d+(?: [0-9a-f]+)?)?', b''.join(bytes(p) for p in enc.encode(f) + enc.encode(None)))
+        m = re.search(pattern, b''.join(bytes(p) for p in enc.encode(f) + enc.encode(None)))
     except Exception: return None   # (e.g. a 10-bit-only x264)
-    return m and m.group(0)[7:].decode()
+    return m and m.group(1).decode()
+
+def _x264(av)->str|None:
+    "The x264 inside PyAV's FFmpeg as it names itself: its core (interface) version, and its revision where the build writes one (PyAV 18.1's wheel: 'core 165' alone)"
+    return _encoder(av, 'libx264', rb'x264 - (core \d+(?: r\d+(?: [0-9a-f]+)?)?)')
+
+def _x265(av)->str|None:
+    "The x265 inside PyAV's FFmpeg as it names itself: its version and build (PyAV 18.1's wheel: '4.2+1-e444744')"
+    return _encoder(av, 'libx265', rb'x265 \(build \d+\) - ([0-9][^:\s]*)', {'x265-params': 'pools=none:frame-threads=1:log-level=none'})
 
 def image_codecs()->dict:
-    "Versions of the codecs the degradations use, for run and benchmark records: Pillow and its libwebp (the `video` degradation's VP8 key frames), PyAV, its libavcodec and its x264 (the `h264` degradation, whose bytes depend on the x264 build); None where missing"
+    "Versions of the codecs the degradations use, for run and benchmark records: Pillow and its libwebp (the `video` degradation's VP8 key frames), PyAV, its libavcodec, its x264 and its x265 (the `h264` and `h265` degradations, whose bytes depend on the encoder's build); None where missing"
     import PIL
     from PIL import features
-    try: import av; pyav, lav, x264 = av.__version__, '.'.join(map(str, av.library_versions['libavcodec'])), _x264(av)
-    except ImportError: pyav = lav = x264 = None
-    return dict(pillow=PIL.__version__, libwebp=features.version('webp'), pyav=pyav, libavcodec=lav, x264=x264)
+    try: import av; pyav, lav, x264, x265 = av.__version__, '.'.join(map(str, av.library_versions['libavcodec'])), _x264(av), _x265(av)
+    except ImportError: pyav = lav = x264 = x265 = None
+    return dict(pillow=PIL.__version__, libwebp=features.version('webp'), pyav=pyav, libavcodec=lav, x264=x264, x265=x265)
 
 
 # %% ../nbs/00_core.ipynb #92c93ba7

@@ -19,11 +19,13 @@ from .core import *
 from .faces import load_faces
 
 # %% auto #0
-__all__ = ['KERNELS', 'LUMA', 'DEGRADATIONS', 'TEST_DEGRADATIONS', 'DegradationModel', 'gaussian_kernel', 'motion_kernel',
-           'resample', 'draw', 'describe', 'apply_round', 'apply_rounds', 'face_seed', 'get_degradation',
-           'check_codecs', 'degradation_record', 'degrade_setting', 'degrade', 'moved_like', 'show_degradations']
+__all__ = ['STREAMS', 'KERNELS', 'LUMA', 'DEGRADATIONS', 'TEST_DEGRADATIONS', 'DegradationModel', 'gaussian_kernel',
+           'motion_kernel', 'resample', 'draw', 'describe', 'apply_round', 'apply_rounds', 'face_seed',
+           'get_degradation', 'check_codecs', 'degradation_record', 'degrade_setting', 'degrade', 'moved_like',
+           'show_degradations']
 
 # %% ../nbs/01a_degrade.ipynb #81b76cd5
+STREAMS = ('h264', 'h265')  # the video streams a face may come from, each a step of its own named after the codec
 KERNELS = ('area', 'bilinear', 'bicubic', 'nearest')  # the downsampling kernels a face may be resampled with
 
 def _check_range(name, v, lo, hi):
@@ -57,20 +59,26 @@ class DegradationModel:
     h264_qp:tuple=(25, 40)  # its quantiser range, x264's 0-51, lower is finer (a key frame gets about 3 less, as x264 gives it; this range loses what JPEG 40-90 loses at 16 px, on average: `bench/codec.py`)
     h264_frames:int=7  # most frames since the last key frame, drawn from 0 (the face is in the key frame) to this
     h264_speed:float=0.1  # the face's largest speed across the frame, a share of its side per frame (0.1: 1.6 pixels of a 16-pixel face), its direction drawn
+    h265:float=0.  # probability that a face not from an H.264 stream comes from an H.265 (HEVC) one ((1 - h264) x this of all faces), drawn as `h264` draws it, the face anywhere in x265's 64-pixel block: x265 at a constant quantiser (needs PyAV)
+    h265_qp:tuple=(24, 40)  # its quantiser range, x265's 0-51, lower is finer (this range loses what JPEG 40-90 loses at 16 px, on average: `bench/codec.py`)
+    h265_frames:int=7  # most frames since the last key frame, as `h264_frames`
+    h265_speed:float=0.1  # the face's largest speed across the frame, as `h264_speed`
 
     def __post_init__(self):
-        for k in ('sigma', 'motion_len', 'noise_std', 'quality', 'video_quality', 'h264_qp', 'kernels'):  # JSON gives lists back
+        for k in ('sigma', 'motion_len', 'noise_std', 'quality', 'video_quality', 'h264_qp', 'h265_qp', 'kernels'):  # JSON gives lists back
             v = getattr(self, k)
             if isinstance(v, (list, str)): v = tuple(v) if isinstance(v, list) else (v,)
             if k != 'kernels' and (np.isscalar(v) or len(v) == 1): v = (v, v) if np.isscalar(v) else (v[0], v[0])   # one value: a range of one
             object.__setattr__(self, k, v)
-        for k in ('blur', 'aniso', 'motion', 'noise', 'poisson', 'gray', 'jpeg', 'second', 'misalign', 'mono', 'video', 'h264'):
+        for k in ('blur', 'aniso', 'motion', 'noise', 'poisson', 'gray', 'jpeg', 'second', 'misalign', 'mono', 'video', 'h264', 'h265'):
             if not 0 <= getattr(self, k) <= 1: raise ValueError(f"{k} is a probability and must be within 0-1, got {getattr(self, k)}")
         _check_range('sigma', self.sigma, 0, 10); _check_range('motion_len', self.motion_len, 0, 20)
         _check_range('noise_std', self.noise_std, 0, 100); _check_range('quality', self.quality, 1, 100)
-        _check_range('video_quality', self.video_quality, 0, 100); _check_range('h264_qp', self.h264_qp, 0, 51)
-        if not (isinstance(self.h264_frames, int) and 0 <= self.h264_frames <= 50): raise ValueError(f"h264_frames must be a whole number within 0-50, got {self.h264_frames!r}")
-        if not 0 <= self.h264_speed <= 0.5: raise ValueError(f"h264_speed must be within 0-0.5 (a share of the face's side per frame), got {self.h264_speed}")
+        _check_range('video_quality', self.video_quality, 0, 100)
+        for c in STREAMS:
+            _check_range(f'{c}_qp', getattr(self, f'{c}_qp'), 0, 51)
+            if not (isinstance(n := getattr(self, f'{c}_frames'), int) and 0 <= n <= 50): raise ValueError(f"{c}_frames must be a whole number within 0-50, got {n!r}")
+            if not 0 <= (v := getattr(self, f'{c}_speed')) <= 0.5: raise ValueError(f"{c}_speed must be within 0-0.5 (a share of the face's side per frame), got {v}")
         for k, hi in (('misalign_shift', 0.25), ('misalign_angle', 45), ('misalign_scale', 0.5)):
             if not 0 <= getattr(self, k) <= hi: raise ValueError(f"{k} must be within 0-{hi}, got {getattr(self, k)}")
         if not self.kernels or any(k not in KERNELS for k in self.kernels):
@@ -163,10 +171,16 @@ def draw(m:DegradationModel, # the model to draw from
         dx, dy, after = int(rng.integers(16)), int(rng.integers(16)), int(rng.integers(m.h264_frames + 1))
         speed, angle = _u(rng, (0, m.h264_speed)), float(rng.uniform(0, 2 * math.pi))
         rounds[-1]['h264'] = (int(rng.integers(m.h264_qp[0], m.h264_qp[1] + 1)), dx, dy, after, speed * math.cos(angle), speed * math.sin(angle))
+    # last, and only by a model with H.265 streams, for a face not already from an H.264 one: the same draws, from its own settings,
+    # the face's place drawn within x265's largest block (64 pixels) rather than a 16-pixel macroblock
+    if m.h265 and 'h264' not in rounds[-1] and rng.random() < m.h265:
+        dx, dy, after = int(rng.integers(64)), int(rng.integers(64)), int(rng.integers(m.h265_frames + 1))
+        speed, angle = _u(rng, (0, m.h265_speed)), float(rng.uniform(0, 2 * math.pi))
+        rounds[-1]['h265'] = (int(rng.integers(m.h265_qp[0], m.h265_qp[1] + 1)), dx, dy, after, speed * math.cos(angle), speed * math.sin(angle))
     return rounds
 
 def describe(rounds:list)->str:
-    "A short description of drawn rounds, for plot titles: 'blur 0.8 bicubic q52 | ...' (JPEG quality q, a video key frame's vp8 q, an H.264 frame's quantiser and frames since its key frame)"
+    "A short description of drawn rounds, for plot titles: 'blur 0.8 bicubic q52 | ...' (JPEG quality q, a video key frame's vp8 q, an H.264 or H.265 frame's quantiser and frames since its key frame)"
     def one(r):
         s = []
         if 'warp' in r:   # where the centre went (a share of the side, right/down), the turn (clockwise) and the scale
@@ -178,7 +192,8 @@ def describe(rounds:list)->str:
         s.append(f"{r['kernel']} {r['size']}")
         if 'noise' in r: s.append(f"{r['noise'][0]} {r['noise'][1]:.0f}")
         if 'video' in r: s.append(f"vp8 q{r['video'][0]}")
-        if 'h264' in r: s.append(f"h264 qp{r['h264'][0]} +{r['h264'][3]}")
+        for c in STREAMS:
+            if c in r: s.append(f"{c} qp{r[c][0]} +{r[c][3]}")
         if 'jpeg' in r: s.append(f"q{r['jpeg']}")
         return ' '.join(s)
     return ' | '.join(one(r) for r in rounds)
@@ -231,11 +246,19 @@ def _video(x:torch.Tensor, quality:int, dx:int=0, dy:int=0, grey:bool=False)->to
     y = y.to(x.device)
     return _luma(y).round() if grey else y   # a grey camera's stream carries no colour (VP8 keeps chroma at 4:2:0, which tints a grey face by a level)
 
-def _av():
-    "PyAV with x264, or an error that says how to get it (a ValueError, as for any setting this machine cannot run: the commands print it on one line)"
+# each stream's encoder, its settings, its decoder and its smallest frame. The encoder's defaults but: a constant quantiser (no rate
+# control to model), no B-frames (as IP cameras stream), no key frame but the first, one thread (the same bytes every time); x265 also
+# quiet. x265 coded frames of less than two of its 64-pixel blocks (CTUs) each way differently from run to run (within a process and
+# between processes): its frame is at least 128 a side
+_CODERS = {'h264': ('libx264', 'x264', {'x264-params': 'bframes=0:scenecut=0:keyint=infinite:threads=1'}, 'h264', 16),
+           'h265': ('libx265', 'x265', {'x265-params': 'bframes=0:scenecut=0:keyint=-1:pools=none:frame-threads=1:log-level=none'}, 'hevc', 128)}
+
+def _av(codec:str='h264'):
+    "PyAV with the encoder of `codec` ('h264': x264, 'h265': x265), or an error that says how to get it (a ValueError, as for any setting this machine cannot run: the commands print it on one line)"
+    lib, name = _CODERS[codec][:2]
     try: import av
-    except ImportError: raise ValueError('the h264 degradation needs PyAV, whose wheels bring FFmpeg with x264 (GPL): pip install "vlrface[video]" (or pip install av)') from None
-    if 'libx264' not in av.codecs_available: raise ValueError("the h264 degradation needs x264, which this PyAV's FFmpeg lacks: pip install av from PyPI, whose wheels have it")
+    except ImportError: raise ValueError(f'the {codec} degradation needs PyAV, whose wheels bring FFmpeg with {name} (GPL): pip install "vlrface[video]" (or pip install av)') from None
+    if lib not in av.codecs_available: raise ValueError(f"the {codec} degradation needs {name}, which this PyAV's FFmpeg lacks: pip install -U av (PyPI's recent wheels have it)")
     return av
 
 _YCC = torch.tensor([[0.299, 0.587, 0.114], [-0.168736, -0.331264, 0.5], [0.5, -0.418688, -0.081312]], dtype=torch.float64)   # BT.601 RGB -> Y, Cb, Cr
@@ -253,15 +276,16 @@ def _from_yuv420(p:np.ndarray, h:int, w:int)->torch.Tensor:
     c = F.interpolate((p[h * w:].reshape(1, 2, h // 2, w // 2) - 128) * 255 / 224, scale_factor=2, mode='bilinear', align_corners=False)[0]
     return (torch.stack([(p[:h * w].reshape(h, w) - 16) * 255 / 219, c[0], c[1]], -1) @ _RGB.T).round().clamp(0, 255)
 
-def _h264(frames:list, qp:int, dx:int=0, dy:int=0)->torch.Tensor:
-    "The last of `frames` ((1, 3, s, s) 0-255 faces, oldest first: a key frame, then predicted ones) as an H.264 stream delivers it: x264 at quantiser `qp`, each face `dx`, `dy` pixels into its 16-pixel macroblock grid"
-    av = _av()
+def _stream(frames:list, qp:int, dx:int=0, dy:int=0, codec:str='h264')->torch.Tensor:
+    "The last of `frames` ((1, 3, s, s) 0-255 faces, oldest first: a key frame, then predicted ones) as a `codec` stream delivers it ('h264': x264, 'h265': x265) at quantiser `qp`, each face `dx`, `dy` pixels into its frame (H.264's 16-pixel macroblocks, H.265's 64-pixel blocks)"
+    av = _av(codec)
+    lib, _, opts, dname, least = _CODERS[codec]
     s = frames[-1].shape[-1]
-    h, w = -(-(dy + s) // 16) * 16, -(-(dx + s) // 16) * 16   # whole macroblocks, the frame beyond the face its own border repeated
-    enc = av.CodecContext.create('libx264', 'w')
+    # whole 16-pixel macroblocks, at least the codec's smallest frame, the frame beyond the face its own border repeated
+    h, w = max(least, -(-(dy + s) // 16) * 16), max(least, -(-(dx + s) // 16) * 16)
+    enc = av.CodecContext.create(lib, 'w')
     enc.width, enc.height, enc.pix_fmt, enc.time_base, enc.thread_count = w, h, 'yuv420p', Fraction(1, 25), 1
-    # x264's defaults but: a constant quantiser (no rate control to model), no B-frames (as IP cameras stream), no key frame but the first, one thread (the same bytes every time)
-    enc.options = {'qp': str(int(qp)), 'x264-params': 'bframes=0:scenecut=0:keyint=infinite:threads=1'}
+    enc.options = {'qp': str(int(qp)), **opts}
     packets = []
     for t, x in enumerate(frames):
         a = np.pad(x[0].clamp(0, 255).round().to(torch.uint8).permute(1, 2, 0).cpu().numpy(), ((dy, h - dy - s), (dx, w - dx - s), (0, 0)), mode='edge')
@@ -269,7 +293,7 @@ def _h264(frames:list, qp:int, dx:int=0, dy:int=0)->torch.Tensor:
         f = av.VideoFrame.from_ndarray(_to_yuv420(a), format='yuv420p'); f.pts = t
         packets += enc.encode(f)
     packets += enc.encode(None)
-    dec = av.CodecContext.create('h264', 'r'); dec.thread_count = 1
+    dec = av.CodecContext.create(dname, 'r'); dec.thread_count = 1
     last = [f for p in packets + [None] for f in dec.decode(p)][-1]
     # a grey face stays grey: its chroma is exactly neutral, and nothing in the stream changes that
     return _from_yuv420(last.to_ndarray(), h, w)[dy:dy + s, dx:dx + s].permute(2, 0, 1)[None].float().to(frames[-1].device)
@@ -278,7 +302,7 @@ def _earlier(rounds:list, back:int)->list:
     "A face's rounds as the frame `back` frames before its last went through them: its own sensor noise, and its last round not yet compressed"
     out = []
     for j, r in enumerate(rounds):
-        r = {k: v for k, v in r.items() if j < len(rounds) - 1 or k not in ('h264', 'video', 'jpeg')}   # a first round's JPEG happened to every frame
+        r = {k: v for k, v in r.items() if j < len(rounds) - 1 or k not in (*STREAMS, 'video', 'jpeg')}   # a first round's JPEG happened to every frame
         if 'noise' in r: r['noise'] = (*r['noise'][:3], (r['noise'][3] + back * 0x9E3779B97F4A7C15) % 2**62)
         out.append(r)
     return out
@@ -292,14 +316,21 @@ def _moved(rounds:list, mx:float, my:float)->list:
     r0['warp'] = (dx + c * mx + si * my, dy - si * mx + c * my, a, s)
     return [r0, *rounds[1:]]
 
+def _streamed(r:dict)->tuple|None:
+    "A round's stream draws `(codec, (qp, dx, dy, frames, vx, vy))`, or None: its face comes from no stream"
+    s = [(c, r[c]) for c in STREAMS if c in r]
+    if len(s) > 1: raise ValueError(f"a round draws one stream, got {' and '.join(c for c, _ in s)}")   # (`draw` never does)
+    return s[0] if s else None
+
 def _stream_frames(hr:torch.Tensor, rounds:list)->dict:
-    "{face index: the frames before its last in its H.264 stream, oldest first}: the face where it was then (moved back along its velocity, sub-pixel, before it is made small), degraded as the last frame is"
-    jobs = [(i, b) for i, r in enumerate(rounds) if r and 'h264' in r[-1] for b in range(r[-1]['h264'][3], 0, -1)]
+    "{face index: the frames before its last in its H.264 or H.265 stream, oldest first}: the face where it was then (moved back along its velocity, sub-pixel, before it is made small), degraded as the last frame is"
+    st = {i: _streamed(r[-1])[1] for i, r in enumerate(rounds) if r and _streamed(r[-1])}
+    jobs = [(i, b) for i, d in st.items() for b in range(d[3], 0, -1)]
     if not jobs: return {}
     ys, n = [], len(rounds)
     for a in range(0, len(jobs), n):   # as many at once as the faces themselves: `degrade`'s chunk bounds the HR copies too
         part = jobs[a:a + n]
-        ys += apply_rounds(hr[[i for i, _ in part]], [_moved(_earlier(rounds[i], b), -b * rounds[i][-1]['h264'][4], -b * rounds[i][-1]['h264'][5]) for i, b in part])
+        ys += apply_rounds(hr[[i for i, _ in part]], [_moved(_earlier(rounds[i], b), -b * st[i][4], -b * st[i][5]) for i, b in part])
     out = {}
     for (i, _), y in zip(jobs, ys): out.setdefault(i, []).append(y[None].float())
     return out
@@ -314,9 +345,9 @@ def _by(xs:list, idx:list, key, f):
 
 def apply_round(xs:list, # faces, each (1, 3, h, w) in 0-255, uint8 or float (sides may differ); replaced in place
                 rounds:list, # the round of each face, from `draw` (None: the face sits this round out)
-                earlier:dict|None=None # {face index: the frames before it in its H.264 stream}, for rounds with `h264` (`apply_rounds` makes them)
+                earlier:dict|None=None # {face index: the frames before it in its stream}, for rounds with `h264` or `h265` (`apply_rounds` makes them)
                ):
-    "One drawn round for each face: misalign, monochrome, blur, resample, noise, quantise, video codec (VP8 key frame or H.264 stream), JPEG; faces that share a step's shape go through it together (one face and its round: that face, returned)"
+    "One drawn round for each face: misalign, monochrome, blur, resample, noise, quantise, video codec (VP8 key frame, H.264 or H.265 stream), JPEG; faces that share a step's shape go through it together (one face and its round: that face, returned)"
     if isinstance(xs, torch.Tensor): ys = [xs]; apply_round(ys, [rounds], None if earlier is None else {0: earlier}); return ys[0]
     idx = [i for i, r in enumerate(rounds) if r is not None]
     side, size = (lambda i: xs[i].shape[-1]), (lambda i: rounds[i]['size'])
@@ -337,10 +368,10 @@ def apply_round(xs:list, # faces, each (1, 3, h, w) in 0-255, uint8 or float (si
     _by(xs, idx, side, lambda x, *_: x.clamp(0, 255).round())
     for i in idx:
         if 'video' in rounds[i]: xs[i] = _video(xs[i], *rounds[i]['video'], grey=i in mono)
-        if 'h264' in rounds[i]:
-            prev = (earlier or {}).get(i, [])
-            if len(prev) != rounds[i]['h264'][3]: raise ValueError(f"an H.264 frame {rounds[i]['h264'][3]} after its key frame needs the frames before it: degrade with apply_rounds, which makes them")
-            xs[i] = _h264([*prev, xs[i]], *rounds[i]['h264'][:3])
+        if st := _streamed(rounds[i]):
+            (c, d), prev = st, (earlier or {}).get(i, [])
+            if len(prev) != d[3]: raise ValueError(f"an {c.upper().replace('H', 'H.')} frame {d[3]} after its key frame needs the frames before it: degrade with apply_rounds, which makes them")
+            xs[i] = _stream([*prev, xs[i]], *d[:3], codec=c)
     for i in idx:
         if 'jpeg' in rounds[i]:
             y = xs[i][0, :1 if i in mono else 3].to(torch.uint8)
@@ -385,9 +416,10 @@ def get_degradation(m)->DegradationModel:
     raise ValueError(f"unknown degradation {m!r}: give one of {', '.join(DEGRADATIONS)}, a DegradationModel or a dict of its fields")
 
 def check_codecs(m)->DegradationModel:
-    "A `DegradationModel` (from a preset name, a dict or itself), checked that this machine has the codecs it needs (PyAV with x264 for `h264`): an error before any work, not after it"
+    "A `DegradationModel` (from a preset name, a dict or itself), checked that this machine has the codecs it needs (PyAV with x264 for `h264`, x265 for `h265`): an error before any work, not after it"
     m = get_degradation(m)
-    if m.h264: _av()
+    for c in STREAMS:
+        if getattr(m, c): _av(c)
     return m
 
 def degradation_record(m # a degradation as a run recorded it: a dict of `DegradationModel` settings (or anything else, returned as it is)
@@ -473,9 +505,12 @@ DEGRADATIONS['h264'] = DegradationModel(h264=1.)   # clean faces from an H.264 s
 # the mixed test condition, its JPEG replaced by the H.264 stream; matched to mixed as h264's range is to jpeg (`bench/codec.py`)
 DEGRADATIONS['h264-mixed'] = replace(DEGRADATIONS['mixed'], jpeg=0., h264=1., h264_qp=(24, 36))
 DEGRADATIONS['realistic-h264'] = replace(DEGRADATIONS['realistic'], h264=0.3)   # the training mix, three faces in ten also from an H.264 stream
+DEGRADATIONS['h265'] = DegradationModel(h265=1.)   # clean faces from an H.265 (HEVC) stream
+# the mixed test condition, its JPEG replaced by the H.265 stream; matched to mixed as h265's range is to jpeg (`bench/codec.py`)
+DEGRADATIONS['h265-mixed'] = replace(DEGRADATIONS['mixed'], jpeg=0., h265=1., h265_qp=(23, 36))
 TEST_DEGRADATIONS = ('clean', 'blur', 'noise', 'jpeg', 'mixed', 'jpeg-low')  # the robustness table's columns, by default
 
-_LATER = ('misalign', 'mono', 'video', 'h264')   # steps added after the first presets, each with settings named after its probability
+_LATER = ('misalign', 'mono', 'video', 'h264', 'h265')   # steps added after the first presets, each with settings named after its probability
 
 def _in_use(m:DegradationModel)->dict:
     "A model's settings but those of later steps it never takes (probability 0): what its faces depend on, as it was before those steps existed"
