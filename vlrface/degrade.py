@@ -146,6 +146,12 @@ def _draw_round(m:DegradationModel, rng, size:int)->dict:
     if rng.random() < m.jpeg: r['jpeg'] = int(rng.integers(m.quality[0], m.quality[1] + 1))
     return r
 
+def _draw_stream(m:DegradationModel, rng, c:str, grid:int)->tuple:
+    "A stream's draws for codec `c`: the face's place in a `grid`-pixel block, the frames since the key frame, its velocity (a share of its side per frame), and last the quantiser (a range of one draws nothing, so one quantiser leaves the other draws as they were)"
+    dx, dy, after = int(rng.integers(grid)), int(rng.integers(grid)), int(rng.integers(getattr(m, f'{c}_frames') + 1))
+    speed, angle, (lo, hi) = _u(rng, (0, getattr(m, f'{c}_speed'))), float(rng.uniform(0, 2 * math.pi)), getattr(m, f'{c}_qp')
+    return (int(rng.integers(lo, hi + 1)), dx, dy, after, speed * math.cos(angle), speed * math.sin(angle))
+
 def draw(m:DegradationModel, # the model to draw from
          rng:np.random.Generator, # seeded per face
          size:int, # the side the face ends at
@@ -165,18 +171,11 @@ def draw(m:DegradationModel, # the model to draw from
     # last, and only by a model with a video codec: the key frame's quality and where the face sits in its macroblock grid
     if m.video and rng.random() < m.video:
         rounds[-1]['video'] = (int(rng.integers(m.video_quality[0], m.video_quality[1] + 1)), int(rng.integers(16)), int(rng.integers(16)))
-    # after that, and only by a model with H.264 streams: the grid's place, the frames since the key frame, the face's velocity (a share
-    # of its side per frame), and last the quantiser (a range of one draws nothing, so one quantiser leaves the other draws as they were)
-    if m.h264 and rng.random() < m.h264:
-        dx, dy, after = int(rng.integers(16)), int(rng.integers(16)), int(rng.integers(m.h264_frames + 1))
-        speed, angle = _u(rng, (0, m.h264_speed)), float(rng.uniform(0, 2 * math.pi))
-        rounds[-1]['h264'] = (int(rng.integers(m.h264_qp[0], m.h264_qp[1] + 1)), dx, dy, after, speed * math.cos(angle), speed * math.sin(angle))
-    # last, and only by a model with H.265 streams, for a face not already from an H.264 one: the same draws, from its own settings,
-    # the face's place drawn within x265's largest block (64 pixels) rather than a 16-pixel macroblock
-    if m.h265 and 'h264' not in rounds[-1] and rng.random() < m.h265:
-        dx, dy, after = int(rng.integers(64)), int(rng.integers(64)), int(rng.integers(m.h265_frames + 1))
-        speed, angle = _u(rng, (0, m.h265_speed)), float(rng.uniform(0, 2 * math.pi))
-        rounds[-1]['h265'] = (int(rng.integers(m.h265_qp[0], m.h265_qp[1] + 1)), dx, dy, after, speed * math.cos(angle), speed * math.sin(angle))
+    # after that, and only by a model with H.264 streams: the stream's draws, the face's place in a 16-pixel macroblock
+    if m.h264 and rng.random() < m.h264: rounds[-1]['h264'] = _draw_stream(m, rng, 'h264', 16)
+    # last, and only by a model with H.265 streams, for a face not already from an H.264 one: the same draws from its own settings,
+    # the face's place within x265's largest block (64 pixels)
+    if m.h265 and 'h264' not in rounds[-1] and rng.random() < m.h265: rounds[-1]['h265'] = _draw_stream(m, rng, 'h265', 64)
     return rounds
 
 def describe(rounds:list)->str:
@@ -324,7 +323,7 @@ def _streamed(r:dict)->tuple|None:
 
 def _stream_frames(hr:torch.Tensor, rounds:list)->dict:
     "{face index: the frames before its last in its H.264 or H.265 stream, oldest first}: the face where it was then (moved back along its velocity, sub-pixel, before it is made small), degraded as the last frame is"
-    st = {i: _streamed(r[-1])[1] for i, r in enumerate(rounds) if r and _streamed(r[-1])}
+    st = {i: s[1] for i, r in enumerate(rounds) if r and (s := _streamed(r[-1]))}
     jobs = [(i, b) for i, d in st.items() for b in range(d[3], 0, -1)]
     if not jobs: return {}
     ys, n = [], len(rounds)
