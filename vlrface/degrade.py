@@ -63,18 +63,26 @@ class DegradationModel:
     h265_qp:tuple=(24, 40)  # its quantiser range, x265's 0-51, lower is finer (this range loses what JPEG 40-90 loses at 16 px, on average: `bench/codec.py`)
     h265_frames:int=7  # most frames since the last key frame, as `h264_frames`
     h265_speed:float=0.1  # the face's largest speed across the frame, as `h264_speed`
+    light:float=0.  # probability that the face was lit or exposed otherwise (a dim scene, a backlight, a camera's auto exposure): its exposure and tone curve changed before anything else, y = min(1, gain x^gamma) in 0-1 units
+    light_gain:tuple=(0.5, 1.5)  # its exposure factor (below 1 darker; above 1 brighter, the highlights clipped)
+    light_gamma:tuple=(0.6, 1.6)  # its tone curve's exponent (above 1 darker mid-tones; below 1 brighter, flatter ones)
+    sharpen:float=0.  # probability that the camera sharpened the face (unsharp masking, as most cameras' image processors do) where it captured it: after that round's noise, which it sharpens too, and before any compression; y = x + amount (x - blur(x))
+    sharpen_amount:tuple=(0.5, 2.)  # how much of the detail is added again (0: none)
+    sharpen_sigma:tuple=(0.5, 1.5)  # the deviation of its Gaussian blur, in pixels of the face at that round's side
 
     def __post_init__(self):
-        for k in ('sigma', 'motion_len', 'noise_std', 'quality', 'video_quality', 'h264_qp', 'h265_qp', 'kernels'):  # JSON gives lists back
+        for k in ('sigma', 'motion_len', 'noise_std', 'quality', 'video_quality', 'h264_qp', 'h265_qp', 'light_gain', 'light_gamma', 'sharpen_amount', 'sharpen_sigma', 'kernels'):  # JSON gives lists back
             v = getattr(self, k)
             if isinstance(v, (list, str)): v = tuple(v) if isinstance(v, list) else (v,)
             if k != 'kernels' and (np.isscalar(v) or len(v) == 1): v = (v, v) if np.isscalar(v) else (v[0], v[0])   # one value: a range of one
             object.__setattr__(self, k, v)
-        for k in ('blur', 'aniso', 'motion', 'noise', 'poisson', 'gray', 'jpeg', 'second', 'misalign', 'mono', 'video', 'h264', 'h265'):
+        for k in ('blur', 'aniso', 'motion', 'noise', 'poisson', 'gray', 'jpeg', 'second', 'misalign', 'mono', 'video', 'h264', 'h265', 'light', 'sharpen'):
             if not 0 <= getattr(self, k) <= 1: raise ValueError(f"{k} is a probability and must be within 0-1, got {getattr(self, k)}")
         _check_range('sigma', self.sigma, 0, 10); _check_range('motion_len', self.motion_len, 0, 20)
         _check_range('noise_std', self.noise_std, 0, 100); _check_range('quality', self.quality, 1, 100)
         _check_range('video_quality', self.video_quality, 0, 100)
+        _check_range('light_gain', self.light_gain, 0.05, 5); _check_range('light_gamma', self.light_gamma, 0.2, 5)
+        _check_range('sharpen_amount', self.sharpen_amount, 0, 5); _check_range('sharpen_sigma', self.sharpen_sigma, 0.1, 5)
         for c in STREAMS:
             _check_range(f'{c}_qp', getattr(self, f'{c}_qp'), 0, 51)
             if not (isinstance(n := getattr(self, f'{c}_frames'), int) and 0 <= n <= 50): raise ValueError(f"{c}_frames must be a whole number within 0-50, got {n!r}")
@@ -176,20 +184,26 @@ def draw(m:DegradationModel, # the model to draw from
     # last, and only by a model with H.265 streams, for a face not already from an H.264 one: the same draws from its own settings,
     # the face's place within x265's largest block (64 pixels)
     if m.h265 and 'h264' not in rounds[-1] and rng.random() < m.h265: rounds[-1]['h265'] = _draw_stream(m, rng, 'h265', 64)
+    # after those, and only by a model with them: the scene's light (the first round changes it, at the HR side), then the camera's
+    # sharpening where it captured the face (the first round: a second one is the frame scaled and compressed again)
+    if m.light and rng.random() < m.light: rounds[0]['light'] = (_u(rng, m.light_gain), _u(rng, m.light_gamma))
+    if m.sharpen and rng.random() < m.sharpen: rounds[0]['sharpen'] = (_u(rng, m.sharpen_amount), _u(rng, m.sharpen_sigma))
     return rounds
 
 def describe(rounds:list)->str:
-    "A short description of drawn rounds, for plot titles: 'blur 0.8 bicubic q52 | ...' (JPEG quality q, a video key frame's vp8 q, an H.264 or H.265 frame's quantiser and frames since its key frame)"
+    "A short description of drawn rounds, for plot titles: 'blur 0.8 bicubic q52 | ...' (light: exposure x gain ^ gamma; sharpen: amount/deviation; JPEG quality q, a video key frame's vp8 q, an H.264 or H.265 frame's quantiser and frames since its key frame)"
     def one(r):
         s = []
         if 'warp' in r:   # where the centre went (a share of the side, right/down), the turn (clockwise) and the scale
             dx, dy, a, sc = r['warp']; c, si = math.cos(math.radians(a)), math.sin(math.radians(a))
             s.append(f"moved {100 * sc * (c * dx - si * dy):+.0f}/{100 * sc * (si * dx + c * dy):+.0f}% {a:+.0f}° x{sc:.2f}")
         if r.get('mono'): s.append('mono')
+        if 'light' in r: s.append(f"light x{r['light'][0]:.2f} ^{r['light'][1]:.2f}")
         if 'blur' in r: s.append(f"blur {r['blur'][0]:.1f}" + (f"/{r['blur'][1]:.1f}" if r['blur'][1] != r['blur'][0] else ''))
         if 'motion' in r: s.append(f"motion {r['motion'][0]:.1f}")
         s.append(f"{r['kernel']} {r['size']}")
         if 'noise' in r: s.append(f"{r['noise'][0]} {r['noise'][1]:.0f}")
+        if 'sharpen' in r: s.append(f"sharpen {r['sharpen'][0]:.1f}/{r['sharpen'][1]:.1f}")
         if 'video' in r: s.append(f"vp8 q{r['video'][0]}")
         for c in STREAMS:
             if c in r: s.append(f"{c} qp{r[c][0]} +{r[c][3]}")
@@ -217,6 +231,16 @@ def _warp(x:torch.Tensor, warps:list)->torch.Tensor:
     theta = torch.stack([torch.stack([c, si, -2 * t[:, 0]], 1), torch.stack([-si, c, -2 * t[:, 1]], 1)], 1).to(x.device, x.dtype)
     grid = F.affine_grid(theta, list(x.shape), align_corners=False)
     return F.grid_sample(x, grid, mode='bilinear', padding_mode='reflection', align_corners=False)
+
+def _tone(x:torch.Tensor, lights:list)->torch.Tensor:
+    "Each face of (n, 3, h, w) 0-255 `x` exposed by its `(gain, gamma)`: 255 min(1, gain (x / 255)^gamma)"
+    g, gm = (x.new_tensor([l[k] for l in lights])[:, None, None, None] for k in (0, 1))
+    return 255 * (g * (x.clamp(0, 255) / 255) ** gm).clamp(max=1)
+
+def _unsharp(x:torch.Tensor, sharps:list)->torch.Tensor:
+    "Each face of (n, 3, h, w) `x` sharpened by its `(amount, sigma)`: x + amount (x - its Gaussian blur), the blur mirrored at the borders"
+    a = x.new_tensor([s[0] for s in sharps])[:, None, None, None]
+    return x + a * (x - _conv(x, [gaussian_kernel(s[1]) for s in sharps]))
 
 LUMA = (0.299, 0.587, 0.114)   # Rec. 601 weights of R, G, B in a grey level (as PIL's 'L')
 
@@ -346,13 +370,14 @@ def apply_round(xs:list, # faces, each (1, 3, h, w) in 0-255, uint8 or float (si
                 rounds:list, # the round of each face, from `draw` (None: the face sits this round out)
                 earlier:dict|None=None # {face index: the frames before it in its stream}, for rounds with `h264` or `h265` (`apply_rounds` makes them)
                ):
-    "One drawn round for each face: misalign, monochrome, blur, resample, noise, quantise, video codec (VP8 key frame, H.264 or H.265 stream), JPEG; faces that share a step's shape go through it together (one face and its round: that face, returned)"
+    "One drawn round for each face: misalign, monochrome, light, blur, resample, noise, sharpen, quantise, video codec (VP8 key frame, H.264 or H.265 stream), JPEG; faces that share a step's shape go through it together (one face and its round: that face, returned)"
     if isinstance(xs, torch.Tensor): ys = [xs]; apply_round(ys, [rounds], None if earlier is None else {0: earlier}); return ys[0]
     idx = [i for i, r in enumerate(rounds) if r is not None]
     side, size = (lambda i: xs[i].shape[-1]), (lambda i: rounds[i]['size'])
     _by(xs, [i for i in idx if 'warp' in rounds[i]], side, lambda x, _, ii: _warp(x, [rounds[i]['warp'] for i in ii]))   # a first round only: at the HR side
     mono = {i for i in idx if rounds[i].get('mono')}   # grey from here on: noise of one channel, JPEG of one (a grey face stays grey)
     _by(xs, sorted(mono), side, lambda x, *_: _luma(x))
+    _by(xs, [i for i in idx if 'light' in rounds[i]], side, lambda x, _, ii: _tone(x, [rounds[i]['light'] for i in ii]))   # the scene's light, on the HR face
     blurred = [i for i in idx if 'blur' in rounds[i] or 'motion' in rounds[i]]
     _by(xs, blurred, lambda i: (side(i), min(side(i), 4 * size(i))), lambda x, k, _: resample(x, k[1], 'area'))
     f = {i: side(i) / size(i) for i in blurred}   # kernels in pixels of the small face, applied at 4x its side
@@ -364,6 +389,8 @@ def apply_round(xs:list, # faces, each (1, 3, h, w) in 0-255, uint8 or float (si
         if 'noise' in rounds[i]:
             kind, std, gray, seed = rounds[i]['noise']
             xs[i] = xs[i] + _noise(xs[i], kind, std, gray or i in mono, seed)
+    sh = [i for i in idx if 'sharpen' in rounds[i]]   # the camera sharpens what it captured, its noise too; one call per side and border
+    _by(xs, sh, lambda i: (side(i), max(1, math.ceil(3 * rounds[i]['sharpen'][1])) < side(i)), lambda x, _, ii: _unsharp(x, [rounds[i]['sharpen'] for i in ii]))
     _by(xs, idx, side, lambda x, *_: x.clamp(0, 255).round())
     for i in idx:
         if 'video' in rounds[i]: xs[i] = _video(xs[i], *rounds[i]['video'], grey=i in mono)
@@ -507,9 +534,12 @@ DEGRADATIONS['realistic-h264'] = replace(DEGRADATIONS['realistic'], h264=0.3)   
 DEGRADATIONS['h265'] = DegradationModel(h265=1.)   # clean faces from an H.265 (HEVC) stream
 # the mixed test condition, its JPEG replaced by the H.265 stream; matched to mixed as h265's range is to jpeg (`bench/codec.py`)
 DEGRADATIONS['h265-mixed'] = replace(DEGRADATIONS['mixed'], jpeg=0., h265=1., h265_qp=(23, 36))
+DEGRADATIONS['lighting'] = DegradationModel(light=1.)   # clean faces, each exposed otherwise: darker or brighter, another tone curve
+DEGRADATIONS['sharpened'] = DegradationModel(sharpen=1.)   # clean faces from a camera that sharpens
+DEGRADATIONS['camera-mixed'] = replace(DEGRADATIONS['mixed'], light=1., sharpen=1.)   # the mixed test condition, every face also exposed otherwise and sharpened
 TEST_DEGRADATIONS = ('clean', 'blur', 'noise', 'jpeg', 'mixed', 'jpeg-low')  # the robustness table's columns, by default
 
-_LATER = ('misalign', 'mono', 'video', 'h264', 'h265')   # steps added after the first presets, each with settings named after its probability
+_LATER = ('misalign', 'mono', 'video', 'h264', 'h265', 'light', 'sharpen')   # steps added after the first presets, each with settings named after its probability
 
 def _in_use(m:DegradationModel)->dict:
     "A model's settings but those of later steps it never takes (probability 0): what its faces depend on, as it was before those steps existed"
