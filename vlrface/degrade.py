@@ -63,9 +63,9 @@ class DegradationModel:
     h265_qp:tuple=(24, 40)  # its quantiser range, x265's 0-51, lower is finer (this range loses what JPEG 40-90 loses at 16 px, on average: `bench/codec.py`)
     h265_frames:int=7  # most frames since the last key frame, as `h264_frames`
     h265_speed:float=0.1  # the face's largest speed across the frame, as `h264_speed`
-    light:float=0.  # probability that the face was lit or exposed otherwise (a dim scene, a backlight, a camera's auto exposure): its exposure and tone curve changed before anything else, y = min(1, gain x^gamma) in 0-1 units
-    light_gain:tuple=(0.5, 1.5)  # its exposure factor (below 1 darker; above 1 brighter, the highlights clipped)
-    light_gamma:tuple=(0.6, 1.6)  # its tone curve's exponent (above 1 darker mid-tones; below 1 brighter, flatter ones)
+    light:float=0.  # probability that the face was lit or exposed otherwise (a dim scene, a backlight, a camera's auto exposure): its exposure and tone curve changed after misalignment and monochrome, before the blur: y = min(1, gain x^gamma) on the encoded values, in 0-1 units
+    light_gain:tuple=(0.5, 1.5)  # its gain on the encoded values (below 1 darker: 0.5 is about two stops less light; above 1 brighter, the highlights clipped)
+    light_gamma:tuple=(0.6, 1.6)  # its tone curve's exponent (above 1 darker mid-tones; below 1 brighter mid-tones and compressed highlights)
     sharpen:float=0.  # probability that the camera sharpened the face (unsharp masking, as most cameras' image processors do) where it captured it: after that round's noise, which it sharpens too, and before any compression; y = x + amount (x - blur(x))
     sharpen_amount:tuple=(0.5, 2.)  # how much of the detail is added again (0: none)
     sharpen_sigma:tuple=(0.5, 1.5)  # the deviation of its Gaussian blur, in pixels of the face at that round's side
