@@ -490,11 +490,17 @@ def plot_open_set(self:Evaluation, figsize=(11, 4)):
                              i and i['non_mated_probes'] and 1 / i['non_mated_probes'])
 
 @patch
+def _faces(self:Evaluation)->dict:
+    "The sample faces, or an error that says where they are: an evaluation read back from results.json has none"
+    if self.shown is None: raise ValueError("this evaluation was read back from its results.json, which keeps no faces (they are drawn in its faces.png): evaluate again to draw them")
+    return self.shown
+
+@patch
 def show_faces(self:Evaluation, figsize_per=1.3):
     "A grid of the sample faces: each VLR size with its upscaled versions, then HR (with degradations: `show_grid` of the first face)"
     import matplotlib.pyplot as plt
     if self.settings.get('degradations'): return self.show_grid(0)
-    sizes = sorted(int(k.split()[1]) for k in self.shown if k.startswith('VLR'))
+    sizes = sorted(int(k.split()[1]) for k in self._faces() if k.startswith('VLR'))
     rows = [r for s in sizes for r in [f'VLR {s}'] + [k for k in self.shown if not k.startswith('VLR') and k.endswith(f' {s}')]] + ['HR']
     n = len(self.shown_names)
     fig, axs = plt.subplots(len(rows), n, figsize=(figsize_per * n, figsize_per * len(rows)), squeeze=False)
@@ -514,19 +520,21 @@ def show_grid(self:Evaluation, face:int=0, # which of the sample faces (`shown_n
               figsize_per:float=0.95):
     "One face under every degradation (rows) at every size (column groups: the VLR face, then each system's 112x112 face), and its HR face"
     import matplotlib.pyplot as plt
+    shown = self._faces()
     info = [i for i in self.settings['systems'] if i['degradation']]
     degs, sizes = list(dict.fromkeys(i['degradation'] for i in info)), sorted({i['size'] for i in info})
     if systems is None:
         systems = [next((i['mode'] for i in info if i['dsr'] == has), None) for has in (False, True)]
         systems = [s for s in systems if s is not None]
-    cols = [c for s in sizes for c in [(s, None)] + [(s, n) for n in systems]] + [(None, 'HR')]
+    # a system's column at a size only where it ran there (a 16 px DSR leaves none at 8 px)
+    cols = [c for s in sizes for c in [(s, None)] + [(s, n) for n in systems if any(f'{n} {s} {d}' in shown for d in degs)]] + [(None, 'HR')]
     fig, axs = plt.subplots(len(degs), len(cols), figsize=(figsize_per * len(cols), figsize_per * 1.1 * len(degs)), squeeze=False)
     for i, d in enumerate(degs):
         for j, (s, n) in enumerate(cols):
             key, ax = 'HR' if n == 'HR' else f'VLR {s} {d}' if n is None else f'{n} {s} {d}', axs[i, j]
             ax.set_xticks([]); ax.set_yticks([])
-            if key not in self.shown: ax.axis('off'); continue   # a system not run at that size
-            im = self.shown[key][face]
+            if key not in shown: ax.axis('off'); continue   # a system not run under that degradation
+            im = shown[key][face]
             im = (im.float() / 255 if im.dtype == torch.uint8 else im).permute(1, 2, 0).clamp(0, 1).numpy()
             ax.imshow(im, interpolation='nearest')
             if j == 0: ax.set_ylabel(d, fontsize=8)
