@@ -237,10 +237,9 @@ def _tone(x:torch.Tensor, lights:list)->torch.Tensor:
     g, gm = (x.new_tensor([l[k] for l in lights])[:, None, None, None] for k in (0, 1))
     return 255 * (g * (x.clamp(0, 255) / 255) ** gm).clamp(max=1)
 
-def _unsharp(x:torch.Tensor, sharps:list)->torch.Tensor:
-    "Each face of (n, 3, h, w) `x` sharpened by its `(amount, sigma)`: x + amount (x - its Gaussian blur), the blur mirrored at the borders"
-    a = x.new_tensor([s[0] for s in sharps])[:, None, None, None]
-    return x + a * (x - _conv(x, [gaussian_kernel(s[1]) for s in sharps]))
+def _unsharp(x:torch.Tensor, amounts:list, ks:list)->torch.Tensor:
+    "Each face of (n, 3, h, w) `x` sharpened: x + its amount (x - its blur by its kernel in `ks`), the blur mirrored at the borders"
+    return x + x.new_tensor(amounts)[:, None, None, None] * (x - _conv(x, ks))
 
 LUMA = (0.299, 0.587, 0.114)   # Rec. 601 weights of R, G, B in a grey level (as PIL's 'L')
 
@@ -389,8 +388,8 @@ def apply_round(xs:list, # faces, each (1, 3, h, w) in 0-255, uint8 or float (si
         if 'noise' in rounds[i]:
             kind, std, gray, seed = rounds[i]['noise']
             xs[i] = xs[i] + _noise(xs[i], kind, std, gray or i in mono, seed)
-    sh = [i for i in idx if 'sharpen' in rounds[i]]   # the camera sharpens what it captured, its noise too; one call per side and border
-    _by(xs, sh, lambda i: (side(i), max(1, math.ceil(3 * rounds[i]['sharpen'][1])) < side(i)), lambda x, _, ii: _unsharp(x, [rounds[i]['sharpen'] for i in ii]))
+    ks = {i: gaussian_kernel(rounds[i]['sharpen'][1]) for i in idx if 'sharpen' in rounds[i]}   # the camera sharpens what it captured, its noise too
+    _by(xs, list(ks), lambda i: (side(i), ks[i].shape[-1] // 2 < side(i)), lambda x, _, ii: _unsharp(x, [rounds[i]['sharpen'][0] for i in ii], [ks[i] for i in ii]))   # one call per side and border
     _by(xs, idx, side, lambda x, *_: x.clamp(0, 255).round())
     for i in idx:
         if 'video' in rounds[i]: xs[i] = _video(xs[i], *rounds[i]['video'], grey=i in mono)

@@ -500,12 +500,13 @@ def show_faces(self:Evaluation, figsize_per=1.3):
     "A grid of the sample faces: each VLR size with its upscaled versions, then HR (with degradations: `show_grid` of the first face)"
     import matplotlib.pyplot as plt
     if self.settings.get('degradations'): return self.show_grid(0)
-    sizes = sorted(int(k.split()[1]) for k in self._faces() if k.startswith('VLR'))
-    rows = [r for s in sizes for r in [f'VLR {s}'] + [k for k in self.shown if not k.startswith('VLR') and k.endswith(f' {s}')]] + ['HR']
+    shown = self._faces()
+    sizes = sorted(int(k.split()[1]) for k in shown if k.startswith('VLR'))
+    rows = [r for s in sizes for r in [f'VLR {s}'] + [k for k in shown if not k.startswith('VLR') and k.endswith(f' {s}')]] + ['HR']
     n = len(self.shown_names)
     fig, axs = plt.subplots(len(rows), n, figsize=(figsize_per * n, figsize_per * len(rows)), squeeze=False)
     for i, r in enumerate(rows):
-        im = self.shown[r]
+        im = shown[r]
         im = (im.float() / 255 if im.dtype == torch.uint8 else im).permute(0, 2, 3, 1).clamp(0, 1).numpy()
         for j in range(n):
             ax = axs[i, j]; ax.imshow(im[j], interpolation='nearest'); ax.set_xticks([]); ax.set_yticks([])
