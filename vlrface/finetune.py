@@ -367,12 +367,13 @@ def finetune_learner(dls:DataLoaders, model:FaceClassifier,
                      lr:float=9e-4, wd:float=0., clip:float|None=None, # gradient clipping (max norm); `None`: off
                      precision:str='auto', # 'auto', 'bf16', 'fp16' or 'fp32'
                      distill:float=0., # weight of the distillation term (the banks need `distill_targets`)
+                     ema:float|None=None, # decay of an average of the weights that validation and checkpoints use; `None`: off
                      )->Learner:
     "A fastai `Learner` that trains `model` (recogniser + ArcFace head) with two parameter groups"
     device = dls.device or get_device()
     model.to(device)
     prec = precision_for(device, precision)
-    cbs = [EpochSeedCallback(), NaNStopCallback(), TrimMemoryCallback()] + ([GradientClip(clip)] if clip else []) + ([AMPCallback(prec)] if prec != 'fp32' else [])
+    cbs = [EpochSeedCallback(), NaNStopCallback(), TrimMemoryCallback()] + ([GradientClip(clip)] if clip else []) + ([AMPCallback(prec)] if prec != 'fp32' else []) + ([EMACallback(ema)] if ema else [])
     if ver is not None: cbs.append(ver)
     if path is not None: cbs += [CheckpointCallback(path, monitor='ver_acc' if ver is not None else 'closed_acc', save=save_finetuned), CSVLogCallback('history.csv', append=True)]
     learn = Learner(dls, model, loss_func=ArcFaceLoss(model, distill), opt_func=Adam, lr=lr, wd=wd, splitter=backbone_head_splitter,
@@ -426,13 +427,15 @@ class FinetuneConfig:
     holdout:int=4             # people with this many images lend one to closed-set validation (0: none)
     per_subject:int=20        # genuine validation pairs per validation person, at most
     seed:int=0                # seed of the head, draws, shuffles and flips
+    ema:float=0.              # decay of an exponential moving average of the weights, e.g. 0.999 (0: off): validation and checkpoints use the average
     flip:bool=True            # horizontal flips
     hr_bound:float=0.5        # best.safetensors: the best epoch whose HR TAR@1e-3 (every validation pair) is at most this many points below the start recogniser's, while any is (100: no bound)
     def __post_init__(self):
         check_settings(self, positive=('epochs2', 'lr1', 'lr_backbone', 'lr_head', 'bs', 'scale', 'min_images', 'per_subject'),
-                       non_negative=('epochs1', 'wd', 'clip', 'margin', 'distill', 'holdout', 'hr_bound'), choices=dict(precision=PRECISIONS))
+                       non_negative=('epochs1', 'wd', 'clip', 'margin', 'distill', 'holdout', 'hr_bound', 'ema'), choices=dict(precision=PRECISIONS))
         self.degrade = degrade_setting(self.degrade)   # a preset by name, any other model with all its settings
         self.sizes = tuple(sorted({check_vlr_size(s) for s in self.sizes}))
+        if self.ema >= 1: raise ValueError(f"ema must be below 1 (a decay such as 0.999), got {self.ema}")
         if not 0 <= self.hr_ratio <= 1: raise ValueError(f"hr_ratio must be in [0, 1], got {self.hr_ratio}")
         if self.unlabelled and not self.distill: raise ValueError("unlabelled faces learn from the distillation term alone: give distill > 0 with unlabelled")
 
@@ -618,7 +621,7 @@ def train_finetune(data, # a folder prepared by vlrface-prep
                         f"{len(dls.valid.dataset):,} held out; {len(ver.pairs):,} validation pairs of {len(set(ver.bank.names)):,} images; "
                         f"upscaled faces of {dls.n_sr:,} images computed in {dls.sr_seconds:.1f} s" + (f"; training faces degraded ('{cfg.degrade if isinstance(cfg.degrade, str) else 'custom'}') and upscaled anew every batch" if cfg.degrade != 'none' else ''))
     model = FaceClassifier(load_edgeface(edgeface), ArcFace(cl.label.nunique(), margin=cfg.margin, scale=cfg.scale))
-    learn = finetune_learner(dls, model, ver, out, cfg.lr1, cfg.wd, cfg.clip or None, cfg.precision, cfg.distill)
+    learn = finetune_learner(dls, model, ver, out, cfg.lr1, cfg.wd, cfg.clip or None, cfg.precision, cfg.distill, cfg.ema or None)
     if cfg.distill:   # (before any training or resume: the targets are the original's embeddings)
         t0 = time.time()
         for b in (dls.train.dataset, dls.valid.dataset): distill_targets(b, model.backbone, progress=progress and not quiet)

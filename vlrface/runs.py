@@ -216,9 +216,10 @@ def resume_from(learn:Learner, path, quiet:bool=False)->int:
     try: learn.model.load_state_dict(st['model'])
     except RuntimeError as e: raise ValueError(f"{f} does not fit this run's model ({str(e)[:300]}): resume with the same settings, or train into another folder") from None
     learn.create_opt(); learn.opt.load_state_dict(dict(st['opt'], hypers=L(st['opt']['hypers'])))
-    if st.get('ema') is not None:   # the EMA callback builds `learn.ema` only if there is none: build it here to load into
+    ema = next((cb for cb in learn.cbs if isinstance(cb, EMACallback)), None)
+    if st.get('ema') is not None and ema is not None:   # the EMA callback builds `learn.ema_model` only if there is none: build it here, at its decay, to load into
         from timm.utils import ModelEmaV3
-        learn.ema_model = ModelEmaV3(learn.model); learn.ema_model.module.load_state_dict(st['ema'])
+        learn.ema_model = ModelEmaV3(unwrap(learn.model), decay=ema.decay); learn.ema_model.module.load_state_dict(st['ema'])
     for cb in learn.cbs:
         if isinstance(cb, CheckpointCallback): cb.best, cb.best_ok = st['best'], st['best_ok'] if 'best_ok' in st else cb.saved_best_ok()
     learn.checkpoint_extra = st.get('extra', {})
