@@ -16,7 +16,16 @@ import pandas as pd
 
 from common import machine, describe, write_results
 from vlrface.core import md_table
-from vlrface.finetune import FinetuneConfig, hr_bound_from
+from vlrface.faces import load_face_set
+from vlrface.finetune import FinetuneConfig, hr_bound_from, make_pairs
+
+
+def val_pairs(run:Path, cfg:dict)->int|None:
+    "How many validation pairs the run's epochs were judged on (dealt again as `finetune_data` deals them), or None without its data folder"
+    d = Path(json.loads((run/'config.json').read_text()).get('inputs', {}).get('data', {}).get('folder', ''))
+    if not (d/'manifest.csv').exists(): return None
+    vs = load_face_set(d, split='val', sizes=[], progress=False)
+    return len(make_pairs(vs.names, vs.subjects, cfg['per_subject'], cfg['seed']))
 
 
 def main():
@@ -45,7 +54,7 @@ def main():
                       top_epoch=int(top.epoch), top_ver_acc=round(float(top.ver_acc) * 100, 2), top_hr_change=change(top.ver_tar3_hr_all),
                       best_kept_hr={True: 'yes', False: 'no'}.get(best.get('guard', {}).get('kept'), 'not guarded'))
         s2 = h.ver_acc[h.epoch >= cfgs[r]['epochs1']] * 100   # stage 2's epochs: how far the validation number wanders from one to the next
-        rows.append(dict(run=r.name, **{k: cfgs[r][k] for k in differ}, epochs=len(h), train_min=round(minutes, 1),
+        rows.append(dict(run=r.name, **{k: cfgs[r][k] for k in differ}, epochs=len(h), stage1=cfgs[r]['epochs1'], val_pairs=val_pairs(r, cfgs[r]), train_min=round(minutes, 1),
                          **{c: round(float(last[c]) * 100, 2) for c in h.columns if c.startswith('ver_acc')},
                          best_epoch=best['epoch'] + best.get('epoch_offset', 0), best_ver_acc=round(best['score'] * 100, 2),
                          stage2_range=round(float(s2.max() - s2.min()), 2) if len(s2) else None, stage2_step=round(float(s2.diff().abs().mean()), 2) if len(s2) > 1 else None, **hr))
@@ -53,7 +62,8 @@ def main():
     # `machine` is where this summary ran; the runs' train_min are their own logs (where they trained)
     res = dict(runs_dirs=[str(r) for r in a.runs], differ=differ, runs=t.reset_index().to_dict('records'), history=hist,
                note='ver_acc: mean of the LR kinds; ver_acc_hr: HR faces; all on the validation people; train_min: epochs as logged (a shared CPU for part of them); '
-                    'stage2_range: highest minus lowest ver_acc over the stage-2 epochs, stage2_step: the mean change from one of them to the next (points)'
+                    'stage2_range: highest minus lowest ver_acc over the stage-2 epochs, stage2_step: the mean absolute change from one of them to the next (points); '
+                    'stage1: how many of the epochs were stage 1 (the head alone); val_pairs: the validation pairs each epoch was judged on'
                     + ('; hr_change: HR TAR@1e-3 over every validation pair, points from the start recogniser or, with hr_from reference, from the --hr-reference recogniser (last epoch, best, top), from its TAR hr_from_tar3; top: the epoch with the highest ver_acc' if any('hr_change' in x for x in rows) else ''))
     write_results(a.out, res, render, mach)
 

@@ -6,7 +6,7 @@ Docs: https://vlrface.github.io/vlrface/runs.html.md"""
 
 # %% ../nbs/07a_runs.ipynb #38f404ca
 from __future__ import annotations
-import ctypes, ctypes.util, dataclasses, datetime, json, math, sys, time
+import ctypes, ctypes.util, dataclasses, datetime, json, math, sys, time, warnings
 from importlib import metadata
 from pathlib import Path
 
@@ -88,17 +88,23 @@ def unwrap(model:nn.Module)->nn.Module:
 class EMACallback(Callback):
     "Exponential moving average of the weights (timm `ModelEmaV3`), used for validation and saved checkpoints"
     order = 70
-    def __init__(self, decay:float=0.999): self.decay = decay
-    def before_fit(self):
+    def __init__(self, decay:float=0.999): self.decay, self.swapped = decay, False
+    def average(self, model:nn.Module):
+        "A new average of `model`'s weights at this callback's decay (here, and where a resumed run loads one)"
         from timm.utils import ModelEmaV3
+        return ModelEmaV3(unwrap(model), decay=self.decay)
+    def before_fit(self):
         # (not `learn.ema`: fastai names this callback `ema` on the learner)
-        if getattr(self.learn, 'ema_model', None) is None: self.learn.ema_model = ModelEmaV3(unwrap(self.model), decay=self.decay)
+        if getattr(self.learn, 'ema_model', None) is None: self.learn.ema_model = self.average(self.model)
     def after_step(self): self.learn.ema_model.update(unwrap(self.model))
     def _swap(self):
         for p, q in zip(unwrap(self.model).state_dict().values(), self.learn.ema_model.module.state_dict().values()):
             t = p.detach().clone(); p.copy_(q); q.copy_(t)
+        self.swapped = not self.swapped
     def before_validate(self): self._swap()
     def after_validate(self): self._swap()
+    def after_fit(self):   # a fit cancelled within validation skips `after_validate`: give the model its own weights back
+        if self.swapped: self._swap()
 
 # %% ../nbs/07a_runs.ipynb #44d1f0bd
 def save_fig(fig, path, dpi:int=90):
@@ -217,9 +223,11 @@ def resume_from(learn:Learner, path, quiet:bool=False)->int:
     except RuntimeError as e: raise ValueError(f"{f} does not fit this run's model ({str(e)[:300]}): resume with the same settings, or train into another folder") from None
     learn.create_opt(); learn.opt.load_state_dict(dict(st['opt'], hypers=L(st['opt']['hypers'])))
     ema = next((cb for cb in learn.cbs if isinstance(cb, EMACallback)), None)
-    if st.get('ema') is not None and ema is not None:   # the EMA callback builds `learn.ema_model` only if there is none: build it here, at its decay, to load into
-        from timm.utils import ModelEmaV3
-        learn.ema_model = ModelEmaV3(unwrap(learn.model), decay=ema.decay); learn.ema_model.module.load_state_dict(st['ema'])
+    if (st.get('ema') is not None) != (ema is not None):   # (the run commands refuse a changed setting; a hand-made Learner may differ)
+        warnings.warn(f"{f}: " + ("the checkpoint holds an average of the weights, and this Learner keeps none: it is dropped" if ema is None else
+                                  "this Learner averages the weights, and the checkpoint holds no average: it starts anew from the resumed weights"))
+    if st.get('ema') is not None and ema is not None:   # the EMA callback builds `learn.ema_model` only if there is none: build it here to load into
+        learn.ema_model = ema.average(learn.model); learn.ema_model.module.load_state_dict(st['ema'])
     for cb in learn.cbs:
         if isinstance(cb, CheckpointCallback): cb.best, cb.best_ok = st['best'], st['best_ok'] if 'best_ok' in st else cb.saved_best_ok()
     learn.checkpoint_extra = st.get('extra', {})
