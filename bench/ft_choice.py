@@ -57,13 +57,15 @@ def main():
         rows.append(dict(run=r.name, **{k: cfgs[r][k] for k in differ}, epochs=len(h), stage1=cfgs[r]['epochs1'], val_pairs=val_pairs(r, cfgs[r]), train_min=round(minutes, 1),
                          **{c: round(float(last[c]) * 100, 2) for c in h.columns if c.startswith('ver_acc')},
                          best_epoch=best['epoch'] + best.get('epoch_offset', 0), best_ver_acc=round(best['score'] * 100, 2),
+                         start_ver_acc=round(base['ver_acc'] * 100, 2) if 'ver_acc' in base else None,
                          stage2_range=round(float(s2.max() - s2.min()), 2) if len(s2) else None, stage2_step=round(float(s2.diff().abs().mean()), 2) if len(s2) > 1 else None, **hr))
     t = pd.DataFrame(rows).set_index('run')
     # `machine` is where this summary ran; the runs' train_min are their own logs (where they trained)
     res = dict(runs_dirs=[str(r) for r in a.runs], differ=differ, runs=t.reset_index().to_dict('records'), history=hist,
                note='ver_acc: mean of the LR kinds; ver_acc_hr: HR faces; all on the validation people; train_min: epochs as logged (a shared CPU for part of them); '
                     'stage2_range: highest minus lowest ver_acc over the stage-2 epochs, stage2_step: the mean absolute change from one of them to the next (points); '
-                    'stage1: how many of the epochs were stage 1 (the head alone); val_pairs: the validation pairs each epoch was judged on'
+                    'stage1: how many of the epochs were stage 1 (the head alone); val_pairs: the validation pairs each epoch was judged on (dealt by the run\'s seed); '
+                    'start_ver_acc: ver_acc of the recogniser the run started from, on those pairs'
                     + ('; hr_change: HR TAR@1e-3 over every validation pair, points from the start recogniser or, with hr_from reference, from the --hr-reference recogniser (last epoch, best, top), from its TAR hr_from_tar3; top: the epoch with the highest ver_acc' if any('hr_change' in x for x in rows) else ''))
     write_results(a.out, res, render, mach)
 
