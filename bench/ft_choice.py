@@ -9,7 +9,7 @@ epoch and at the best, the top-scoring epoch whatever its HR cost, and whether t
     (the same with --lr-backbone 6e-5 --out runs/ft-realistic-lr6)
     python bench/ft_choice.py runs/ft-realistic runs/ft-realistic-lr6
 """
-import argparse, dataclasses, json
+import argparse, dataclasses, functools, json
 from pathlib import Path
 
 import pandas as pd
@@ -20,12 +20,17 @@ from vlrface.faces import load_face_set
 from vlrface.finetune import FinetuneConfig, hr_bound_from, make_pairs
 
 
+@functools.cache
+def _val_people(folder:str)->tuple:
+    "(names, subjects) of a prepared folder's validation faces, read once for every run on that folder"
+    vs = load_face_set(folder, split='val', sizes=[], progress=False)
+    return vs.names, vs.subjects
+
 def val_pairs(run:Path, cfg:dict)->int|None:
     "How many validation pairs the run's epochs were judged on (dealt again as `finetune_data` deals them), or None without its data folder"
     d = Path(json.loads((run/'config.json').read_text()).get('inputs', {}).get('data', {}).get('folder', ''))
     if not (d/'manifest.csv').exists(): return None
-    vs = load_face_set(d, split='val', sizes=[], progress=False)
-    return len(make_pairs(vs.names, vs.subjects, cfg['per_subject'], cfg['seed']))
+    return len(make_pairs(*_val_people(str(d)), cfg['per_subject'], cfg['seed']))
 
 
 def main():

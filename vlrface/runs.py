@@ -222,7 +222,7 @@ def resume_from(learn:Learner, path, quiet:bool=False)->int:
     try: learn.model.load_state_dict(st['model'])
     except RuntimeError as e: raise ValueError(f"{f} does not fit this run's model ({str(e)[:300]}): resume with the same settings, or train into another folder") from None
     learn.create_opt(); learn.opt.load_state_dict(dict(st['opt'], hypers=L(st['opt']['hypers'])))
-    ema = next((cb for cb in learn.cbs if isinstance(cb, EMACallback)), None)
+    ema = getattr(learn, 'ema', None)   # (fastai names each callback on its learner: `EMACallback` is `learn.ema`)
     if (st.get('ema') is not None) != (ema is not None):   # (the run commands refuse a changed setting; a hand-made Learner may differ)
         warnings.warn(f"{f}: " + ("the checkpoint holds an average of the weights, and this Learner keeps none: it is dropped" if ema is None else
                                   "this Learner averages the weights, and the checkpoint holds no average: it starts anew from the resumed weights"))
