@@ -28,19 +28,25 @@ def run_record(run:Path)->dict:
                 psnr=m['valid_psnr_db'], cos=m['valid_cos'], bicubic_psnr=bic['psnr'], bicubic_cos=bic.get('cos'))
 
 
-def goal_cells(goals:dict, fronts:dict)->list:
-    "Each goal's cell: per run, the best validation accuracy % of its DSR before a kept recogniser; and the goal choice's choice"
+def goal_cells(goals:dict, columns:dict, by:str='front')->list:
+    """Each goal's cell: per column, the best validation accuracy %; and the goal choice's choice. by 'front' (DSR runs):
+    a column is a front end, before any recogniser the HR guard kept, beside bicubic's best; by 'recogniser' (fine-tuning
+    runs): a column is a recogniser, behind any front end whether the guard kept it or not, beside the original's best"""
     kept = {r['recogniser'] for r in goals['hr_guard'] if r['kept'] == 'yes'}
+    rec_of = lambda r: r['recogniser'] or 'original'
+    of = (lambda r: r['front']) if by == 'front' else rec_of
     out = []
     for g in goals['goals']:
         protos = ['HR-LR', 'HRm-LR'] if g['protocol'] == 'HR-LR' else [g['protocol']]
         rows = [r for r in goals['val_rows'] if r['size'] == g['size'] and r['degradation'] == g['degradation'] and r['protocol'] in protos
-                and (r['recogniser'] or 'original') in kept]
-        best = {name: max((100 * r['accuracy'] for r in rows if r['front'] == front), default=None) for name, front in fronts.items()}
-        bic = max(100 * r['accuracy'] for r in rows if r['front'] in (None, 'bicubic'))
-        out.append(dict(size=g['size'], degradation=g['degradation'], protocol=g['protocol'], asked=g['asked'], best=best, bicubic=bic,
+                and (by != 'front' or rec_of(r) in kept)]
+        best = {name: max((100 * r['accuracy'] for r in rows if of(r) == col), default=None) for name, col in columns.items()}
+        ref = {'bicubic': max(100 * r['accuracy'] for r in rows if r['front'] in (None, 'bicubic'))} if by == 'front' else \
+              {'original': max(100 * r['accuracy'] for r in rows if rec_of(r) == 'original')}
+        out.append(dict(size=g['size'], degradation=g['degradation'], protocol=g['protocol'], asked=g['asked'], best=best, **ref,
                         chosen=g['chosen']['mode'] + (' (matched)' if g['chosen']['protocol'] == 'HRm-LR' else ''),
-                        chosen_front=g['chosen']['front'], devtest=100 * g['devtest_accuracy'], reached=g['reached']))
+                        chosen_front=g['chosen']['front'], chosen_recogniser=g['chosen']['recogniser'],
+                        devtest=100 * g['devtest_accuracy'], reached=g['reached']))
     return out
 
 
