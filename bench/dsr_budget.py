@@ -32,6 +32,7 @@ def goal_cells(goals:dict, columns:dict, by:str='front')->list:
     """Each goal's cell: per column, the best validation accuracy %; and the goal choice's choice. by 'front' (DSR runs):
     a column is a front end, before any recogniser the HR guard kept, beside bicubic's best; by 'recogniser' (fine-tuning
     runs): a column is a recogniser, behind any front end whether the guard kept it or not, beside the original's best"""
+    if by not in ('front', 'recogniser'): raise ValueError(f"goal_cells: by must be 'front' or 'recogniser', got {by!r}")
     kept = {r['recogniser'] for r in goals['hr_guard'] if r['kept'] == 'yes'}
     rec_of = lambda r: r['recogniser'] or 'original'
     of = (lambda r: r['front']) if by == 'front' else rec_of

@@ -7,10 +7,11 @@
         --finetuned realistic=runs/recipe-cpu/ft-realistic/best.safetensors realistic-e24=runs/ft-budget/ft-realistic-e24/best.safetensors ...
     python bench/ft_budget.py --runs runs/recipe-cpu/ft-realistic runs/ft-budget/ft-realistic-e24 --goals ft-budget-goals
 
-For each run: its settings (refused unless equal but for the epochs), the epochs and minutes its history.csv timed,
-every epoch's validation accuracy (the mean over its LR face kinds, on the pairs the run dealt by its seed) and HR TAR
-at FAR 1e-3 over every validation pair, the epoch its best.safetensors kept and what the goal choice's HR guard said
-of it. Then, from a goal choice that had every run's best checkpoint among its recognisers, each goal cell's best
+For each run: its settings and inputs (refused unless equal but for the epochs, and refused if its epochs were raised
+on a resume: its early epochs followed another schedule), the epochs and minutes its history.csv timed, every epoch's
+validation accuracy (the mean over its LR face kinds, on the pairs the run dealt by its seed; refused unless every
+run was judged on the same number) and HR TAR at FAR 1e-3 over every validation pair, from where its HR bound counts,
+the epoch its best.safetensors kept and what the goal choice's HR guard said of that checkpoint. Then, from a goal choice that had every run's best checkpoint among its recognisers, each goal cell's best
 validation accuracy with that recogniser behind any front end, the original's likewise, and which system the goal
 choice chose, with its DevTest number. Nothing is measured here: the runs and the goal choice did that; this page
 and its figure put them side by side.
@@ -20,28 +21,34 @@ from pathlib import Path
 
 import pandas as pd
 
-from common import describe, machine, results_path, trained, write_results
+from common import describe, machine, results_path, secs, trained, write_results
 from dsr_budget import goal_cells
-from vlrface.finetune import FinetuneConfig
+from ft_choice import val_pairs
+from vlrface.degrade import degradation_record
+from vlrface.finetune import FinetuneConfig, hr_bound_from
 
 BUDGET = ('epochs1', 'epochs2')   # what may differ between the runs
 CURVES = ('ver_acc', 'ver_tar3_hr_all')   # every epoch's validation numbers the page and the figure use
 
 
 def run_record(run:Path)->dict:
-    "A fine-tuning run folder as one row: settings, training cost, every epoch's validation numbers, the kept epoch"
+    "A fine-tuning run folder as one row: settings, inputs, training cost, every epoch's validation numbers, the kept epoch"
     for f in ('config.json', 'best.json', 'history.csv', 'baseline.json'):
         if not (run/f).exists(): raise SystemExit(f"bench/ft_budget.py: {run/f} is missing: give fine-tuning run folders made by vlrface-finetune")
     cfg, best, base = (json.loads((run/f).read_text()) for f in ('config.json', 'best.json', 'baseline.json'))
     if cfg.get('kind') != 'finetune': raise SystemExit(f"bench/ft_budget.py: {run} is not a fine-tuning run (config.json kind {cfg.get('kind')!r})")
-    h = pd.read_csv(run/'history.csv')
+    if cfg.get('changes'): raise SystemExit(f"bench/ft_budget.py: {run} was resumed with other settings ({cfg['changes']}): its epochs followed more than one schedule")
+    if best.get('monitor') != 'ver_acc': raise SystemExit(f"bench/ft_budget.py: {run}/best.json kept its epoch by {best.get('monitor')!r}, not ver_acc")
+    h = pd.read_csv(run/'history.csv').drop_duplicates('epoch', keep='last')   # an epoch redone after a kill is logged twice: its last is the run's
     if missing := [c for c in CURVES if c not in h or c not in base]:
         raise SystemExit(f"bench/ft_budget.py: {run} logged no {', '.join(missing)}: run it again with this version of vlrface-finetune")
     settings = {**dataclasses.asdict(FinetuneConfig()), **cfg['settings']}   # a setting added since the run had its default
-    return dict(run=str(run), settings=settings, finished=(run/'finished.json').exists(), **trained(run),
-                start={c: base[c] for c in CURVES}, curves={c: h[c].tolist() for c in CURVES},
-                best_epoch=best['epoch'] + best.get('epoch_offset', 0), best_score=best['score'],
-                guard_kept=best.get('guard', {}).get('kept'))
+    inputs = {**cfg['inputs'], 'degradation': degradation_record(cfg['inputs'].get('degradation'))}   # in today's terms, as a resume compares them
+    hr0, ref = hr_bound_from(run)
+    return dict(run=str(run), settings=settings, inputs=inputs, finished=(run/'finished.json').exists(), **trained(run),
+                epoch_min=[round(secs(t) / 60, 2) for t in h.time], val_pairs=val_pairs(run, settings),
+                start=dict(ver_acc=base['ver_acc'], ver_tar3_hr_all=hr0), hr_from='reference' if ref else 'start',
+                curves={c: h[c].tolist() for c in CURVES}, best_epoch=best['epoch'] + best.get('epoch_offset', 0), guard_kept=best.get('guard', {}).get('kept'))
 
 
 def render(rec:dict)->str:
@@ -52,17 +59,18 @@ def render(rec:dict)->str:
     lines = ["# What a longer fine-tuning buys the recogniser (`bench/ft_budget.py`)\n",
              f"Written {describe(rec['machine'])}; the runs and the goal choice (`{rec['goals_page']}`) were measured by their own commands, "
              f"the goal choice on {rec['goals_machine']}. The runs differ only in `--epochs1`/`--epochs2`. Validation accuracy: the mean over "
-             "the run's LR face kinds, on the pairs it dealt by its seed; HR guard: the goal choice's (TAR at FAR 1e-3 over every pair of "
+             f"the run's LR face kinds, on the {next(iter(runs.values()))['val_pairs']} pairs it dealt by its seed; HR guard: the goal choice's (TAR at FAR 1e-3 over every pair of "
              f"the validation faces, within {rec['bound']:g} points of the original's).\n",
-             "| run | epochs (head alone + all) | trained min | kept epoch (counted from 1) | val accuracy %, kept | last epoch | start | HR TAR@1e-3 change | HR guard |",
+             "| run | epochs (head alone + all) | trained min | kept epoch (counted from 1) | val accuracy %, kept | val accuracy %, last epoch | start "
+             "| HR TAR@1e-3 change, kept (goal choice) | HR guard |",
              "| --- " * 9 + "|"]
     for n, r in runs.items():
         s, g = r['settings'], guard.get(rec['recognisers'][n], {})
         lines.append(f"| {n} | {s['epochs1']} + {s['epochs2']} | {f(r.get('trained'), 1)}{'' if r['finished'] else ' (not finished)'} | {r['best_epoch'] + 1} of {len(r['curves']['ver_acc'])} "
-                     f"| {f(100 * r['best_score'])} | {f(100 * r['curves']['ver_acc'][-1])} | {f(100 * r['start']['ver_acc'])} "
+                     f"| {f(100 * r['curves']['ver_acc'][r['best_epoch']])} | {f(100 * r['curves']['ver_acc'][-1])} | {f(100 * r['start']['ver_acc'])} "
                      f"| {f(g.get('change'))} | {g.get('kept', '')} |")
     lines += ["\nBest validation accuracy % of each run's recogniser behind any front end (bicubic or a DSR; "
-              f"{rec['val_pairs']} pairs: one pair is {100 / rec['val_pairs']:.2f} points), the original's likewise, and the system the goal "
+              f"{rec['goal_pairs']} pairs: one pair is {100 / rec['goal_pairs']:.2f} points), the original's likewise, and the system the goal "
               "choice chose among all its candidates, with its DevTest accuracy %:\n",
               "| goal | asked % | " + ' | '.join(names) + " | original | chosen | DevTest % |", "| --- " * (len(names) + 5) + "|"]
     lines += [f"| {c['size']} px, {c['degradation']}, {c['protocol']} | >= {c['asked']:g} | " + ' | '.join(f(c['best'][n]) for n in names)
@@ -71,7 +79,7 @@ def render(rec:dict)->str:
 
 
 def plot(rec:dict, path:Path):
-    "Every epoch's validation accuracy and HR TAR change of each run, against the epoch; dotted: where all the weights start to train"
+    "Every epoch's validation accuracy and HR TAR change of each run, against the epoch; dotted: where all the weights start to train; dashed: the start (left), the HR bound (right)"
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(9, 3.2))
@@ -79,12 +87,13 @@ def plot(rec:dict, path:Path):
         ep = range(1, len(r['curves']['ver_acc']) + 1)
         l, = axs[0].plot(ep, [100 * v for v in r['curves']['ver_acc']], marker='.', label=n)
         axs[1].plot(ep, [100 * (v - r['start']['ver_tar3_hr_all']) for v in r['curves']['ver_tar3_hr_all']], marker='.', color=l.get_color())
-        axs[0].plot([r['best_epoch'] + 1], [100 * r['best_score']], 'o', mfc='none', ms=9, color=l.get_color())
+        axs[0].plot([r['best_epoch'] + 1], [100 * r['curves']['ver_acc'][r['best_epoch']]], 'o', mfc='none', ms=9, color=l.get_color())
         for ax in axs: ax.axvline(r['settings']['epochs1'] + 0.5, ls=':', color='grey', lw=0.8)
     axs[0].axhline(100 * next(iter(rec['runs'].values()))['start']['ver_acc'], ls='--', color='grey', lw=0.8)
     axs[1].axhline(-rec['bound'], ls='--', color='grey', lw=0.8)
     axs[0].set_title('validation accuracy %, mean of the LR face kinds (ring: kept)', fontsize=8)
-    axs[1].set_title('HR TAR@1e-3, every validation pair: change from the start (points)', fontsize=8)
+    frm = 'the start' if all(r['hr_from'] == 'start' for r in rec['runs'].values()) else "each run's HR bound's origin"
+    axs[1].set_title(f'HR TAR@1e-3, every validation pair: change from {frm} (points)', fontsize=8)
     for ax in axs: ax.set_xlabel('epoch', fontsize=8); ax.tick_params(labelsize=7)
     axs[0].legend(fontsize=7)
     fig.tight_layout(); fig.savefig(path, dpi=110); plt.close(fig)
@@ -98,10 +107,12 @@ def main():
     a = ap.parse_args()
     runs = {r.name: run_record(r) for r in a.runs}
     if len(runs) != len(a.runs): raise SystemExit("bench/ft_budget.py: the runs are named by their folders, and two have the same name: " + ' '.join(map(str, a.runs)))
-    same = lambda s: {k: v for k, v in s.items() if k not in BUDGET}
-    if len({json.dumps(same(r['settings']), sort_keys=True) for r in runs.values()}) > 1:
+    flat = {n: {**{k: v for k, v in r['settings'].items() if k not in BUDGET}, **{f'inputs.{k}': v for k, v in r['inputs'].items()}} for n, r in runs.items()}
+    if differ := sorted(k for k in {k for f in flat.values() for k in f} if len({json.dumps(f.get(k), sort_keys=True) for f in flat.values()}) > 1):
         raise SystemExit("bench/ft_budget.py: the runs differ in more than --epochs1/--epochs2: "
-                         + '; '.join(f"{n}: {same(r['settings'])}" for n, r in runs.items()))
+                         + '; '.join(f"{k}: " + ', '.join(f"{n} {json.dumps(f.get(k))[:120]}" for n, f in flat.items()) for k in differ))
+    if len({r['val_pairs'] for r in runs.values()}) > 1:
+        raise SystemExit("bench/ft_budget.py: the runs were judged on different numbers of validation pairs: " + ', '.join(f"{n} {r['val_pairs']}" for n, r in runs.items()))
     gp = results_path(a.goals).with_suffix('.json')
     if not gp.exists(): raise SystemExit(f"bench/ft_budget.py: {gp} is missing: run bench/goal_choice.py --out {a.goals} with these runs' recognisers first")
     goals = json.loads(gp.read_text())
@@ -111,7 +122,7 @@ def main():
         raise SystemExit(f"bench/ft_budget.py: {gp} has no recogniser {', '.join(missing)}; its recognisers: {goals['recognisers']}")
     recs = {n: by_path[b] for n, b in best.items()}
     write_results(a.out, dict(runs=runs, recognisers=recs, cells=goal_cells(goals, recs, by='recogniser'), hr_guard=goals['hr_guard'],
-                              bound=goals['bound'], val_pairs=goals['val']['pairs'], goals_page=str(gp.with_suffix('.md').relative_to(gp.parents[2])),
+                              bound=goals['bound'], goal_pairs=goals['val']['pairs'], goals_page=str(gp.with_suffix('.md').relative_to(gp.parents[2])),
                               goals_machine=describe(goals['machine'])), render, machine())
     plot(json.loads(results_path(a.out).with_suffix('.json').read_text()), results_path(a.out).with_suffix('.png'))
 
