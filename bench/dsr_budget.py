@@ -51,6 +51,19 @@ def goal_cells(goals:dict, columns:dict, by:str='front')->list:
     return out
 
 
+def goal_names(goals_name:str, runs:dict, key:str, script:str)->tuple:
+    """The goal choice `goals_name` (its JSON path and record) and, per run, the name it gave the run's best.safetensors
+    among its `key` ('fronts' for DSR runs, 'recognisers' for fine-tuning runs); refused where it has none"""
+    gp = results_path(goals_name).with_suffix('.json')
+    if not gp.exists(): raise SystemExit(f"bench/{script}: {gp} is missing: run bench/goal_choice.py --out {goals_name} with these runs' best checkpoints first")
+    goals = json.loads(gp.read_text())
+    by_path = {str(Path(p)): n for n, p in goals[key].items()}
+    best = {n: str(Path(r['run'])/'best.safetensors') for n, r in runs.items()}
+    if missing := [b for b in best.values() if b not in by_path]:
+        raise SystemExit(f"bench/{script}: {gp} has none of {', '.join(missing)} among its {key}: {goals[key]}")
+    return gp, goals, {n: by_path[b] for n, b in best.items()}
+
+
 def render(rec:dict)->str:
     "The page: the runs, then the goal cells"
     runs, names = rec['runs'], list(rec['runs'])
@@ -82,14 +95,7 @@ def main():
     same = lambda s: {k: v for k, v in s.items() if k != 'minutes'}
     if len({json.dumps(same(r['settings']), sort_keys=True) for r in runs.values()}) > 1:
         raise SystemExit("bench/dsr_budget.py: the runs differ in more than --minutes: " + '; '.join(f"{n}: {r['settings']}" for n, r in runs.items()))
-    gp = results_path(a.goals).with_suffix('.json')
-    if not gp.exists(): raise SystemExit(f"bench/dsr_budget.py: {gp} is missing: run bench/goal_choice.py --out {a.goals} with these runs' DSRs first")
-    goals = json.loads(gp.read_text())
-    by_path = {str(Path(p)): n for n, p in goals['fronts'].items()}
-    best = {n: str(Path(r['run'])/'best.safetensors') for n, r in runs.items()}
-    if missing := [b for b in best.values() if b not in by_path]:
-        raise SystemExit(f"bench/dsr_budget.py: {gp} has no front end {', '.join(missing)}; its fronts: {goals['fronts']}")
-    fronts = {n: by_path[b] for n, b in best.items()}
+    gp, goals, fronts = goal_names(a.goals, runs, 'fronts', 'dsr_budget.py')
     write_results(a.out, dict(runs=runs, fronts=fronts, cells=goal_cells(goals, fronts), goals_page=str(gp.with_suffix('.md').relative_to(gp.parents[2])),
                               goals_machine=describe(goals['machine'])), render, machine())
 

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from common import describe, machine, results_path, secs, trained, write_results
-from dsr_budget import goal_cells
+from dsr_budget import goal_cells, goal_names
 from ft_choice import val_pairs
 from vlrface.degrade import degradation_record
 from vlrface.finetune import FinetuneConfig, hr_bound_from
@@ -113,14 +113,7 @@ def main():
                          + '; '.join(f"{k}: " + ', '.join(f"{n} {json.dumps(f.get(k))[:120]}" for n, f in flat.items()) for k in differ))
     if len({r['val_pairs'] for r in runs.values()}) > 1:
         raise SystemExit("bench/ft_budget.py: the runs were judged on different numbers of validation pairs: " + ', '.join(f"{n} {r['val_pairs']}" for n, r in runs.items()))
-    gp = results_path(a.goals).with_suffix('.json')
-    if not gp.exists(): raise SystemExit(f"bench/ft_budget.py: {gp} is missing: run bench/goal_choice.py --out {a.goals} with these runs' recognisers first")
-    goals = json.loads(gp.read_text())
-    by_path = {str(Path(p)): n for n, p in goals['recognisers'].items()}
-    best = {n: str(Path(r['run'])/'best.safetensors') for n, r in runs.items()}
-    if missing := [b for b in best.values() if b not in by_path]:
-        raise SystemExit(f"bench/ft_budget.py: {gp} has no recogniser {', '.join(missing)}; its recognisers: {goals['recognisers']}")
-    recs = {n: by_path[b] for n, b in best.items()}
+    gp, goals, recs = goal_names(a.goals, runs, 'recognisers', 'ft_budget.py')
     write_results(a.out, dict(runs=runs, recognisers=recs, cells=goal_cells(goals, recs, by='recogniser'), hr_guard=goals['hr_guard'],
                               bound=goals['bound'], goal_pairs=goals['val']['pairs'], goals_page=str(gp.with_suffix('.md').relative_to(gp.parents[2])),
                               goals_machine=describe(goals['machine'])), render, machine())
