@@ -114,6 +114,7 @@ def main():
     if len({r['val_pairs'] for r in runs.values()}) > 1:
         raise SystemExit("bench/ft_budget.py: the runs were judged on different numbers of validation pairs: " + ', '.join(f"{n} {r['val_pairs']}" for n, r in runs.items()))
     gp, goals, recs = goal_names(a.goals, runs, 'recognisers', 'ft_budget.py')
+    for r in runs.values(): del r['inputs']   # compared above; their absolute paths name this machine, not the result
     write_results(a.out, dict(runs=runs, recognisers=recs, cells=goal_cells(goals, recs, by='recogniser'), hr_guard=goals['hr_guard'],
                               bound=goals['bound'], goal_pairs=goals['val']['pairs'], goals_page=str(gp.with_suffix('.md').relative_to(gp.parents[2])),
                               goals_machine=describe(goals['machine'])), render, machine())
