@@ -51,6 +51,13 @@ def goal_cells(goals:dict, columns:dict, by:str='front')->list:
     return out
 
 
+def same_but_budget(flat:dict, budget:str, script:str):
+    "Refuse runs whose records (`flat`: run name -> setting -> value) differ in anything but their budget, naming each difference"
+    if differ := sorted(k for k in {k for f in flat.values() for k in f} if len({json.dumps(f.get(k), sort_keys=True) for f in flat.values()}) > 1):
+        raise SystemExit(f"bench/{script}: the runs differ in more than {budget}: "
+                         + '; '.join(f"{k}: " + ', '.join(f"{n} {json.dumps(f.get(k))[:120]}" for n, f in flat.items()) for k in differ))
+
+
 def goal_names(goals_name:str, runs:dict, key:str, script:str)->tuple:
     """The goal choice `goals_name` (its JSON path and record) and, per run, the name it gave the run's best.safetensors
     among its `key` ('fronts' for DSR runs, 'recognisers' for fine-tuning runs); refused where it has none"""
@@ -92,9 +99,7 @@ def main():
     a = ap.parse_args()
     runs = {r.name: run_record(r) for r in a.runs}
     if len(runs) != len(a.runs): raise SystemExit("bench/dsr_budget.py: the runs are named by their folders, and two have the same name: " + ' '.join(map(str, a.runs)))
-    same = lambda s: {k: v for k, v in s.items() if k != 'minutes'}
-    if len({json.dumps(same(r['settings']), sort_keys=True) for r in runs.values()}) > 1:
-        raise SystemExit("bench/dsr_budget.py: the runs differ in more than --minutes: " + '; '.join(f"{n}: {r['settings']}" for n, r in runs.items()))
+    same_but_budget({n: {k: v for k, v in r['settings'].items() if k != 'minutes'} for n, r in runs.items()}, '--minutes', 'dsr_budget.py')
     gp, goals, fronts = goal_names(a.goals, runs, 'fronts', 'dsr_budget.py')
     write_results(a.out, dict(runs=runs, fronts=fronts, cells=goal_cells(goals, fronts), goals_page=str(gp.with_suffix('.md').relative_to(gp.parents[2])),
                               goals_machine=describe(goals['machine'])), render, machine())

@@ -22,7 +22,7 @@ from pathlib import Path
 import pandas as pd
 
 from common import describe, machine, results_path, secs, trained, write_results
-from dsr_budget import goal_cells, goal_names
+from dsr_budget import goal_cells, goal_names, same_but_budget
 from ft_choice import val_pairs
 from vlrface.degrade import degradation_record
 from vlrface.finetune import FinetuneConfig, hr_bound_from
@@ -107,10 +107,8 @@ def main():
     a = ap.parse_args()
     runs = {r.name: run_record(r) for r in a.runs}
     if len(runs) != len(a.runs): raise SystemExit("bench/ft_budget.py: the runs are named by their folders, and two have the same name: " + ' '.join(map(str, a.runs)))
-    flat = {n: {**{k: v for k, v in r['settings'].items() if k not in BUDGET}, **{f'inputs.{k}': v for k, v in r['inputs'].items()}} for n, r in runs.items()}
-    if differ := sorted(k for k in {k for f in flat.values() for k in f} if len({json.dumps(f.get(k), sort_keys=True) for f in flat.values()}) > 1):
-        raise SystemExit("bench/ft_budget.py: the runs differ in more than --epochs1/--epochs2: "
-                         + '; '.join(f"{k}: " + ', '.join(f"{n} {json.dumps(f.get(k))[:120]}" for n, f in flat.items()) for k in differ))
+    same_but_budget({n: {**{k: v for k, v in r['settings'].items() if k not in BUDGET}, **{f'inputs.{k}': v for k, v in r['inputs'].items()}}
+                     for n, r in runs.items()}, '--epochs1/--epochs2', 'ft_budget.py')
     if len({r['val_pairs'] for r in runs.values()}) > 1:
         raise SystemExit("bench/ft_budget.py: the runs were judged on different numbers of validation pairs: " + ', '.join(f"{n} {r['val_pairs']}" for n, r in runs.items()))
     gp, goals, recs = goal_names(a.goals, runs, 'recognisers', 'ft_budget.py')
