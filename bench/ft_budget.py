@@ -1,13 +1,16 @@
-"""What a longer fine-tuning buys the recogniser: runs of one `vlrface-finetune` command that differ only in
---epochs1/--epochs2, side by side on the validation people: bench/results/OUT.{json,md,png}.
+"""What a longer fine-tuning buys the recogniser, or how far one run lands from another: runs of one `vlrface-finetune`
+command that differ only in --epochs1/--epochs2 (`--vary epochs`) or only in --seed (`--vary seed`), side by side on the
+validation people: bench/results/OUT.{json,md,png}.
 
     vlrface-finetune data/lfw-vlr --dsr pretrained:16-realistic --sizes 8 16 32 --degrade realistic --distill 20 \\
         --lr-backbone 2e-5 --epochs1 3 --epochs2 24 --out runs/ft-budget/ft-realistic-e24
     python bench/goal_choice.py --out ft-budget-goals --dsr 16=pretrained:16 ... \\
         --finetuned realistic=runs/recipe-cpu/ft-realistic/best.safetensors realistic-e24=runs/ft-budget/ft-realistic-e24/best.safetensors ...
     python bench/ft_budget.py --runs runs/recipe-cpu/ft-realistic runs/ft-budget/ft-realistic-e24 --goals ft-budget-goals
+    (and the recipe's step again with --seed 1 --out runs/seed/ft-realistic-s1, a goal choice with both, ft-seed-goals, then)
+    python bench/ft_budget.py --vary seed --runs runs/recipe-cpu/ft-realistic runs/seed/ft-realistic-s1 --goals ft-seed-goals --out ft-seed
 
-For each run: its settings and inputs (refused unless equal but for the epochs, and refused if its epochs were raised
+For each run: its settings and inputs (refused unless equal but for what `--vary` names, and refused if its epochs were raised
 on a resume: its early epochs followed another schedule), the epochs and minutes its history.csv timed, every epoch's
 validation accuracy (the mean over its LR face kinds, on the pairs the run dealt by its seed; refused unless every
 run was judged on the same number) and HR TAR at FAR 1e-3 over every validation pair, from where its HR bound counts,
@@ -27,7 +30,8 @@ from ft_choice import val_pairs
 from vlrface.degrade import degradation_record
 from vlrface.finetune import FinetuneConfig, hr_bound_from
 
-BUDGET = ('epochs1', 'epochs2')   # what may differ between the runs
+VARY = {'epochs': ('epochs1', 'epochs2'), 'seed': ('seed',)}   # what may differ between the runs, by --vary
+TITLE = {'epochs': 'What a longer fine-tuning buys the recogniser', 'seed': 'How far one fine-tuning lands from another, the seed alone changed'}
 CURVES = ('ver_acc', 'ver_tar3_hr_all')   # every epoch's validation numbers the page and the figure use
 
 
@@ -51,22 +55,28 @@ def run_record(run:Path)->dict:
                 curves={c: h[c].tolist() for c in CURVES}, best_epoch=best['epoch'] + best.get('epoch_offset', 0), guard_kept=best.get('guard', {}).get('kept'))
 
 
+def _flags(vary): return '/'.join(f"`--{k}`" for k in VARY[vary])
+
+
 def render(rec:dict)->str:
     "The page: the runs, then the goal cells"
     runs, names = rec['runs'], list(rec['runs'])
     f = lambda v, nd=2: '' if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{nd}f}"
     guard = {g['recogniser']: g for g in rec['hr_guard']}
-    lines = ["# What a longer fine-tuning buys the recogniser (`bench/ft_budget.py`)\n",
+    vary = rec.get('vary', 'epochs')   # (pages written before --vary compared epochs)
+    lines = [f"# {TITLE[vary]} (`bench/ft_budget.py`)\n",
              f"Written {describe(rec['machine'])}; the runs and the goal choice (`{rec['goals_page']}`) were measured by their own commands, "
-             f"the goal choice on {rec['goals_machine']}. The runs differ only in `--epochs1`/`--epochs2`. Validation accuracy: the mean over "
-             f"the run's LR face kinds, on the {next(iter(runs.values()))['val_pairs']} pairs it dealt by its seed; HR guard: the goal choice's (TAR at FAR 1e-3 over every pair of "
-             f"the validation faces, within {rec['bound']:g} points of the original's).\n",
-             "| run | epochs (head alone + all) | trained min | kept epoch (counted from 1) | val accuracy %, kept | val accuracy %, last epoch | start "
+             f"the goal choice on {rec['goals_machine']}. The runs differ only in {_flags(vary)}. Validation accuracy: the mean over "
+             f"the run's LR face kinds, on the {next(iter(runs.values()))['val_pairs']} pairs it dealt by its seed"
+             + (", with the validation faces degraded by its seed too: each run's numbers are on its own pairs and faces, so compare each with its own "
+                "start; the goal cells below are on the same pairs for every run" if vary == 'seed' else "")
+             + f"; HR guard: the goal choice's (TAR at FAR 1e-3 over every pair of the validation faces, within {rec['bound']:g} points of the original's).\n",
+             "| run | epochs (head alone + all) | seed | trained min | kept epoch (counted from 1) | val accuracy %, kept | val accuracy %, last epoch | start "
              "| HR TAR@1e-3 change, kept (goal choice) | HR guard |",
-             "| --- " * 9 + "|"]
+             "| --- " * 10 + "|"]
     for n, r in runs.items():
         s, g = r['settings'], guard.get(rec['recognisers'][n], {})
-        lines.append(f"| {n} | {s['epochs1']} + {s['epochs2']} | {f(r.get('trained'), 1)}{'' if r['finished'] else ' (not finished)'} | {r['best_epoch'] + 1} of {len(r['curves']['ver_acc'])} "
+        lines.append(f"| {n} | {s['epochs1']} + {s['epochs2']} | {s['seed']} | {f(r.get('trained'), 1)}{'' if r['finished'] else ' (not finished)'} | {r['best_epoch'] + 1} of {len(r['curves']['ver_acc'])} "
                      f"| {f(100 * r['curves']['ver_acc'][r['best_epoch']])} | {f(100 * r['curves']['ver_acc'][-1])} | {f(100 * r['start']['ver_acc'])} "
                      f"| {f(g.get('change'))} | {g.get('kept', '')} |")
     lines += ["\nBest validation accuracy % of each run's recogniser behind any front end (bicubic or a DSR; "
@@ -79,19 +89,18 @@ def render(rec:dict)->str:
 
 
 def plot(rec:dict, path:Path):
-    "Every epoch's validation accuracy and HR TAR change of each run, against the epoch; dotted: where all the weights start to train; dashed: the start (left), the HR bound (right)"
+    "Every epoch's validation accuracy and HR TAR change of each run, against the epoch; dotted: where all the weights start to train; dashed: the start (left), the HR bound (right); both panels count from each run's own start (HR: from where its bound counts)"
     import matplotlib; matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     fig, axs = plt.subplots(1, 2, figsize=(9, 3.2))
     for n, r in rec['runs'].items():
         ep = range(1, len(r['curves']['ver_acc']) + 1)
-        l, = axs[0].plot(ep, [100 * v for v in r['curves']['ver_acc']], marker='.', label=n)
+        l, = axs[0].plot(ep, [100 * (v - r['start']['ver_acc']) for v in r['curves']['ver_acc']], marker='.', label=n)   # from its own start: runs of other seeds deal other pairs
         axs[1].plot(ep, [100 * (v - r['start']['ver_tar3_hr_all']) for v in r['curves']['ver_tar3_hr_all']], marker='.', color=l.get_color())
-        axs[0].plot([r['best_epoch'] + 1], [100 * r['curves']['ver_acc'][r['best_epoch']]], 'o', mfc='none', ms=9, color=l.get_color())
+        axs[0].plot([r['best_epoch'] + 1], [100 * (r['curves']['ver_acc'][r['best_epoch']] - r['start']['ver_acc'])], 'o', mfc='none', ms=9, color=l.get_color())
         for ax in axs: ax.axvline(r['settings']['epochs1'] + 0.5, ls=':', color='grey', lw=0.8)
-    axs[0].axhline(100 * next(iter(rec['runs'].values()))['start']['ver_acc'], ls='--', color='grey', lw=0.8)
-    axs[1].axhline(-rec['bound'], ls='--', color='grey', lw=0.8)
-    axs[0].set_title('validation accuracy %, mean of the LR face kinds (ring: kept)', fontsize=8)
+    axs[0].axhline(0, ls='--', color='grey', lw=0.8); axs[1].axhline(-rec['bound'], ls='--', color='grey', lw=0.8)
+    axs[0].set_title("LR validation accuracy: change from the run's start (points; ring: kept)", fontsize=8)
     frm = 'the start' if all(r['hr_from'] == 'start' for r in rec['runs'].values()) else "each run's HR bound's origin"
     axs[1].set_title(f'HR TAR@1e-3, every validation pair: change from {frm} (points)', fontsize=8)
     for ax in axs: ax.set_xlabel('epoch', fontsize=8); ax.tick_params(labelsize=7)
@@ -101,19 +110,21 @@ def plot(rec:dict, path:Path):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument('--runs', nargs='+', type=Path, required=True, help='fine-tuning run folders of one command, differing only in --epochs1/--epochs2')
+    ap.add_argument('--runs', nargs='+', type=Path, required=True, help='fine-tuning run folders of one command, differing only in what --vary names')
+    ap.add_argument('--vary', choices=list(VARY), default='epochs', help="what the runs may differ in: 'epochs' (--epochs1/--epochs2) or 'seed' (--seed)")
     ap.add_argument('--goals', required=True, help="a goal choice (bench/goal_choice.py --out NAME) with every run's best.safetensors among its --finetuned")
-    ap.add_argument('--out', default='ft-budget')
+    ap.add_argument('--out', default=None, help="the results' name (default: ft-budget, or ft-seed with --vary seed)")
     a = ap.parse_args()
+    a.out = a.out or {'epochs': 'ft-budget', 'seed': 'ft-seed'}[a.vary]
     runs = {r.name: run_record(r) for r in a.runs}
     if len(runs) != len(a.runs): raise SystemExit("bench/ft_budget.py: the runs are named by their folders, and two have the same name: " + ' '.join(map(str, a.runs)))
-    same_but_budget({n: {**{k: v for k, v in r['settings'].items() if k not in BUDGET}, **{f'inputs.{k}': v for k, v in r['inputs'].items()}}
-                     for n, r in runs.items()}, '--epochs1/--epochs2', 'ft_budget.py')
+    same_but_budget({n: {**{k: v for k, v in r['settings'].items() if k not in VARY[a.vary]}, **{f'inputs.{k}': v for k, v in r['inputs'].items()}}
+                     for n, r in runs.items()}, '/'.join(f'--{k}' for k in VARY[a.vary]), 'ft_budget.py')
     if len({r['val_pairs'] for r in runs.values()}) > 1:
         raise SystemExit("bench/ft_budget.py: the runs were judged on different numbers of validation pairs: " + ', '.join(f"{n} {r['val_pairs']}" for n, r in runs.items()))
     gp, goals, recs = goal_names(a.goals, runs, 'recognisers', 'ft_budget.py')
     for r in runs.values(): del r['inputs']   # compared above; their absolute paths name this machine, not the result
-    write_results(a.out, dict(runs=runs, recognisers=recs, cells=goal_cells(goals, recs, by='recogniser'), hr_guard=goals['hr_guard'],
+    write_results(a.out, dict(vary=a.vary, runs=runs, recognisers=recs, cells=goal_cells(goals, recs, by='recogniser'), hr_guard=goals['hr_guard'],
                               bound=goals['bound'], goal_pairs=goals['val']['pairs'], goals_page=str(gp.with_suffix('.md').relative_to(gp.parents[2])),
                               goals_machine=describe(goals['machine'])), render, machine())
     plot(json.loads(results_path(a.out).with_suffix('.json').read_text()), results_path(a.out).with_suffix('.png'))

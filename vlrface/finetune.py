@@ -426,7 +426,7 @@ class FinetuneConfig:
     unlabelled:bool=False     # the training images of people with fewer than min_images join too, without a class: the distillation term only (needs distill)
     holdout:int=4             # people with this many images lend one to closed-set validation (0: none)
     per_subject:int=20        # genuine validation pairs per validation person, at most
-    seed:int=0                # seed of the head, draws, shuffles and flips
+    seed:int=0                # seed of the head, draws, shuffles and flips, and of the validation pairs, their degradations and the held-out images
     ema:float=0.              # decay of an exponential moving average of the weights, e.g. 0.999 (0: off): validation and checkpoints use the average
     flip:bool=True            # horizontal flips
     hr_bound:float=0.5        # best.safetensors: the best epoch whose HR TAR@1e-3 (every validation pair) is at most this many points below the start recogniser's, while any is (100: no bound)
