@@ -10,7 +10,8 @@ people. Here the choice is made where the issue asks for it:
 - HR guard: a recogniser takes part only if its HR TAR at FAR 1e-3 over every pair of the validation faces (about
   90,000, as bench/hr_check.py) is within --bound points of the original's;
 - each goal cell (size, test condition, protocol) takes the candidate with the best validation accuracy on the
-  robustness table's pairs (AUC breaks ties); an HR-LR goal may use the HR gallery as it is or matched to the probes'
+  robustness table's pairs (`--per-subject 1000`: every genuine pair of the validation people and as many impostor
+  pairs, five times as many; AUC breaks ties); an HR-LR goal may use the HR gallery as it is or matched to the probes'
   size (HRm-LR), and the choice says which;
 - DevTest runs only the chosen systems (and bicubic into the original, for reference): its numbers are the report,
   including each chosen recogniser's HR-HR accuracy against the original's.
@@ -119,10 +120,11 @@ def main():
     ap.add_argument('--bound', type=float, default=0.5, help='HR TAR@1e-3 may fall at most this many points below the original')
     ap.add_argument('--data', type=Path, default=Path('data/lfw-vlr'))
     ap.add_argument('--out', default='goal-choice')
+    ap.add_argument('--per-subject', type=int, default=20, help='genuine validation pairs per person at most, and as many impostor pairs (make_pairs; 20: the robustness table\'s 608 pairs; 1000: every genuine pair)')
     a = ap.parse_args()
     mach, t0 = machine(), time.time()
     fs = load_face_set(a.data, split='val', sizes=[], progress=False)
-    pairs = make_pairs(fs.names, fs.subjects)
+    pairs = make_pairs(fs.names, fs.subjects, per_subject=a.per_subject)
     orig = load_edgeface()
     recs = {'original': orig, **{k: load_edgeface(p) for k, p in named(a.finetuned).items()}}
     tars = {k: hr_tar3(r, fs) for k, r in recs.items()}
