@@ -83,7 +83,8 @@ def render(rec:dict)->str:
               f"| {r['best_epoch']} | {f(r['psnr'])} | {f(r['cos'], 3)} |" for n, r in runs.items()]
     r0 = runs[names[0]]
     lines.append(f"| bicubic | | | | | | {f(r0['bicubic_psnr'])} | {f(r0['bicubic_cos'], 3)} |")
-    lines += ["\nBest validation accuracy % of each DSR in front of any recogniser the HR guard kept (608 pairs: one pair is 0.16 points), "
+    n = rec.get('goal_pairs') or json.loads(Path(rec['goals_page']).with_suffix('.json').read_text())['val']['pairs']   # (pages written before goal_pairs: the goal choice's)
+    lines += [f"\nBest validation accuracy % of each DSR in front of any recogniser the HR guard kept ({n} pairs: one pair is {100 / n:.2f} points), "
               "bicubic's likewise, and the system the goal choice chose among all its candidates, with its DevTest accuracy %:\n",
               "| goal | asked % | " + ' | '.join(names) + " | bicubic | chosen | DevTest % |", "| --- " * (len(names) + 5) + "|"]
     lines += [f"| {c['size']} px, {c['degradation']}, {c['protocol']} | >= {c['asked']:g} | " + ' | '.join(f(c['best'][n]) for n in names)
@@ -101,7 +102,7 @@ def main():
     if len(runs) != len(a.runs): raise SystemExit("bench/dsr_budget.py: the runs are named by their folders, and two have the same name: " + ' '.join(map(str, a.runs)))
     same_but_budget({n: {k: v for k, v in r['settings'].items() if k != 'minutes'} for n, r in runs.items()}, '--minutes', 'dsr_budget.py')
     gp, goals, fronts = goal_names(a.goals, runs, 'fronts', 'dsr_budget.py')
-    write_results(a.out, dict(runs=runs, fronts=fronts, cells=goal_cells(goals, fronts), goals_page=str(gp.with_suffix('.md').relative_to(gp.parents[2])),
+    write_results(a.out, dict(runs=runs, fronts=fronts, cells=goal_cells(goals, fronts), goal_pairs=goals['val']['pairs'], goals_page=str(gp.with_suffix('.md').relative_to(gp.parents[2])),
                               goals_machine=describe(goals['machine'])), render, machine())
 
 

@@ -10,8 +10,9 @@ people. Here the choice is made where the issue asks for it:
 - HR guard: a recogniser takes part only if its HR TAR at FAR 1e-3 over every pair of the validation faces (about
   90,000, as bench/hr_check.py) is within --bound points of the original's;
 - each goal cell (size, test condition, protocol) takes the candidate with the best validation accuracy on the
-  robustness table's pairs (`--per-subject 1000`: every genuine pair of the validation people and as many impostor
-  pairs, five times as many; AUC breaks ties); an HR-LR goal may use the HR gallery as it is or matched to the probes'
+  robustness table's pairs (AUC breaks ties; `--per-subject 1000`: every genuine pair of the validation people here
+  and as many impostor pairs, five times as many, most of the genuine ones from the few people with many photographs);
+  an HR-LR goal may use the HR gallery as it is or matched to the probes'
   size (HRm-LR), and the choice says which;
 - DevTest runs only the chosen systems (and bicubic into the original, for reference): its numbers are the report,
   including each chosen recogniser's HR-HR accuracy against the original's.
@@ -108,7 +109,8 @@ def render(rec)->str:
         t = t.assign(acc_r=t.accuracy.round(9)).sort_values(['acc_r', 'auc'], ascending=False).head(5)
         lines.append(f"- {g['size']} px, {g['degradation']}, {g['protocol']}: " + '; '.join(
             f"{r['mode']}{' (matched)' if r['protocol'] == 'HRm-LR' else ''} {100 * r['accuracy']:.2f}, {r['auc']:.4f}" for _, r in t.iterrows()))
-    lines += ['', f"With {rec['val']['pairs']} validation pairs, candidates within a point of each other are not told apart by them: the "
+    n = rec['val']['pairs']
+    lines += ['', f"With {n:,} validation pairs (one pair is {100 / n:.2f} points), candidates a few pairs apart are not told apart by them: the "
               f"choice among the best of {len(rec['candidates'])} carries luck of the draw, which DevTest, measured once, does not reward."]
     return '\n'.join(lines) + '\n'
 
@@ -120,7 +122,7 @@ def main():
     ap.add_argument('--bound', type=float, default=0.5, help='HR TAR@1e-3 may fall at most this many points below the original')
     ap.add_argument('--data', type=Path, default=Path('data/lfw-vlr'))
     ap.add_argument('--out', default='goal-choice')
-    ap.add_argument('--per-subject', type=int, default=20, help='genuine validation pairs per person at most, and as many impostor pairs (make_pairs; 20: the robustness table\'s 608 pairs; 1000: every genuine pair)')
+    ap.add_argument('--per-subject', type=int, default=20, help="genuine validation pairs per person at most, and as many impostor pairs (make_pairs; 20: the robustness table's 608 pairs; 1000: every genuine pair of LFW's validation people)")
     a = ap.parse_args()
     mach, t0 = machine(), time.time()
     fs = load_face_set(a.data, split='val', sizes=[], progress=False)
@@ -155,7 +157,8 @@ def main():
     write_results(a.out, dict(goals=chosen, bound=a.bound, original_hr_tar3=round(tars['original'], 2), hr_guard=guard,
                               fronts={k: str(named(a.dsr).get(k, 'bicubic')) for k in fronts}, recognisers={k: str(named(a.finetuned).get(k, 'the original')) for k in recs},
                               candidates=sorted(systems), precision='fp32', val_rows=val_rows, devtest_rows=dev_rows,
-                              val=dict(faces=len(fs), subjects=len(set(fs.subjects)), pairs=len(pairs), all_pairs=len(fs) * (len(fs) - 1) // 2),
+                              val=dict(faces=len(fs), subjects=len(set(fs.subjects)), pairs=len(pairs), all_pairs=len(fs) * (len(fs) - 1) // 2, per_subject=a.per_subject,
+                                       genuine_per_person=sorted(pairs[pairs.same].a.map(dict(zip(fs.names, fs.subjects))).value_counts().tolist(), reverse=True)),
                               devtest=dict(faces=len(dfs), pairs=len(dpairs)), seconds=round(time.time() - t0, 1)), render, mach)
 
 
