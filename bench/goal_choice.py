@@ -87,7 +87,8 @@ def render(rec)->str:
     hr_dev = {r['mode']: r['accuracy'] for r in rec['devtest_rows'] if r['protocol'] == 'HR-HR'}
     lines = [f"# The goals, each met by the system chosen on the validation people (`bench/goal_choice.py`)", '',
              f"Run {describe(rec['machine'])}; {rec['seconds']:.0f} s. Validation: {rec['val']['faces']} faces of {rec['val']['subjects']} people, "
-             f"{rec['val']['pairs']} pairs (one pair is {100 / rec['val']['pairs']:.2f} points), {rec['val']['all_pairs']:,} for the HR guard; "
+             f"{rec['val']['pairs']:,} pairs (" + (f"at most {rec['val']['per_subject']} genuine pairs a person; " if rec['val'].get('per_subject', 20) != 20 else '')
+             + f"one pair is {100 / rec['val']['pairs']:.2f} points), {rec['val']['all_pairs']:,} for the HR guard; "
              f"DevTest: the {rec['devtest']['pairs']:,} pairs of pairsDevTest.txt. DSRs in {rec['precision']}.", '',
              f"HR guard (TAR % at FAR 1e-3 over every pair of the validation faces; a recogniser takes part if it is within "
              f"{rec['bound']:g} points of the original's {rec['original_hr_tar3']:.2f}):", '',
