@@ -55,7 +55,7 @@ def run_record(run:Path)->dict:
                 curves={c: h[c].tolist() for c in CURVES}, best_epoch=best['epoch'] + best.get('epoch_offset', 0), guard_kept=best.get('guard', {}).get('kept'))
 
 
-def _flags(vary): return '/'.join(f"`--{k}`" for k in VARY[vary])
+def _flags(vary, tick='`'): return '/'.join(f"{tick}--{k}{tick}" for k in VARY[vary])
 
 
 def render(rec:dict)->str:
@@ -119,7 +119,7 @@ def main():
     runs = {r.name: run_record(r) for r in a.runs}
     if len(runs) != len(a.runs): raise SystemExit("bench/ft_budget.py: the runs are named by their folders, and two have the same name: " + ' '.join(map(str, a.runs)))
     same_but_budget({n: {**{k: v for k, v in r['settings'].items() if k not in VARY[a.vary]}, **{f'inputs.{k}': v for k, v in r['inputs'].items()}}
-                     for n, r in runs.items()}, '/'.join(f'--{k}' for k in VARY[a.vary]), 'ft_budget.py')
+                     for n, r in runs.items()}, _flags(a.vary, tick=''), 'ft_budget.py')
     if len({r['val_pairs'] for r in runs.values()}) > 1:
         raise SystemExit("bench/ft_budget.py: the runs were judged on different numbers of validation pairs: " + ', '.join(f"{n} {r['val_pairs']}" for n, r in runs.items()))
     gp, goals, recs = goal_names(a.goals, runs, 'recognisers', 'ft_budget.py')
