@@ -1,6 +1,6 @@
 """What a longer fine-tuning buys the recogniser, or how far one run lands from another: runs of one `vlrface-finetune`
-command that differ only in --epochs1/--epochs2 (`--vary epochs`) or only in --seed (`--vary seed`), side by side on the
-validation people: bench/results/OUT.{json,md,png}.
+command that differ only in --epochs1/--epochs2 (`--vary epochs`), only in --seed (`--vary seed`) or only in
+--distill-attention (`--vary attention`), side by side on the validation people: bench/results/OUT.{json,md,png}.
 
     vlrface-finetune data/lfw-vlr --dsr pretrained:16-realistic --sizes 8 16 32 --degrade realistic --distill 20 \\
         --lr-backbone 2e-5 --epochs1 3 --epochs2 24 --out runs/ft-budget/ft-realistic-e24
@@ -9,6 +9,8 @@ validation people: bench/results/OUT.{json,md,png}.
     python bench/ft_budget.py --runs runs/recipe-cpu/ft-realistic runs/ft-budget/ft-realistic-e24 --goals ft-budget-goals
     (and the recipe's step again with --seed 1 --out runs/seed/ft-realistic-s1, a goal choice with both, ft-seed-goals, then)
     python bench/ft_budget.py --vary seed --runs runs/recipe-cpu/ft-realistic runs/seed/ft-realistic-s1 --goals ft-seed-goals --out ft-seed
+    (and the recipe's step again with --distill-attention 10 --out runs/att/ft-realistic-att10, a goal choice with it, ft-att-goals, then)
+    python bench/ft_budget.py --vary attention --runs runs/recipe-cpu/ft-realistic runs/att/ft-realistic-att10 --goals ft-att-goals
 
 For each run: its settings and inputs (refused unless equal but for what `--vary` names, and refused if its epochs were raised
 on a resume: its early epochs followed another schedule), the epochs and minutes its history.csv timed, every epoch's
@@ -30,8 +32,10 @@ from ft_choice import val_pairs
 from vlrface.degrade import degradation_record
 from vlrface.finetune import FinetuneConfig, hr_bound_from
 
-VARY = {'epochs': ('epochs1', 'epochs2'), 'seed': ('seed',)}   # what may differ between the runs, by --vary
-TITLE = {'epochs': 'What a longer fine-tuning buys the recogniser', 'seed': 'How far one fine-tuning lands from another, the seed alone changed'}
+VARY = {'epochs': ('epochs1', 'epochs2'), 'seed': ('seed',), 'attention': ('distill_attention',)}   # what may differ between the runs, by --vary
+TITLE = {'epochs': 'What a longer fine-tuning buys the recogniser', 'seed': 'How far one fine-tuning lands from another, the seed alone changed',
+         'attention': 'What attention-map distillation buys the recogniser'}
+OUT = {'epochs': 'ft-budget', 'seed': 'ft-seed', 'attention': 'ft-att'}   # --out by default
 CURVES = ('ver_acc', 'ver_tar3_hr_all')   # every epoch's validation numbers the page and the figure use
 
 
@@ -55,7 +59,7 @@ def run_record(run:Path)->dict:
                 curves={c: h[c].tolist() for c in CURVES}, best_epoch=best['epoch'] + best.get('epoch_offset', 0), guard_kept=best.get('guard', {}).get('kept'))
 
 
-def _flags(vary, tick='`'): return '/'.join(f"{tick}--{k}{tick}" for k in VARY[vary])
+def _flags(vary, tick='`'): return '/'.join(f"{tick}--{k.replace('_', '-')}{tick}" for k in VARY[vary])   # as the command line spells them
 
 
 def render(rec:dict)->str:
@@ -64,6 +68,7 @@ def render(rec:dict)->str:
     f = lambda v, nd=2: '' if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.{nd}f}"
     guard = {g['recogniser']: g for g in rec['hr_guard']}
     vary = rec.get('vary', 'epochs')   # (pages written before --vary compared epochs)
+    more = [k for k in VARY[vary] if k not in ('epochs1', 'epochs2', 'seed')]   # a varied setting the table has no column for
     lines = [f"# {TITLE[vary]} (`bench/ft_budget.py`)\n",
              f"Written {describe(rec['machine'])}; the runs and the goal choice (`{rec['goals_page']}`) were measured by their own commands, "
              f"the goal choice on {rec['goals_machine']}. The runs differ only in {_flags(vary)}. Validation accuracy: the mean over "
@@ -71,12 +76,12 @@ def render(rec:dict)->str:
              + (", with the validation faces degraded by its seed too: each run's numbers are on its own pairs and faces, so compare each with its own "
                 "start; the goal cells below are on the same pairs for every run" if vary == 'seed' else "")
              + f"; HR guard: the goal choice's (TAR at FAR 1e-3 over every pair of the validation faces, within {rec['bound']:g} points of the original's).\n",
-             "| run | epochs (head alone + all) | seed | trained min | kept epoch (counted from 1) | val accuracy %, kept | val accuracy %, last epoch | start "
+             "| run | epochs (head alone + all) | seed | " + ''.join(f"--{k.replace('_', '-')} | " for k in more) + "trained min | kept epoch (counted from 1) | val accuracy %, kept | val accuracy %, last epoch | start "
              "| HR TAR@1e-3 change, kept (goal choice) | HR guard |",
-             "| --- " * 10 + "|"]
+             "| --- " * (10 + len(more)) + "|"]
     for n, r in runs.items():
         s, g = r['settings'], guard.get(rec['recognisers'][n], {})
-        lines.append(f"| {n} | {s['epochs1']} + {s['epochs2']} | {s['seed']} | {f(r.get('trained'), 1)}{'' if r['finished'] else ' (not finished)'} | {r['best_epoch'] + 1} of {len(r['curves']['ver_acc'])} "
+        lines.append(f"| {n} | {s['epochs1']} + {s['epochs2']} | {s['seed']} | " + ''.join(f"{s[k]:g} | " for k in more) + f"{f(r.get('trained'), 1)}{'' if r['finished'] else ' (not finished)'} | {r['best_epoch'] + 1} of {len(r['curves']['ver_acc'])} "
                      f"| {f(100 * r['curves']['ver_acc'][r['best_epoch']])} | {f(100 * r['curves']['ver_acc'][-1])} | {f(100 * r['start']['ver_acc'])} "
                      f"| {f(g.get('change'))} | {g.get('kept', '')} |")
     lines += ["\nBest validation accuracy % of each run's recogniser behind any front end (bicubic or a DSR; "
@@ -111,11 +116,11 @@ def plot(rec:dict, path:Path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--runs', nargs='+', type=Path, required=True, help='fine-tuning run folders of one command, differing only in what --vary names')
-    ap.add_argument('--vary', choices=list(VARY), default='epochs', help="what the runs may differ in: 'epochs' (--epochs1/--epochs2) or 'seed' (--seed)")
+    ap.add_argument('--vary', choices=list(VARY), default='epochs', help="what the runs may differ in: 'epochs' (--epochs1/--epochs2), 'seed' (--seed) or 'attention' (--distill-attention)")
     ap.add_argument('--goals', required=True, help="a goal choice (bench/goal_choice.py --out NAME) with every run's best.safetensors among its --finetuned")
-    ap.add_argument('--out', default=None, help="the results' name (default: ft-budget, or ft-seed with --vary seed)")
+    ap.add_argument('--out', default=None, help="the results' name (default: ft-budget, ft-seed or ft-att by --vary)")
     a = ap.parse_args()
-    a.out = a.out or {'epochs': 'ft-budget', 'seed': 'ft-seed'}[a.vary]
+    a.out = a.out or OUT[a.vary]
     runs = {r.name: run_record(r) for r in a.runs}
     if len(runs) != len(a.runs): raise SystemExit("bench/ft_budget.py: the runs are named by their folders, and two have the same name: " + ' '.join(map(str, a.runs)))
     same_but_budget({n: {**{k: v for k, v in r['settings'].items() if k not in VARY[a.vary]}, **{f'inputs.{k}': v for k, v in r['inputs'].items()}}

@@ -33,10 +33,10 @@ from .runs import *
 
 # %% auto #0
 __all__ = ['ArcFace', 'arcface_classes', 'super_resolve', 'FaceBank', 'face_bank', 'FaceDL', 'make_pairs', 'VerificationCallback',
-           'VerificationMetric', 'ClosedSetAccuracy', 'FaceClassifier', 'ArcFaceLoss', 'backbone_head_splitter',
-           'save_finetuned', 'load_head', 'finetune_learner', 'distill_targets', 'FinetuneConfig', 'fit_two_stage',
-           'hr_bound_from', 'plot_finetune_history', 'finetune_data', 'train_finetune', 'interpolate_recognisers',
-           'interpolation_curve', 'choose_alpha']
+           'VerificationMetric', 'ClosedSetAccuracy', 'attention_maps', 'FaceClassifier', 'ArcFaceLoss',
+           'backbone_head_splitter', 'save_finetuned', 'load_head', 'finetune_learner', 'distill_targets',
+           'FinetuneConfig', 'fit_two_stage', 'hr_bound_from', 'plot_finetune_history', 'finetune_data',
+           'train_finetune', 'interpolate_recognisers', 'interpolation_curve', 'choose_alpha']
 
 # %% ../nbs/08_finetune.ipynb #bb9bb00d
 class ArcFace(nn.Module):
@@ -98,6 +98,7 @@ class FaceBank:
                  made:dict|None=None, # {kind: (size, DSR or None for bicubic)}: kinds degraded and upscaled at each batch
                  degrade=None): # the degradation model of the made kinds
         self.faces, self.labels, self.targets = faces, torch.as_tensor(np.asarray(labels, dtype=np.int64)), None
+        self.att = self.att_row = None   # attention-map targets, one row per image, and each face's row (`distill_targets(maps=True)`)
         self.kinds, self.names = np.asarray(kinds, dtype=object), np.asarray(names, dtype=object)
         self.src = np.arange(len(self.kinds)) if src is None else np.asarray(src, int)
         self.made, self.degrade = made or {}, get_degradation(degrade) if degrade is not None else None
@@ -110,6 +111,7 @@ class FaceBank:
         "Keep the faces, labels and any distillation targets on `device` (batches are then cut there)"
         self.faces, self.labels = self.faces.to(device), self.labels.to(device)
         if self.targets is not None: self.targets = self.targets.to(device)
+        if self.att is not None: self.att, self.att_row = self.att.to(device), self.att_row.to(device)
         return self
     def batch(self, idx:np.ndarray, # entries
               seeds=None # a seed per entry, for the made kinds
@@ -192,13 +194,14 @@ class FaceDL(DataLoader):
     def create_item(self, i): return i
 
     def create_batch(self, b):
-        "uint8 faces (made where the bank makes them, seeded per face: the same in a worker process), their flips, labels and targets"
+        "uint8 faces (made where the bank makes them, seeded per face: the same in a worker process), their flips, labels and targets (embedding, then attention maps if the bank has them)"
         ds, at = self.dataset, self._order[b]
         idx = torch.as_tensor(at, device=ds.faces.device)
         x = ds.batch(at, [(self.seed, self.stage, self.epoch, int(i)) for i in at] if ds.made else None)
         f = torch.as_tensor(self._flips[b], device=ds.faces.device)
         if ds.targets is None: return x, f, ds.labels[idx]
-        return x, f, ds.labels[idx], ds.targets[idx, f.long()]   # the target of the face as flipped
+        t = (ds.targets[idx, f.long()],) + ((ds.att[ds.att_row[idx], f.long()],) if ds.att is not None else ())
+        return x, f, ds.labels[idx], *t   # the targets of the face as flipped
 
     def after_batch(self, b):
         "Normalised float faces, flipped where drawn, and the targets: on the loader's device, after the (uint8, 4x smaller) batch got there"
@@ -314,27 +317,44 @@ class ClosedSetAccuracy(Metric):
     def name(self): return 'closed_acc'
 
 # %% ../nbs/08_finetune.ipynb #2c22899b
+def attention_maps(feats)->torch.Tensor:
+    "Spatial attention of each feature map (n, c, h, w): the channel mean of squared activations, flattened and L2-normalised per map; all maps side by side, (n, sum of h*w)"
+    return torch.cat([F.normalize(f.float().pow(2).mean(1).flatten(1), dim=1) for f in feats], 1)
+
 class FaceClassifier(nn.Module):
-    "A recogniser with an ArcFace head: `forward` gives the embeddings, the loss uses the head"
+    "A recogniser with an ArcFace head: `forward` gives the embeddings, the loss uses the head; with `keep_maps`, the stages' `attention_maps` of the last batch too (`maps`)"
     def __init__(self, backbone:EdgeFace, head:ArcFace):
-        super().__init__(); self.backbone, self.head = backbone, head
-    def forward(self, x): return self.backbone(x)
+        super().__init__(); self.backbone, self.head, self.keep_maps, self.maps = backbone, head, False, None
+    def forward(self, x):
+        if not self.keep_maps: return self.backbone(x)
+        emb, inter = self.backbone.forward_with_intermediates(x)
+        self.maps = attention_maps(inter)
+        return emb
 
 class ArcFaceLoss:
-    "Cross-entropy of the ArcFace logits from `model.head`, plus `distill` x (1 - cos) to the targets if given (`terms` names each for `NaNStop`); faces of label -1 count in the distillation only"
-    def __init__(self, model:FaceClassifier, distill:float=0.): self.model, self.distill, self.terms = model, distill, {}
-    def __call__(self, emb, labels, target=None):
+    "Cross-entropy of the ArcFace logits from `model.head`, plus `distill` x (1 - cos) to the embedding targets and `attention` x the attention maps' mean L2 distance to theirs, if given (`terms` names each for `NaNStop`); faces of label -1 count in the distillation only"
+    def __init__(self, model:FaceClassifier, distill:float=0., attention:float=0.):
+        self.model, self.distill, self.attention, self.terms = model, distill, attention, {}
+        model.keep_maps = attention > 0   # (the recogniser's stages are read only when they are needed)
+    def __call__(self, emb, labels, target=None, att=None):
         if not torch.isfinite(emb).all(): self.terms = {'embedding (the recogniser output)': emb}; return emb.sum() * float('nan')
         k = labels >= 0   # faces without a class (`FinetuneConfig.unlabelled`) have no ArcFace term
-        if not k.all() and not self.distill: raise ValueError("faces without a class (label -1) need distillation: they have no other loss")
+        if not k.all() and not (self.distill or self.attention): raise ValueError("faces without a class (label -1) need distillation: they have no other loss")
         # a mean over the faces with a class; none: zero, through the head (always learning), as a frozen backbone's emb has no graph
         l = F.cross_entropy(self.model.head(emb[k], labels[k]), labels[k]) if k.any() else self.model.head.weight.sum() * 0
         self.terms = {'arcface': l}
-        if not self.distill: return l
+        if not (self.distill or self.attention): return l
         if target is None: raise ValueError("distillation is on but the batch has no targets: give the banks targets with `distill_targets`")
-        d = 1 - F.cosine_similarity(emb.float(), target.float(), dim=1).mean()
-        self.terms['distill'] = d
-        return l + self.distill * d
+        if self.distill:
+            self.terms['distill'] = d = 1 - F.cosine_similarity(emb.float(), target.float(), dim=1).mean()
+            l = l + self.distill * d
+        if self.attention:
+            if att is None: raise ValueError("attention distillation is on but the batch has no attention maps: give the banks targets with `distill_targets(..., maps=True)`")
+            if self.model.maps is None or self.model.maps.shape != att.shape: raise ValueError(f"the recogniser's attention maps {None if self.model.maps is None else tuple(self.model.maps.shape)} do not match the targets' {tuple(att.shape)}: was the batch run through `model` with `keep_maps`?")
+            # one distance per face over all stages' maps side by side: each map is unit-norm, so none outweighs another by its size
+            self.terms['attention'] = a = (self.model.maps - att.float()).norm(dim=1).mean()
+            l = l + self.attention * a
+        return l
 
 def backbone_head_splitter(model:FaceClassifier)->list:
     "Two parameter groups: the recogniser, then the head"
@@ -368,6 +388,7 @@ def finetune_learner(dls:DataLoaders, model:FaceClassifier,
                      precision:str='auto', # 'auto', 'bf16', 'fp16' or 'fp32'
                      distill:float=0., # weight of the distillation term (the banks need `distill_targets`)
                      ema:float|None=None, # decay of an average of the weights that validation and checkpoints use; `None`: off
+                     attention:float=0., # weight of the attention-map distillation term (the banks need `distill_targets(maps=True)`)
                      )->Learner:
     "A fastai `Learner` that trains `model` (recogniser + ArcFace head) with two parameter groups"
     device = dls.device or get_device()
@@ -376,7 +397,7 @@ def finetune_learner(dls:DataLoaders, model:FaceClassifier,
     cbs = [EpochSeedCallback(), NaNStopCallback(), TrimMemoryCallback()] + ([GradientClip(clip)] if clip else []) + ([AMPCallback(prec)] if prec != 'fp32' else []) + ([EMACallback(ema)] if ema else [])
     if ver is not None: cbs.append(ver)
     if path is not None: cbs += [CheckpointCallback(path, monitor='ver_acc' if ver is not None else 'closed_acc', save=save_finetuned), CSVLogCallback('history.csv', append=True)]
-    learn = Learner(dls, model, loss_func=ArcFaceLoss(model, distill), opt_func=Adam, lr=lr, wd=wd, splitter=backbone_head_splitter,
+    learn = Learner(dls, model, loss_func=ArcFaceLoss(model, distill, attention), opt_func=Adam, lr=lr, wd=wd, splitter=backbone_head_splitter,
                     metrics=[ClosedSetAccuracy()] + (ver.metrics() if ver is not None else []), cbs=cbs, train_bn=False,
                     path=Path(path) if path is not None else Path('.'), model_dir='.')
     learn.precision = prec
@@ -386,21 +407,28 @@ def finetune_learner(dls:DataLoaders, model:FaceClassifier,
 @torch.no_grad()
 def distill_targets(bank:FaceBank, # faces to give targets; the HR face of each of their images must be in it
                     model:nn.Module, # the original recogniser, whose embeddings become the targets
-                    bs:int=256, progress:bool=True)->FaceBank:
+                    bs:int=256, progress:bool=True,
+                    maps:bool=False, # also the `attention_maps` of its stages for each HR face, as is and flipped: `bank.att` (one row per image) and `bank.att_row`
+                   )->FaceBank:
     "Give every face of `bank` a target: `model`'s normalised embedding of its image's HR face, as is and flipped, (n, 2, d)"
     hr = np.flatnonzero(bank.kinds == 'HR')
     pos = dict(zip(bank.names[hr], range(len(hr))))
     missing = sorted(set(bank.names) - set(pos))
     if missing: raise ValueError(f"{len(missing)} images of the bank have no HR face in it (first: {missing[0]}): the targets are embeddings of HR faces")
     was, dev = model.training, next(model.parameters()).device
-    model.eval(); out = []
+    model.eval(); out, att = [], []
     steps = range(0, len(hr), bs)
     for i in show_progress(steps, what=f'distillation targets (batches of {bs} faces)', progress=progress if len(steps) > 1 else False):
         x = normalize(bank.faces[torch.as_tensor(bank.src[hr[i:i + bs]], device=bank.faces.device)].to(dev))
-        out.append(torch.stack([F.normalize(model(v).float(), dim=1) for v in (x, x.flip(-1))], 1))
+        vs = [model.forward_with_intermediates(v) if maps else (model(v), ()) for v in (x, x.flip(-1))]
+        out.append(torch.stack([F.normalize(e.float(), dim=1) for e, _ in vs], 1))
+        if maps: att.append(torch.stack([attention_maps(m) for _, m in vs], 1))
     model.train(was)
     t = torch.cat(out) if out else torch.zeros(0, 2, 0)
-    bank.targets = t[torch.as_tensor([pos[n] for n in bank.names], dtype=torch.long)].to(bank.faces.device)
+    row = torch.as_tensor([pos[n] for n in bank.names], dtype=torch.long)
+    bank.targets = t[row].to(bank.faces.device)
+    # maps are 2x the embedding's size per image: kept once per image, each face pointing at its row
+    bank.att, bank.att_row = ((torch.cat(att) if att else torch.zeros(0, 2, 0)).to(bank.faces.device), row.to(bank.faces.device)) if maps else (None, None)
     return bank
 
 # %% ../nbs/08_finetune.ipynb #aae9bb57
@@ -422,6 +450,7 @@ class FinetuneConfig:
     sizes:tuple=()            # VLR sides whose bicubic upscaling joins the faces: the recogniser alone, no DSR in front
     degrade:str|dict='none'   # VLR faces: 'none' (the prepared ones), a preset of vlrface.degrade.DEGRADATIONS or a dict of DegradationModel fields, made from each HR face anew every epoch
     distill:float=0.          # weight of 1 - cos to the original recogniser's embedding of each image's HR face (0: off)
+    distill_attention:float=0. # weight of the distance of the recogniser's stage attention maps to the original's on each image's HR face (0: off)
     min_images:int=2          # training images a person needs to get a class
     unlabelled:bool=False     # the training images of people with fewer than min_images join too, without a class: the distillation term only (needs distill)
     holdout:int=4             # people with this many images lend one to closed-set validation (0: none)
@@ -432,7 +461,7 @@ class FinetuneConfig:
     hr_bound:float=0.5        # best.safetensors: the best epoch whose HR TAR@1e-3 (every validation pair) is at most this many points below the start recogniser's, while any is (100: no bound)
     def __post_init__(self):
         check_settings(self, positive=('epochs2', 'lr1', 'lr_backbone', 'lr_head', 'bs', 'scale', 'min_images', 'per_subject'),
-                       non_negative=('epochs1', 'wd', 'clip', 'margin', 'distill', 'holdout', 'hr_bound', 'ema'), choices=dict(precision=PRECISIONS))
+                       non_negative=('epochs1', 'wd', 'clip', 'margin', 'distill', 'distill_attention', 'holdout', 'hr_bound', 'ema'), choices=dict(precision=PRECISIONS))
         self.degrade = degrade_setting(self.degrade)   # a preset by name, any other model with all its settings
         self.sizes = tuple(sorted({check_vlr_size(s) for s in self.sizes}))
         if self.ema >= 1: raise ValueError(f"ema must be below 1 (a decay such as 0.999), got {self.ema}")
@@ -621,12 +650,12 @@ def train_finetune(data, # a folder prepared by vlrface-prep
                         f"{len(dls.valid.dataset):,} held out; {len(ver.pairs):,} validation pairs of {len(set(ver.bank.names)):,} images; "
                         f"upscaled faces of {dls.n_sr:,} images computed in {dls.sr_seconds:.1f} s" + (f"; training faces degraded ('{cfg.degrade if isinstance(cfg.degrade, str) else 'custom'}') and upscaled anew every batch" if cfg.degrade != 'none' else ''))
     model = FaceClassifier(load_edgeface(edgeface), ArcFace(cl.label.nunique(), margin=cfg.margin, scale=cfg.scale))
-    learn = finetune_learner(dls, model, ver, out, cfg.lr1, cfg.wd, cfg.clip or None, cfg.precision, cfg.distill, cfg.ema or None)
-    if cfg.distill:   # (before any training or resume: the targets are the original's embeddings)
+    learn = finetune_learner(dls, model, ver, out, cfg.lr1, cfg.wd, cfg.clip or None, cfg.precision, cfg.distill, cfg.ema or None, cfg.distill_attention)
+    if cfg.distill or cfg.distill_attention:   # (before any training or resume: the targets are the original's embeddings)
         t0 = time.time()
-        for b in (dls.train.dataset, dls.valid.dataset): distill_targets(b, model.backbone, progress=progress and not quiet)
+        for b in (dls.train.dataset, dls.valid.dataset): distill_targets(b, model.backbone, progress=progress and not quiet, maps=cfg.distill_attention > 0)
         n_hr = sum(int((b.kinds == 'HR').sum()) for b in (dls.train.dataset, dls.valid.dataset))
-        if not quiet: print(f"distillation targets: the original recogniser's embeddings of {n_hr:,} HR faces, as is and mirrored, in {time.time() - t0:.1f} s")
+        if not quiet: print(f"distillation targets: the original recogniser's embeddings{' and attention maps' if cfg.distill_attention else ''} of {n_hr:,} HR faces, as is and mirrored, in {time.time() - t0:.1f} s")
     if not resume:
         atomic_write(out/'classes.csv', cl.groupby(['label', 'subject']).size().rename('images').reset_index().to_csv(index=False))
     if fresh: run.set_plan(ver_precision=ver.precision, ver_dsr='fp32')
