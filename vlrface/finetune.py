@@ -254,10 +254,11 @@ class VerificationCallback(Callback):
         "`model`'s (eval mode) normalised embedding of every face of the bank, on the CPU (default precision: the callback's)"
         was, dev, precision = model.training, next(model.parameters()).device, precision or self.precision
         model.eval(); embs = []
+        net = model.backbone if getattr(model, 'keep_maps', False) else model   # (a `FaceClassifier`'s attention maps are the loss's alone)
         dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16}.get(precision)
         for i in range(0, len(self.bank), self.bs):
             x = normalize(self.bank.batch(np.arange(i, min(i + self.bs, len(self.bank))), [face_seed(n) for n in self.bank.names[i:i + self.bs]]).to(dev))
-            with torch.autocast(dev.type, dtype=dtype or torch.float32, enabled=dtype is not None): embs.append(F.normalize(model(x).float(), dim=1).cpu())
+            with torch.autocast(dev.type, dtype=dtype or torch.float32, enabled=dtype is not None): embs.append(F.normalize(net(x).float(), dim=1).cpu())
         model.train(was)
         return torch.cat(embs)
 
@@ -337,6 +338,9 @@ class ArcFaceLoss:
         self.model, self.distill, self.attention, self.terms = model, distill, attention, {}
         model.keep_maps = attention > 0   # (the recogniser's stages are read only when they are needed)
     def __call__(self, emb, labels, target=None, att=None):
+        # the maps of this batch's forward, taken off the model: none stays to be mistaken for the next batch's (or to hold its graph)
+        maps = None
+        if self.attention: maps, self.model.maps = self.model.maps, None
         if not torch.isfinite(emb).all(): self.terms = {'embedding (the recogniser output)': emb}; return emb.sum() * float('nan')
         k = labels >= 0   # faces without a class (`FinetuneConfig.unlabelled`) have no ArcFace term
         if not k.all() and not (self.distill or self.attention): raise ValueError("faces without a class (label -1) need distillation: they have no other loss")
@@ -350,9 +354,10 @@ class ArcFaceLoss:
             l = l + self.distill * d
         if self.attention:
             if att is None: raise ValueError("attention distillation is on but the batch has no attention maps: give the banks targets with `distill_targets(..., maps=True)`")
-            if self.model.maps is None or self.model.maps.shape != att.shape: raise ValueError(f"the recogniser's attention maps {None if self.model.maps is None else tuple(self.model.maps.shape)} do not match the targets' {tuple(att.shape)}: was the batch run through `model` with `keep_maps`?")
+            if maps is None: raise ValueError("the recogniser kept no attention maps of this batch: run it through the `FaceClassifier` (with `keep_maps`) right before the loss")
+            if maps.shape != att.shape: raise ValueError(f"the recogniser's attention maps {tuple(maps.shape)} do not match the targets' {tuple(att.shape)}")
             # one distance per face over all stages' maps side by side: each map is unit-norm, so none outweighs another by its size
-            self.terms['attention'] = a = (self.model.maps - att.float()).norm(dim=1).mean()
+            self.terms['attention'] = a = (maps - att.float()).norm(dim=1).mean()
             l = l + self.attention * a
         return l
 
@@ -514,10 +519,10 @@ def plot_finetune_history(out)->'plt.Figure':
     base = json.loads((out/'baseline.json').read_text()) if (out/'baseline.json').exists() else {}
     conf = json.loads((out/'config.json').read_text()) if (out/'config.json').exists() else {}
     conf = conf.get('settings', conf)   # (the record's settings; runs saved before it had sections are flat)
-    e1, w = conf.get('epochs1'), conf.get('distill', 0)
+    e1, w, wa = conf.get('epochs1'), conf.get('distill', 0), conf.get('distill_attention', 0)
     accs = [c for c in h.columns if c.startswith('ver_acc_')]
     fig, axs = plt.subplots(1, 3, figsize=(11, 3))
-    axs[0].plot(h.epoch, h.train_loss, label='train'); axs[0].plot(h.epoch, h.valid_loss, label='held-out (closed set)'); axs[0].set_title('ArcFace loss' + (f' + {w:g} x distillation' if w else ''), fontsize=9)
+    axs[0].plot(h.epoch, h.train_loss, label='train'); axs[0].plot(h.epoch, h.valid_loss, label='held-out (closed set)'); axs[0].set_title('ArcFace loss' + (f' + {w:g} x distillation' if w else '') + (f' + {wa:g} x attention' if wa else ''), fontsize=9)
     axs[1].plot(h.epoch, h.closed_acc); axs[1].set_title('closed-set top-1 (training people)', fontsize=9)
     for c, col in zip(accs, plt.rcParams['axes.prop_cycle'].by_key()['color']):
         axs[2].plot(h.epoch, h[c] * 100, c=col, label=c[8:])
