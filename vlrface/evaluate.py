@@ -6,7 +6,7 @@ Docs: https://vlrface.github.io/vlrface/evaluate.html.md"""
 
 # %% ../nbs/04_evaluate.ipynb #aa62d463
 from __future__ import annotations
-import json, os, time
+import json, os, textwrap, time
 from functools import partial
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -539,7 +539,8 @@ def show_grid(self:Evaluation, face:int=0, # which of the sample faces (`shown_n
             im = (im.float() / 255 if im.dtype == torch.uint8 else im).permute(1, 2, 0).clamp(0, 1).numpy()
             ax.imshow(im, interpolation='nearest')
             if j == 0: ax.set_ylabel(d, fontsize=8)
-            if i == 0: ax.set_title('HR' if n == 'HR' else f'{s} px' if n is None else n, fontsize=7)
+            # a long system name wraps at its hyphens, or it runs into its neighbours' titles
+            if i == 0: ax.set_title('HR' if n == 'HR' else f'{s} px' if n is None else textwrap.fill(n, 12), fontsize=7)
     fig.suptitle(self.shown_names[face], fontsize=8); fig.tight_layout()
     return fig
 
