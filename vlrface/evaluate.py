@@ -6,7 +6,7 @@ Docs: https://vlrface.github.io/vlrface/evaluate.html.md"""
 
 # %% ../nbs/04_evaluate.ipynb #aa62d463
 from __future__ import annotations
-import json, os, textwrap, time
+import json, os, re, time
 from functools import partial
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -515,6 +515,14 @@ def show_faces(self:Evaluation, figsize_per=1.3):
     fig.tight_layout()
     return fig
 
+def _wrap_name(name:str, width:int=12)->str:
+    "`name` on lines of about `width` characters, broken only after its hyphens and pluses (never inside a part)"
+    lines = ['']
+    for part in re.findall(r'[^-+]+[-+]?|[-+]', name):
+        if lines[-1] and len(lines[-1]) + len(part) > width: lines.append('')
+        lines[-1] += part
+    return '\n'.join(lines)
+
 @patch
 def show_grid(self:Evaluation, face:int=0, # which of the sample faces (`shown_names`)
               systems=None, # system names for the columns (default: the first bicubic one and the first with a DSR)
@@ -539,8 +547,8 @@ def show_grid(self:Evaluation, face:int=0, # which of the sample faces (`shown_n
             im = (im.float() / 255 if im.dtype == torch.uint8 else im).permute(1, 2, 0).clamp(0, 1).numpy()
             ax.imshow(im, interpolation='nearest')
             if j == 0: ax.set_ylabel(d, fontsize=8)
-            # a long system name wraps at its hyphens, or it runs into its neighbours' titles
-            if i == 0: ax.set_title('HR' if n == 'HR' else f'{s} px' if n is None else textwrap.fill(n, 12), fontsize=7)
+            # a long system name wraps, or it runs into its neighbours' titles
+            if i == 0: ax.set_title('HR' if n == 'HR' else f'{s} px' if n is None else _wrap_name(n), fontsize=7)
     fig.suptitle(self.shown_names[face], fontsize=8); fig.tight_layout()
     return fig
 
