@@ -1,6 +1,6 @@
 """What a longer fine-tuning buys the recogniser, or how far one run lands from another: runs of one `vlrface-finetune`
-command that differ only in --epochs1/--epochs2 (`--vary epochs`), only in --seed (`--vary seed`) or only in
---distill-attention (`--vary attention`), side by side on the validation people: bench/results/OUT.{json,md,png}.
+command that differ only in --epochs1/--epochs2 (`--vary epochs`), only in --seed (`--vary seed`), only in
+--distill-attention (`--vary attention`) or only in --distill (`--vary distill`), side by side on the validation people: bench/results/OUT.{json,md,png}.
 
     vlrface-finetune data/lfw-vlr --dsr pretrained:16-realistic --sizes 8 16 32 --degrade realistic --distill 20 \\
         --lr-backbone 2e-5 --epochs1 3 --epochs2 24 --out runs/ft-budget/ft-realistic-e24
@@ -11,6 +11,8 @@ command that differ only in --epochs1/--epochs2 (`--vary epochs`), only in --see
     python bench/ft_budget.py --vary seed --runs runs/recipe-cpu/ft-realistic runs/seed/ft-realistic-s1 --goals ft-seed-goals --out ft-seed
     (and the recipe's step again with --distill-attention 10 --out runs/att/ft-realistic-att10, a goal choice with it, ft-att-goals, then)
     python bench/ft_budget.py --vary attention --runs runs/recipe-cpu/ft-realistic runs/att/ft-realistic-att10 --goals ft-att-goals
+    (and the recipe's step again with --distill 40 --out runs/distill/ft-realistic-d40, a goal choice with it, ft-distill-goals, then)
+    python bench/ft_budget.py --vary distill --runs runs/recipe-cpu/ft-realistic runs/distill/ft-realistic-d40 --goals ft-distill-goals
 
 For each run: its settings and inputs (refused unless equal but for what `--vary` names, and refused if its epochs were raised
 on a resume: its early epochs followed another schedule), the epochs and minutes its history.csv timed, every epoch's
@@ -32,10 +34,10 @@ from ft_choice import val_pairs
 from vlrface.degrade import degradation_record
 from vlrface.finetune import FinetuneConfig, hr_bound_from
 
-VARY = {'epochs': ('epochs1', 'epochs2'), 'seed': ('seed',), 'attention': ('distill_attention',)}   # what may differ between the runs, by --vary
+VARY = {'epochs': ('epochs1', 'epochs2'), 'seed': ('seed',), 'attention': ('distill_attention',), 'distill': ('distill',)}   # what may differ between the runs, by --vary
 TITLE = {'epochs': 'What a longer fine-tuning buys the recogniser', 'seed': 'How far one fine-tuning lands from another, the seed alone changed',
-         'attention': 'What attention-map distillation buys the recogniser'}
-OUT = {'epochs': 'ft-budget', 'seed': 'ft-seed', 'attention': 'ft-att'}   # --out by default
+         'attention': 'What attention-map distillation buys the recogniser', 'distill': 'What a stronger pull towards the HR embedding buys the recogniser'}
+OUT = {'epochs': 'ft-budget', 'seed': 'ft-seed', 'attention': 'ft-att', 'distill': 'ft-distill'}   # --out by default
 CURVES = ('ver_acc', 'ver_tar3_hr_all')   # every epoch's validation numbers the page and the figure use
 
 
@@ -116,9 +118,9 @@ def plot(rec:dict, path:Path):
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument('--runs', nargs='+', type=Path, required=True, help='fine-tuning run folders of one command, differing only in what --vary names')
-    ap.add_argument('--vary', choices=list(VARY), default='epochs', help="what the runs may differ in: 'epochs' (--epochs1/--epochs2), 'seed' (--seed) or 'attention' (--distill-attention)")
+    ap.add_argument('--vary', choices=list(VARY), default='epochs', help="what the runs may differ in: 'epochs' (--epochs1/--epochs2), 'seed' (--seed), 'attention' (--distill-attention) or 'distill' (--distill)")
     ap.add_argument('--goals', required=True, help="a goal choice (bench/goal_choice.py --out NAME) with every run's best.safetensors among its --finetuned")
-    ap.add_argument('--out', default=None, help="the results' name (default: ft-budget, ft-seed or ft-att by --vary)")
+    ap.add_argument('--out', default=None, help="the results' name (default: ft-budget, ft-seed, ft-att or ft-distill by --vary)")
     a = ap.parse_args()
     a.out = a.out or OUT[a.vary]
     runs = {r.name: run_record(r) for r in a.runs}
