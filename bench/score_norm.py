@@ -34,10 +34,10 @@ import torch
 from common import machine, describe, write_results
 from vlrface.core import md_table
 from vlrface.degrade import degrade, face_seed
-from vlrface.dsr import load_dsr, upscale_faces
+from vlrface.dsr import load_dsr
 from vlrface.edgeface import embed, load_edgeface, matched_embeddings
-from vlrface.evaluate import verification_report
-from vlrface.faces import load_face_set, resize_faces
+from vlrface.evaluate import _upscale, verification_report
+from vlrface.faces import load_face_set
 from vlrface.finetune import make_pairs
 
 warnings.filterwarnings('ignore')
@@ -65,9 +65,7 @@ def as_norm(s:torch.Tensor, a:tuple, b:tuple, ia, ib)->torch.Tensor:
 
 def faces_through(hr, names, size, cond, seed, dsr):
     "The faces `hr` made `size` px by `cond` (each face seeded by its name, as `evaluate`), then brought to 112x112 by `dsr` or bicubic"
-    v = degrade(hr, size, cond, [face_seed(n, seed) for n in names]).float() / 255
-    if dsr is not None and size != dsr.cfg.in_size: v = resize_faces(v, dsr.cfg.in_size)
-    return upscale_faces(v, dsr, dtype=torch.float32)
+    return _upscale(degrade(hr, size, cond, [face_seed(n, seed) for n in names]).float() / 255, dsr, torch.float32)   # evaluate's own path
 
 
 def render(rec)->str:
